@@ -1,0 +1,7 @@
+//! Linux x86-64 ABI data: syscall numbers, errno values, flags and structures.
+//! No logic lives here.
+
+pub mod errno;
+pub mod sysno;
+pub mod signal;
+pub use errno::Errno;

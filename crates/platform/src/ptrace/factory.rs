@@ -1,0 +1,137 @@
+//! The stub factory: a pristine master stub, traced by a dedicated thread, that forks a
+//! fresh stub process (nothing mapped but the stub page) for every new address space.
+
+use super::{context::Context, seize};
+use crate::{stub, HostError, Result, STUB_BASE, STUB_MEMFD, TASK_SIZE};
+use std::sync::{mpsc, Mutex};
+
+type Request = mpsc::Sender<Result<i32>>;
+
+pub struct StubFactory {
+    requests: Mutex<mpsc::Sender<Request>>,
+    master: i32,
+}
+
+impl StubFactory {
+    /// Forks the master stub. Must be called while the process has a single thread.
+    pub fn start(memfd: i32) -> Result<StubFactory> {
+        let code = stub::code();
+        // SAFETY: a fresh fixed mapping that must not replace anything of ours.
+        let page = unsafe {
+            libc::mmap(
+                STUB_BASE as *mut libc::c_void,
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+                -1,
+                0,
+            )
+        };
+        if page == libc::MAP_FAILED || page as u64 != STUB_BASE {
+            return Err(HostError(libc::EEXIST));
+        }
+        // SAFETY: page is ours, 4096 bytes, code is shorter than a page.
+        unsafe {
+            std::ptr::copy_nonoverlapping(code.as_ptr(), page as *mut u8, code.len().min(4096));
+            libc::mprotect(page, 4096, libc::PROT_READ | libc::PROT_EXEC);
+        }
+        // SAFETY: we are single-threaded; the child only makes raw syscalls, then jumps into
+        // the stub page and never returns to Rust code.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(HostError::last());
+        }
+        if pid == 0 {
+            unsafe { master_child(memfd) }
+        }
+        // SAFETY: unmapping our own copy of the stub page.
+        unsafe { libc::munmap(page, 4096) };
+        let (tx, rx) = mpsc::channel::<Request>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<()>>();
+        std::thread::Builder::new()
+            .name("stub-factory".into())
+            .spawn(move || serve(pid, rx, ready_tx))
+            .map_err(|_| HostError(libc::EAGAIN))?;
+        ready_rx.recv().map_err(|_| HostError(libc::EIO))??;
+        Ok(StubFactory { requests: Mutex::new(tx), master: pid })
+    }
+
+    /// A new stub process, idle in the pause loop, not yet traced by anyone.
+    pub fn new_stub(&self) -> Result<i32> {
+        let (tx, rx) = mpsc::channel();
+        self.requests.lock().unwrap().send(tx).map_err(|_| HostError(libc::EIO))?;
+        rx.recv().map_err(|_| HostError(libc::EIO))?
+    }
+
+    pub fn master_pid(&self) -> i32 {
+        self.master
+    }
+}
+
+extern "C" {
+    static __rseq_offset: isize;
+    static __rseq_size: u32;
+}
+
+/// glibc registers an rseq area for every thread; fork copies the registration, and once
+/// the stub unmaps that memory the host would fault it on return to user mode.
+unsafe fn unregister_rseq() {
+    const RSEQ_FLAG_UNREGISTER: i32 = 1;
+    const RSEQ_SIG: u32 = 0x5305_3053;
+    if __rseq_size == 0 {
+        return;
+    }
+    let tp: u64;
+    std::arch::asm!("mov {}, fs:0", out(reg) tp);
+    let area = (tp as isize + __rseq_offset) as u64;
+    for len in [__rseq_size, 32] {
+        if libc::syscall(libc::SYS_rseq, area, len, RSEQ_FLAG_UNREGISTER, RSEQ_SIG) == 0 {
+            return;
+        }
+    }
+}
+
+unsafe fn master_child(memfd: i32) -> ! {
+    unregister_rseq();
+    libc::setsid();
+    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+    let mut set: libc::sigset_t = std::mem::zeroed();
+    libc::sigemptyset(&mut set);
+    libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    for sig in 1..=64 {
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+            libc::signal(sig, libc::SIG_DFL);
+        }
+    }
+    // Children of the master are reaped by the host once their tracer has seen them exit.
+    libc::signal(libc::SIGCHLD, libc::SIG_IGN);
+    if memfd != STUB_MEMFD {
+        libc::dup2(memfd, STUB_MEMFD);
+    }
+    libc::syscall(libc::SYS_close_range, 0, STUB_MEMFD - 1, 0);
+    libc::syscall(libc::SYS_close_range, STUB_MEMFD + 1, u32::MAX, 0);
+    let target = stub::pause_addr();
+    std::arch::asm!("jmp {0}", in(reg) target, options(noreturn));
+}
+
+fn serve(master: i32, rx: mpsc::Receiver<Request>, ready: mpsc::Sender<Result<()>>) {
+    let mut ctx = match seize(master).and_then(|_| Context::from_stopped(master)) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    // Empty the master's address space: only the stub page stays.
+    let r1 = ctx.inject(libc::SYS_munmap as u64, &[0, STUB_BASE]);
+    let r2 = ctx.inject(libc::SYS_munmap as u64, &[STUB_BASE + 4096, TASK_SIZE - STUB_BASE - 4096]);
+    if r1 < 0 || r2 < 0 {
+        let _ = ready.send(Err(HostError(-(r1.min(r2)) as i32)));
+        return;
+    }
+    let _ = ready.send(Ok(()));
+    while let Ok(reply) = rx.recv() {
+        let r = ctx.inject_at(stub::clone_addr(), libc::SYS_fork as u64, &[]);
+        let _ = reply.send(if r < 0 { Err(HostError(-r as i32)) } else { Ok(r as i32) });
+    }
+}
