@@ -1,0 +1,90 @@
+//! The internal file system of files with no place in the tree (pipes, imported host
+//! fds): each gets a detached dentry named as /proc/PID/fd shows it.
+
+use crate::vfs::{Ctx, FileOps, FileSystem, Inode, Loc, Stat, StatFs};
+use abi::Errno;
+use std::any::Any;
+use std::sync::{Arc, Mutex, OnceLock};
+
+pub struct AnonFs {
+    dev: u64,
+}
+
+impl AnonFs {
+    pub fn instance() -> Arc<AnonFs> {
+        static I: OnceLock<Arc<AnonFs>> = OnceLock::new();
+        I.get_or_init(|| Arc::new(AnonFs { dev: super::anon_dev() })).clone()
+    }
+
+    pub fn root_inode() -> Arc<dyn Inode> {
+        AnonInode::new(crate::vfs::mode::S_IFDIR | 0o500, 0)
+    }
+}
+
+impl FileSystem for AnonFs {
+    fn name(&self) -> &str {
+        "anon_inodefs"
+    }
+    fn dev(&self) -> u64 {
+        self.dev
+    }
+    fn statfs(&self) -> StatFs {
+        StatFs { fs_type: 0x09041934, bsize: 4096, namelen: 255, frsize: 4096, ..Default::default() }
+    }
+}
+
+/// An inode that only carries attributes; its files' behaviour comes from whoever made
+/// them (reopening one through /proc/PID/fd is not supported: ENXIO).
+pub struct AnonInode {
+    st: Mutex<Stat>,
+}
+
+impl AnonInode {
+    pub fn new(mode: u32, ino: u64) -> Arc<AnonInode> {
+        let now = crate::vfs::now();
+        Arc::new(AnonInode {
+            st: Mutex::new(Stat {
+                dev: AnonFs::instance().dev,
+                ino,
+                mode,
+                nlink: 1,
+                blksize: 4096,
+                atime: now,
+                mtime: now,
+                ctime: now,
+                ..Default::default()
+            }),
+        })
+    }
+
+    pub fn with_stat(st: Stat) -> Arc<AnonInode> {
+        Arc::new(AnonInode { st: Mutex::new(st) })
+    }
+
+    /// Touches mtime/ctime (writes) or atime (reads).
+    pub fn touch(&self, write: bool) {
+        let now = crate::vfs::now();
+        let mut s = self.st.lock().unwrap();
+        if write {
+            s.mtime = now;
+            s.ctime = now;
+        } else {
+            s.atime = now;
+        }
+    }
+}
+
+impl Inode for AnonInode {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(self.st.lock().unwrap().clone())
+    }
+    fn mode(&self) -> u32 {
+        self.st.lock().unwrap().mode
+    }
+    fn open(self: Arc<Self>, _ctx: &Ctx, _loc: &Loc, _flags: u32) -> Result<Box<dyn FileOps>, Errno> {
+        Err(Errno::ENXIO)
+    }
+}

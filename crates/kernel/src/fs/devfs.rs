@@ -1,0 +1,116 @@
+//! /dev: a tmpfs populated with the character devices the sandbox offers (null, zero,
+//! full, random, urandom, tty), the fd/stdio symlinks, and directories for shm and pts.
+//! Device nodes are tmpfs special inodes; opening one comes here by its device number.
+
+use super::tmpfs::TmpFs;
+use crate::task::Task;
+use crate::vfs::inode::{POLLIN, POLLOUT};
+use crate::vfs::stat::makedev;
+use crate::vfs::{mode, Ctx, File, FileOps, Inode};
+use abi::Errno;
+use std::sync::Arc;
+
+/// Builds the /dev tree (the caller mounts a tmpfs on shm/).
+pub fn build() -> Result<Arc<TmpFs>, Errno> {
+    let fs = TmpFs::new(0o755);
+    let root = fs.root_inode();
+    let ctx = Ctx::kernel();
+    let chr = mode::S_IFCHR | 0o666;
+    for (name, maj, min) in [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)] {
+        root.mknod(&ctx, name.as_bytes(), chr, makedev(maj, min))?;
+    }
+    for (name, target) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+        ("core", "/proc/kcore"),
+    ] {
+        root.symlink(&ctx, name.as_bytes(), target.as_bytes())?;
+    }
+    root.mkdir(&ctx, b"shm", 0o1777)?;
+    root.mkdir(&ctx, b"pts", 0o755)?;
+    root.mkdir(&ctx, b"mqueue", 0o1777)?;
+    Ok(fs)
+}
+
+/// Opens the character device `rdev`.
+pub fn open_chardev(rdev: u64, _flags: u32) -> Result<Box<dyn FileOps>, Errno> {
+    let (ma, mi) = (crate::vfs::stat::major(rdev), crate::vfs::stat::minor(rdev));
+    match (ma, mi) {
+        (1, 3) => Ok(Box::new(Null)),
+        (1, 5) => Ok(Box::new(Zero)),
+        (1, 7) => Ok(Box::new(Full)),
+        (1, 8) | (1, 9) => Ok(Box::new(Random)),
+        (5, 0) => super::hostfd::open_ctty(),
+        _ => Err(Errno::ENXIO),
+    }
+}
+
+/// /dev/null: reads end at once, writes vanish.
+struct Null;
+
+impl FileOps for Null {
+    fn read(&self, _t: &Task, _f: &File, _off: u64, _buf: &mut [u8]) -> Result<usize, Errno> {
+        Ok(0)
+    }
+    fn write(&self, _t: &Task, _f: &File, _off: u64, data: &[u8]) -> Result<usize, Errno> {
+        Ok(data.len())
+    }
+    fn poll(&self, _f: &File) -> u32 {
+        POLLIN | POLLOUT
+    }
+}
+
+/// /dev/zero: zeros; mappable (private mappings are plain anonymous memory).
+struct Zero;
+
+impl FileOps for Zero {
+    fn read(&self, _t: &Task, _f: &File, _off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        buf.fill(0);
+        Ok(buf.len())
+    }
+    fn write(&self, _t: &Task, _f: &File, _off: u64, data: &[u8]) -> Result<usize, Errno> {
+        Ok(data.len())
+    }
+}
+
+/// /dev/full: zeros to read, ENOSPC to write.
+struct Full;
+
+impl FileOps for Full {
+    fn read(&self, _t: &Task, _f: &File, _off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        buf.fill(0);
+        Ok(buf.len())
+    }
+    fn write(&self, _t: &Task, _f: &File, _off: u64, _data: &[u8]) -> Result<usize, Errno> {
+        Err(Errno::ENOSPC)
+    }
+}
+
+/// /dev/random and /dev/urandom: the host's CSPRNG; writes are accepted (mixing in
+/// entropy needs no effect here).
+struct Random;
+
+impl FileOps for Random {
+    fn read(&self, _t: &Task, _f: &File, _off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        fill_random(buf);
+        Ok(buf.len())
+    }
+    fn write(&self, _t: &Task, _f: &File, _off: u64, data: &[u8]) -> Result<usize, Errno> {
+        Ok(data.len())
+    }
+}
+
+/// Fills `buf` from the host's getrandom.
+pub fn fill_random(buf: &mut [u8]) {
+    let mut done = 0;
+    while done < buf.len() {
+        // SAFETY: writing into our own buffer.
+        let r = unsafe { libc::getrandom(buf[done..].as_mut_ptr() as *mut libc::c_void, buf.len() - done, 0) };
+        if r <= 0 {
+            continue;
+        }
+        done += r as usize;
+    }
+}

@@ -1,0 +1,368 @@
+//! Host fds imported as files: the sandbox's stdin/stdout/stderr. Reads wait with poll
+//! (never O_NONBLOCK on the shared host fd) so a signal interrupts them; terminal ioctls
+//! are forwarded to a host tty, job-control ones emulated with the sandbox's pgids.
+
+use super::anon::AnonInode;
+use crate::task::{SysResult, Task};
+use crate::vfs::inode::{CURRENT, POLLERR, POLLHUP, POLLIN, POLLOUT};
+use crate::vfs::{dentry, mode, oflags, File, FileOps, Stat};
+use abi::Errno;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
+
+const TCGETS: u32 = 0x5401;
+const TCSETS: u32 = 0x5402;
+const TCSETSW: u32 = 0x5403;
+const TCSETSF: u32 = 0x5404;
+const TCFLSH: u32 = 0x540b;
+const TIOCSCTTY: u32 = 0x540e;
+const TIOCGPGRP: u32 = 0x540f;
+const TIOCSPGRP: u32 = 0x5410;
+const TIOCGWINSZ: u32 = 0x5413;
+const TIOCSWINSZ: u32 = 0x5414;
+const FIONREAD: u32 = 0x541b;
+const TIOCNOTTY: u32 = 0x5422;
+const TIOCGSID: u32 = 0x5429;
+const TCXONC: u32 = 0x540a;
+const TCSBRK: u32 = 0x5409;
+/// Size of the kernel's struct termios.
+const TERMIOS_SIZE: usize = 36;
+
+/// The foreground process group of the sandbox's terminal (0: not set yet, which reads
+/// as the caller's own group).
+static FG_PGRP: AtomicI32 = AtomicI32::new(0);
+
+fn errno() -> Errno {
+    Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
+}
+
+fn poll_now(fd: i32, ev: i16) -> i16 {
+    let mut p = libc::pollfd { fd, events: ev, revents: 0 };
+    // SAFETY: one valid pollfd.
+    let r = unsafe { libc::poll(&mut p, 1, 0) };
+    if r <= 0 {
+        0
+    } else {
+        p.revents
+    }
+}
+
+pub fn is_tty(fd: i32) -> bool {
+    // SAFETY: plain host call.
+    unsafe { libc::isatty(fd) == 1 }
+}
+
+/// A host fd behind a sandbox file.
+pub struct HostFdOps {
+    fd: OwnedFd,
+    tty: bool,
+    /// Regular host files are read and written at the sandbox file's offset.
+    regular: bool,
+    name: String,
+}
+
+/// Wraps a dup of host fd `fd` as a file. The name is what the host's /proc shows.
+pub fn import(fd: i32) -> Result<Arc<File>, Errno> {
+    // SAFETY: duplicating a host fd of our own.
+    let d = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if d < 0 {
+        return Err(errno());
+    }
+    // SAFETY: fresh fd.
+    let owned = unsafe { OwnedFd::from_raw_fd(d) };
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: valid fd and out pointer.
+    if unsafe { libc::fstat(d, &mut st) } < 0 {
+        return Err(errno());
+    }
+    // SAFETY: plain host call.
+    let fl = unsafe { libc::fcntl(d, libc::F_GETFL) };
+    let acc = if fl < 0 { oflags::O_RDWR } else { fl as u32 & oflags::O_ACCMODE };
+    let name = std::fs::read_link(format!("/proc/self/fd/{fd}"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| format!("host:[{fd}]"));
+    let tty = is_tty(d);
+    let regular = st.st_mode & libc::S_IFMT == libc::S_IFREG;
+    let vst = Stat {
+        dev: st.st_dev,
+        ino: st.st_ino,
+        mode: st.st_mode,
+        nlink: st.st_nlink,
+        uid: 0,
+        gid: if tty { 5 } else { 0 },
+        rdev: st.st_rdev,
+        size: st.st_size.max(0) as u64,
+        blksize: st.st_blksize.max(0) as u64,
+        blocks: st.st_blocks.max(0) as u64,
+        atime: crate::vfs::Timespec { sec: st.st_atime, nsec: st.st_atime_nsec },
+        mtime: crate::vfs::Timespec { sec: st.st_mtime, nsec: st.st_mtime_nsec },
+        ctime: crate::vfs::Timespec { sec: st.st_ctime, nsec: st.st_ctime_nsec },
+        btime: None,
+    };
+    let inode = AnonInode::with_stat(vst);
+    let loc = dentry::anon_loc(name.as_bytes(), inode);
+    let append = if fl >= 0 { fl as u32 & oflags::O_APPEND } else { 0 };
+    Ok(File::new(loc, acc | append | oflags::O_LARGEFILE, Box::new(HostFdOps { fd: owned, tty, regular, name })))
+}
+
+impl HostFdOps {
+    fn raw(&self) -> i32 {
+        self.fd.as_raw_fd()
+    }
+
+    fn pgrp_of(t: &Task) -> i32 {
+        t.tg.lock().pgid
+    }
+}
+
+impl FileOps for HostFdOps {
+    fn seekable(&self) -> bool {
+        self.regular
+    }
+
+    /// A host file's offset is shared with the host processes holding the same open
+    /// file (a shell around `moat do`), so it stays on the host.
+    fn own_offset(&self) -> bool {
+        true
+    }
+
+    fn seek(&self, off: i64, whence: u32) -> Result<u64, Errno> {
+        // SAFETY: plain host call on our fd; whence was validated by the syscall.
+        let r = unsafe { libc::lseek(self.raw(), off, whence as i32) };
+        if r < 0 {
+            return Err(errno());
+        }
+        Ok(r as u64)
+    }
+
+    fn read(&self, t: &Task, f: &File, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let fd = self.raw();
+        if self.regular {
+            // SAFETY: valid fd and buffer.
+            let r = unsafe {
+                if off == CURRENT {
+                    libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len())
+                } else {
+                    libc::pread(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), off.min(i64::MAX as u64) as i64)
+                }
+            };
+            return if r < 0 { Err(errno()) } else { Ok(r as usize) };
+        }
+        let nonblock = f.nonblock();
+        t.wait_until(&[], Some((fd, libc::POLLIN)), None, || {
+            if poll_now(fd, libc::POLLIN) == 0 {
+                return if nonblock { Err(Errno::EAGAIN) } else { Ok(None) };
+            }
+            // SAFETY: valid fd and buffer.
+            let r = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+            if r < 0 {
+                let e = errno();
+                if e == Errno::EAGAIN || e == Errno::EINTR {
+                    return if nonblock { Err(Errno::EAGAIN) } else { Ok(None) };
+                }
+                return Err(e);
+            }
+            Ok(Some(r as usize))
+        })
+    }
+
+    fn write(&self, t: &Task, f: &File, off: u64, data: &[u8]) -> Result<usize, Errno> {
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let fd = self.raw();
+        if self.regular {
+            let r = if off == CURRENT || off == crate::vfs::inode::APPEND {
+                // SAFETY: valid fd and buffer (the host fd carries O_APPEND itself if set).
+                unsafe { libc::write(fd, data.as_ptr() as *const libc::c_void, data.len()) }
+            } else {
+                // SAFETY: valid fd and buffer.
+                unsafe { libc::pwrite(fd, data.as_ptr() as *const libc::c_void, data.len(), off.min(i64::MAX as u64) as i64) }
+            };
+            return if r < 0 { Err(errno()) } else { Ok(r as usize) };
+        }
+        let nonblock = f.nonblock();
+        let r = t.wait_until(&[], Some((fd, libc::POLLOUT)), None, || {
+            let rev = poll_now(fd, libc::POLLOUT);
+            if rev & (libc::POLLERR | libc::POLLHUP) != 0 && rev & libc::POLLOUT == 0 {
+                return Err(Errno::EPIPE);
+            }
+            if rev == 0 {
+                return if nonblock { Err(Errno::EAGAIN) } else { Ok(None) };
+            }
+            // SAFETY: valid fd and buffer; MSG_NOSIGNAL-like behaviour: the kernel
+            // process ignores SIGPIPE, so a broken pipe is EPIPE here.
+            let r = unsafe { libc::write(fd, data.as_ptr() as *const libc::c_void, data.len()) };
+            if r < 0 {
+                let e = errno();
+                if e == Errno::EAGAIN || e == Errno::EINTR {
+                    return if nonblock { Err(Errno::EAGAIN) } else { Ok(None) };
+                }
+                return Err(e);
+            }
+            Ok(Some(r as usize))
+        });
+        if r == Err(Errno::EPIPE) {
+            crate::signal::send_sigpipe(t);
+        }
+        r
+    }
+
+    fn ioctl(&self, t: &Task, _f: &File, cmd: u32, arg: u64) -> SysResult {
+        let fd = self.raw();
+        if cmd == FIONREAD {
+            let mut n: libc::c_int = 0;
+            // SAFETY: valid fd and out pointer.
+            if unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) } < 0 {
+                return Err(errno());
+            }
+            t.write_val(arg, &n)?;
+            return Ok(0);
+        }
+        if !self.tty {
+            return Err(Errno::ENOTTY);
+        }
+        match cmd {
+            TCGETS => {
+                let mut b = [0u8; TERMIOS_SIZE];
+                // SAFETY: the host writes a struct termios (36 bytes) into b.
+                if unsafe { libc::ioctl(fd, TCGETS as _, b.as_mut_ptr()) } < 0 {
+                    return Err(errno());
+                }
+                t.write_mem(arg, &b)?;
+                Ok(0)
+            }
+            TCSETS | TCSETSW | TCSETSF => {
+                let mut b = [0u8; TERMIOS_SIZE];
+                t.read_mem(arg, &mut b)?;
+                // SAFETY: the host reads a struct termios from b.
+                if unsafe { libc::ioctl(fd, cmd as _, b.as_ptr()) } < 0 {
+                    return Err(errno());
+                }
+                Ok(0)
+            }
+            TIOCGWINSZ => {
+                let mut b = [0u8; 8];
+                // SAFETY: the host writes a struct winsize into b.
+                if unsafe { libc::ioctl(fd, TIOCGWINSZ as _, b.as_mut_ptr()) } < 0 {
+                    return Err(errno());
+                }
+                t.write_mem(arg, &b)?;
+                Ok(0)
+            }
+            TIOCSWINSZ => {
+                let mut b = [0u8; 8];
+                t.read_mem(arg, &mut b)?;
+                // SAFETY: the host reads a struct winsize from b.
+                if unsafe { libc::ioctl(fd, TIOCSWINSZ as _, b.as_ptr()) } < 0 {
+                    return Err(errno());
+                }
+                Ok(0)
+            }
+            TCFLSH | TCXONC | TCSBRK => {
+                // SAFETY: integer-argument terminal ioctls.
+                if unsafe { libc::ioctl(fd, cmd as _, arg as libc::c_ulong) } < 0 {
+                    return Err(errno());
+                }
+                Ok(0)
+            }
+            TIOCGPGRP => {
+                let g = match FG_PGRP.load(Ordering::Acquire) {
+                    0 => Self::pgrp_of(t),
+                    g => g,
+                };
+                t.write_val(arg, &g)?;
+                Ok(0)
+            }
+            TIOCSPGRP => {
+                let g: i32 = t.read_val(arg)?;
+                if g < 0 {
+                    return Err(Errno::EINVAL);
+                }
+                let exists = crate::kernel().procs.lock().unwrap().groups.values().any(|tg| tg.lock().pgid == g);
+                if !exists {
+                    return Err(Errno::ESRCH);
+                }
+                FG_PGRP.store(g, Ordering::Release);
+                Ok(0)
+            }
+            TIOCGSID => {
+                let s = t.tg.lock().sid;
+                t.write_val(arg, &s)?;
+                Ok(0)
+            }
+            TIOCSCTTY | TIOCNOTTY => Ok(0),
+            _ => Err(Errno::ENOTTY),
+        }
+    }
+
+    fn poll(&self, _f: &File) -> u32 {
+        let r = poll_now(self.raw(), libc::POLLIN | libc::POLLOUT);
+        let mut ev = 0;
+        if r & libc::POLLIN != 0 {
+            ev |= POLLIN;
+        }
+        if r & libc::POLLOUT != 0 {
+            ev |= POLLOUT;
+        }
+        if r & libc::POLLHUP != 0 {
+            ev |= POLLHUP;
+        }
+        if r & libc::POLLERR != 0 {
+            ev |= POLLERR;
+        }
+        ev
+    }
+
+    fn host_poll(&self) -> Option<i32> {
+        Some(self.raw())
+    }
+
+    fn nread(&self) -> Option<usize> {
+        let mut n: libc::c_int = 0;
+        // SAFETY: valid fd and out pointer.
+        if unsafe { libc::ioctl(self.raw(), libc::FIONREAD, &mut n) } < 0 {
+            return None;
+        }
+        Some(n.max(0) as usize)
+    }
+
+    fn name(&self) -> Option<String> {
+        Some(self.name.clone())
+    }
+}
+
+/// Whether `m` is a character device (for /dev/tty decisions).
+pub fn is_chr(m: u32) -> bool {
+    m & mode::S_IFMT == mode::S_IFCHR
+}
+
+/// The sandbox's controlling terminal: a host tty among the imported stdio fds.
+static CTTY: AtomicI32 = AtomicI32::new(-1);
+
+/// Records host fd `fd` as the controlling terminal if it is a tty.
+pub fn note_ctty(fd: i32) {
+    if is_tty(fd) && CTTY.load(Ordering::Acquire) < 0 {
+        CTTY.store(fd, Ordering::Release);
+    }
+}
+
+/// Opens /dev/tty: the controlling terminal, or ENXIO if there is none.
+pub fn open_ctty() -> Result<Box<dyn FileOps>, Errno> {
+    let fd = CTTY.load(Ordering::Acquire);
+    if fd < 0 {
+        return Err(Errno::ENXIO);
+    }
+    // SAFETY: duplicating our own host fd.
+    let d = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if d < 0 {
+        return Err(errno());
+    }
+    // SAFETY: fresh fd.
+    let owned = unsafe { OwnedFd::from_raw_fd(d) };
+    Ok(Box::new(HostFdOps { fd: owned, tty: true, regular: false, name: "/dev/tty".into() }))
+}

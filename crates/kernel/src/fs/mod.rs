@@ -1,0 +1,19 @@
+//! File systems: the host's files (read-only, opened beneath a root fd), tmpfs with its
+//! data in the memory file, /dev, /proc, pipes, and host fds imported as files.
+
+pub mod anon;
+pub mod devfs;
+pub mod hostfd;
+pub mod hostfs;
+pub mod pagecache;
+pub mod pipe;
+pub mod procfs;
+pub mod tmpfs;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A fresh anonymous device number (major 0), one per file-system instance.
+pub fn anon_dev() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(40);
+    crate::vfs::stat::makedev(0, NEXT.fetch_add(1, Ordering::Relaxed))
+}

@@ -1,0 +1,1 @@
+//! Unit tests of the path walker and tmpfs (no stub needed).
