@@ -35,14 +35,35 @@ impl StubFactory {
             std::ptr::copy_nonoverlapping(code.as_ptr(), page as *mut u8, code.len().min(4096));
             libc::mprotect(page, 4096, libc::PROT_READ | libc::PROT_EXEC);
         }
-        // SAFETY: we are single-threaded; the child only makes raw syscalls, then jumps into
-        // the stub page and never returns to Rust code.
+        // The child reports on this pipe once it no longer needs its old memory (rseq is
+        // unregistered): seizing it earlier and unmapping everything would kill it.
+        let mut ready = [0i32; 2];
+        // SAFETY: valid out array.
+        if unsafe { libc::pipe2(ready.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+            return Err(HostError::last());
+        }
+        // Keep the write end clear of the memory file's fixed number in the stub.
+        // SAFETY: plain fd duplication.
+        unsafe {
+            let hi = libc::fcntl(ready[1], libc::F_DUPFD_CLOEXEC, 16);
+            libc::close(ready[1]);
+            ready[1] = hi;
+        }
+        // SAFETY: the child only makes raw syscalls, then jumps into the stub page and never
+        // returns to Rust code.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
             return Err(HostError::last());
         }
         if pid == 0 {
-            unsafe { master_child(memfd) }
+            unsafe { master_child(memfd, ready[1]) }
+        }
+        let mut b = [0u8; 1];
+        // SAFETY: reading one byte from our pipe, then closing both ends.
+        unsafe {
+            libc::close(ready[1]);
+            while libc::read(ready[0], b.as_mut_ptr() as *mut _, 1) < 0 && *libc::__errno_location() == libc::EINTR {}
+            libc::close(ready[0]);
         }
         // SAFETY: unmapping our own copy of the stub page.
         unsafe { libc::munmap(page, 4096) };
@@ -91,7 +112,7 @@ unsafe fn unregister_rseq() {
     }
 }
 
-unsafe fn master_child(memfd: i32) -> ! {
+unsafe fn master_child(memfd: i32, ready: i32) -> ! {
     unregister_rseq();
     libc::setsid();
     libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
@@ -109,7 +130,11 @@ unsafe fn master_child(memfd: i32) -> ! {
         libc::dup2(memfd, STUB_MEMFD);
     }
     libc::syscall(libc::SYS_close_range, 0, STUB_MEMFD - 1, 0);
-    libc::syscall(libc::SYS_close_range, STUB_MEMFD + 1, u32::MAX, 0);
+    libc::syscall(libc::SYS_close_range, STUB_MEMFD + 1, ready - 1, 0);
+    libc::syscall(libc::SYS_close_range, ready + 1, u32::MAX, 0);
+    // From here on nothing but the stub page is needed: the factory may seize us.
+    libc::write(ready, b"r".as_ptr() as *const _, 1);
+    libc::close(ready);
     let target = stub::pause_addr();
     std::arch::asm!("jmp {0}", in(reg) target, options(noreturn));
 }
