@@ -190,6 +190,7 @@ pub fn execve(t: &Arc<Task>, ctx: &mut Context, path: &[u8], mut argv: Vec<Vec<u
     let name: Vec<u8> = abs.rsplit('/').next().unwrap_or("").bytes().take(15).collect();
     *t.comm.lock().unwrap() = name;
     t.tg.lock().did_exec = true;
+    crate::syscalls::identity::on_exec(&t.tg);
     t.clear_child_tid.store(0, std::sync::atomic::Ordering::Relaxed);
     crate::run::vfork_release(t);
     crate::debug!("exec {} pid {}", abs, t.tid);

@@ -76,6 +76,7 @@ fn new_task(tid: i32, tg: Arc<ThreadGroup>, mm: Arc<crate::mm::MM>, files: Arc<F
         start: Instant::now(),
         kicks: AtomicU64::new(0),
         stub_tid: AtomicI32::new(0),
+        user_sp: AtomicU64::new(0),
     })
 }
 
@@ -194,6 +195,7 @@ pub fn run_task(t: &Arc<Task>, mut ctx: Context) {
                 let r = ctx.regs;
                 let nr = r.orig_rax;
                 let a = [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9];
+                t.user_sp.store(r.rsp, Ordering::Relaxed);
                 let pre = if strace { Some(crate::strace::format_call(t, nr, &a)) } else { None };
                 let flow = syscalls::dispatch(t, &mut ctx, nr, &a);
                 if let Some(pre) = pre {
@@ -248,7 +250,7 @@ pub fn run_task(t: &Arc<Task>, mut ctx: Context) {
 
 /// Syscall restart after a signal, per Linux's rules. `handler`: a handler will run, with
 /// its SA_RESTART flag.
-fn fix_restart(ctx: &mut Context, handler: Option<bool>) {
+fn fix_restart(tid: i32, ctx: &mut Context, handler: Option<bool>) {
     let rax = ctx.regs.rax as i64;
     if ctx.regs.orig_rax == u64::MAX {
         return;
@@ -268,7 +270,12 @@ fn fix_restart(ctx: &mut Context, handler: Option<bool>) {
             let nr = ctx.regs.orig_rax;
             restart(ctx, nr)
         }
-        (512, Some(false)) | (514, Some(_)) | (516, Some(_)) => ctx.regs.rax = (-(Errno::EINTR.0 as i64)) as u64,
+        (512, Some(false)) | (514, Some(_)) | (516, Some(_)) => {
+            if e == 516 {
+                crate::syscalls::time::clear_restart(tid);
+            }
+            ctx.regs.rax = (-(Errno::EINTR.0 as i64)) as u64
+        }
         _ => {}
     }
 }
@@ -290,7 +297,7 @@ fn handle_pending(t: &Arc<Task>, ctx: &mut Context) -> Option<ExitStatus> {
         }
         match signal::dequeue(t) {
             Next::None => {
-                fix_restart(ctx, None);
+                fix_restart(t.tid, ctx, None);
                 let mut s = t.sig.lock().unwrap();
                 if let Some(m) = s.saved_mask.take() {
                     s.mask = m;
@@ -303,7 +310,7 @@ fn handle_pending(t: &Arc<Task>, ctx: &mut Context) -> Option<ExitStatus> {
             }
             Next::Stopped => continue,
             Next::Handler(d) => {
-                fix_restart(ctx, Some(d.action.flags & SA_RESTART != 0));
+                fix_restart(t.tid, ctx, Some(d.action.flags & SA_RESTART != 0));
                 let sig = d.info.signo as u32;
                 let old_mask = {
                     let mut s = t.sig.lock().unwrap();
@@ -331,15 +338,14 @@ fn handle_pending(t: &Arc<Task>, ctx: &mut Context) -> Option<ExitStatus> {
                     sh.actions.lock().unwrap()[(SIGSEGV - 1) as usize] = KSigaction::default();
                     continue;
                 }
-                // Further signals are delivered on top of this frame on the next pass.
-                continue_after_frame(t);
-                return None;
+                // Further deliverable signals get frames on top of this one, as in Linux
+                // (the last frame set up runs first).
+                continue;
             }
         }
     }
 }
 
-fn continue_after_frame(_t: &Task) {}
 
 /// Starts a group exit: every other thread of the group exits with `st`.
 pub fn group_exit(t: &Task, st: ExitStatus) {
@@ -387,6 +393,7 @@ pub fn kill_other_threads(t: &Task) {
 pub fn exit_task(t: &Arc<Task>, ctx: Option<Context>, st: ExitStatus) {
     t.exiting.store(true, Ordering::Release);
     crate::syscalls::process::exit_robust_and_cleartid(t);
+    crate::syscalls::time::clear_restart(t.tid);
     vfork_release(t);
     *t.interrupter.lock().unwrap() = None;
     let mm = t.mm();
@@ -623,6 +630,10 @@ pub fn do_clone(t: &Arc<Task>, ctx: &mut Context, flags: u64, stack: u64, ptid: 
     } else {
         None
     };
+    crate::syscalls::time::on_clone(t, &child);
+    if flags & CLONE_THREAD == 0 {
+        crate::syscalls::identity::on_fork(&t.tg, &child.tg);
+    }
     if let Err(e) = spawn_thread(child.clone(), stub_tgid, stub_tid, regs, None) {
         exit_task(&child, None, ExitStatus::Signaled(SIGKILL, false));
         return Err(e);
@@ -646,6 +657,7 @@ pub fn run_do(opts: Options, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>
     // Host signals meant for the sandbox are blocked in every kernel thread (the forwarder
     // thread takes them); this must happen before any thread is spawned.
     block_forwarded_signals();
+    crate::syscalls::time::init();
     let mf = crate::memfile::init().map_err(|e| format!("memory file: {e}"))?;
     let factory = platform::StubFactory::start(mf.fd()).map_err(|e| format!("stub: {e}"))?;
     let log = match &opts.debug_log {

@@ -162,6 +162,8 @@ pub struct Task {
     pub kicks: AtomicU64,
     /// Stub host tid running this task (for /proc, debugging).
     pub stub_tid: AtomicI32,
+    /// The application's stack pointer at its last syscall (sigaltstack's SS_ONSTACK).
+    pub user_sp: AtomicU64,
 }
 
 impl Task {

@@ -42,20 +42,13 @@ impl Waker {
             fds[1] = libc::pollfd { fd, events: ev, revents: 0 };
             n = 2;
         }
-        let timeout = match deadline {
-            None => -1,
-            Some(d) => {
-                let now = Instant::now();
-                if d <= now {
-                    0
-                } else {
-                    let ms = (d - now).as_micros().div_ceil(1000);
-                    ms.min(i32::MAX as u128) as i32
-                }
-            }
-        };
-        // SAFETY: fds is a valid array of n pollfds.
-        unsafe { libc::poll(fds.as_mut_ptr(), n, timeout) };
+        let ts = deadline.map(|d| {
+            let left = d.saturating_duration_since(Instant::now());
+            libc::timespec { tv_sec: left.as_secs().min(i64::MAX as u64) as i64, tv_nsec: left.subsec_nanos() as i64 }
+        });
+        let tsp = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        // SAFETY: fds is a valid array of n pollfds; tsp is null or points to a local.
+        unsafe { libc::ppoll(fds.as_mut_ptr(), n, tsp, std::ptr::null()) };
         self.reset();
         n == 2 && fds[1].revents != 0
     }

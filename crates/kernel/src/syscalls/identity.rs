@@ -127,8 +127,11 @@ pub fn set_securebits(tg: &ThreadGroup, bits: u32) {
     let mut g = SECUREBITS.lock().unwrap_or_else(|e| e.into_inner());
     let m = g.get_or_insert_with(HashMap::new);
     if m.len() > 4096 {
-        let procs = kernel().procs.lock().unwrap();
-        m.retain(|id, _| procs.groups.contains_key(id));
+        // Forget entries of tasks and groups that are gone (try_lock: a caller may hold
+        // the process table).
+        if let Ok(procs) = kernel().procs.try_lock() {
+            m.retain(|id, _| procs.groups.contains_key(id));
+        }
     }
     if bits == 0 {
         m.remove(&tg.tgid);

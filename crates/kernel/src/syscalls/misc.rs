@@ -207,8 +207,11 @@ fn pr_update(t: &Task, f: impl FnOnce(&mut PrState)) {
     let mut g = PRSTATE.lock().unwrap_or_else(|e| e.into_inner());
     let m = g.get_or_insert_with(HashMap::new);
     if m.len() > 4096 {
-        let procs = kernel().procs.lock().unwrap();
-        m.retain(|tid, _| procs.tasks.contains_key(tid));
+        // Forget entries of tasks and groups that are gone (try_lock: a caller may hold
+        // the process table).
+        if let Ok(procs) = kernel().procs.try_lock() {
+            m.retain(|tid, _| procs.tasks.contains_key(tid));
+        }
     }
     let e = m.entry(t.tid).or_insert_with(|| PrState::new(t.start));
     if e.start != t.start {

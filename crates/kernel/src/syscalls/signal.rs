@@ -189,19 +189,23 @@ fn sigtimedwait(t: &Task, set: u64, info: u64, timeout: u64, size: u64) -> SysRe
 
 fn sigaltstack(t: &Task, ss: u64, old: u64) -> SysResult {
     let cur = t.sig.lock().unwrap().altstack;
-    let sp = {
-        // The caller's stack pointer is unknown here; "on stack" is judged by the frame code.
-        0u64
-    };
-    let _ = sp;
+    let sp = t.user_sp.load(std::sync::atomic::Ordering::Relaxed);
+    let on = cur.flags & SS_DISABLE == 0 && cur.size > 0 && sp > cur.sp && sp <= cur.sp + cur.size;
     if old != 0 {
-        t.write_val(old, &cur)?;
+        let mut o = cur;
+        if on {
+            o.flags = SS_ONSTACK | (cur.flags & SS_AUTODISARM);
+        }
+        t.write_val(old, &o)?;
     }
     if ss != 0 {
         let n: StackT = t.read_val(ss)?;
         let flags = n.flags;
         if flags & !(SS_DISABLE | SS_AUTODISARM | SS_ONSTACK) != 0 {
             return Err(Errno::EINVAL);
+        }
+        if on {
+            return Err(Errno::EPERM);
         }
         let mut s = t.sig.lock().unwrap();
         if flags & SS_DISABLE != 0 {
@@ -225,10 +229,11 @@ fn kill_info(t: &Task, sig: u32) -> SigInfo {
 fn kill(t: &Task, pid: i32, sig: u64) -> SysResult {
     let sig = check_sig(sig)?;
     let info = kill_info(t, sig);
+    let my_pgid = t.tg.lock().pgid;
     let procs = kernel().procs.lock().unwrap();
     let targets: Vec<_> = match pid {
         p if p > 0 => vec![procs.group(p).filter(|g| g.lock().zombie.is_none()).ok_or(Errno::ESRCH)?],
-        0 => procs.pgrp_members(t.tg.lock().pgid),
+        0 => procs.pgrp_members(my_pgid),
         -1 => procs.groups.values().filter(|g| g.tgid != 1 && g.tgid != t.tgid() && g.lock().zombie.is_none()).cloned().collect(),
         p => procs.pgrp_members(p.checked_neg().ok_or(Errno::ESRCH)?),
     };
@@ -237,16 +242,6 @@ fn kill(t: &Task, pid: i32, sig: u64) -> SysResult {
         return Err(Errno::ESRCH);
     }
     for g in targets {
-        // The sandbox's init only receives signals it has handlers for (from inside).
-        if g.tgid == 1 && sig != 0 {
-            let threads = kernel().procs.lock().unwrap().threads_of(&g);
-            if let Some(th) = threads.first() {
-                let h = th.sighand().get(sig).handler;
-                if h == SIG_DFL || sig == SIGKILL || sig == SIGSTOP {
-                    continue;
-                }
-            }
-        }
         send_to_group(&g, info);
     }
     Ok(0)

@@ -280,9 +280,11 @@ fn clamp_monotonic(id: i32, start: Instant, group: bool, v: (u64, u64)) -> (u64,
     let mut g = LAST.lock().unwrap_or_else(|e| e.into_inner());
     let m = g.get_or_insert_with(HashMap::new);
     if m.len() > 8192 {
-        // Forget entries of tasks and groups that are gone.
-        let procs = kernel().procs.lock().unwrap();
-        m.retain(|&(i, grp), _| if grp { procs.groups.contains_key(&i) } else { procs.tasks.contains_key(&i) });
+        // Forget entries of tasks and groups that are gone (try_lock: a caller may hold
+        // the process table).
+        if let Ok(procs) = kernel().procs.try_lock() {
+            m.retain(|&(i, grp), _| if grp { procs.groups.contains_key(&i) } else { procs.tasks.contains_key(&i) });
+        }
     }
     let e = m.entry((id, group)).or_insert((start, 0, 0));
     if e.0 != start {
@@ -532,8 +534,11 @@ fn store_restart(t: &Task, resume: Resume, rem: u64) {
     let mut g = RESTARTS.lock().unwrap_or_else(|e| e.into_inner());
     let m = g.get_or_insert_with(HashMap::new);
     if m.len() > 4096 {
-        let procs = kernel().procs.lock().unwrap();
-        m.retain(|tid, _| procs.tasks.contains_key(tid));
+        // Forget entries of tasks and groups that are gone (try_lock: a caller may hold
+        // the process table).
+        if let Ok(procs) = kernel().procs.try_lock() {
+            m.retain(|tid, _| procs.tasks.contains_key(tid));
+        }
     }
     m.insert(t.tid, RestartBlock { start: t.start, resume, rem });
 }
@@ -948,8 +953,11 @@ fn sched_update(t: &Task, f: impl FnOnce(&mut Sched)) {
     let mut g = SCHED.lock().unwrap_or_else(|e| e.into_inner());
     let m = g.get_or_insert_with(HashMap::new);
     if m.len() > 4096 {
-        let procs = kernel().procs.lock().unwrap();
-        m.retain(|tid, _| procs.tasks.contains_key(tid));
+        // Forget entries of tasks and groups that are gone (try_lock: a caller may hold
+        // the process table).
+        if let Ok(procs) = kernel().procs.try_lock() {
+            m.retain(|tid, _| procs.tasks.contains_key(tid));
+        }
     }
     let e = m.entry(t.tid).or_insert_with(|| Sched::new(t.start));
     if e.start != t.start {

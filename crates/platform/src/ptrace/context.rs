@@ -222,7 +222,7 @@ impl Context {
 
     /// The full xsave state of the thread (for signal frames).
     pub fn get_fpstate(&self) -> Result<Vec<u8>> {
-        let mut buf = vec![0u8; 4096];
+        let mut buf = vec![0u8; 16384];
         let mut iov = libc::iovec { iov_base: buf.as_mut_ptr() as *mut _, iov_len: buf.len() };
         ptrace(libc::PTRACE_GETREGSET, self.tid, NT_X86_XSTATE, &mut iov as *mut _ as u64)?;
         buf.truncate(iov.iov_len);
