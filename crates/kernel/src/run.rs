@@ -232,10 +232,14 @@ pub fn run_task(t: &Arc<Task>, mut ctx: Context) {
                     }
                     match t.mm().fault(&mut ctx, f.addr, accerr) {
                         crate::mm::FaultResult::Handled => {}
-                        crate::mm::FaultResult::Segv(code) => signal::force_fault(t, SIGSEGV, code, f.addr),
+                        crate::mm::FaultResult::Segv(code) => {
+                            crate::debug!("task {}: SIGSEGV code {} addr {:#x} rip {:#x}", t.tid, code, f.addr, ctx.regs.rip);
+                            signal::force_fault(t, SIGSEGV, code, f.addr)
+                        }
                         crate::mm::FaultResult::Bus => signal::force_fault(t, SIGBUS, BUS_ADRERR, f.addr),
                     }
                 } else {
+                    crate::debug!("task {}: signal {} code {} addr {:#x} rip {:#x}", t.tid, sig, f.code, f.addr, ctx.regs.rip);
                     signal::force_fault(t, sig, f.code, f.addr);
                 }
             }
@@ -305,6 +309,7 @@ fn handle_pending(t: &Arc<Task>, ctx: &mut Context) -> Option<ExitStatus> {
                 return None;
             }
             Next::Die(st) => {
+                crate::debug!("task {}: dies: {:?}", t.tid, st);
                 group_exit(t, st);
                 return Some(st);
             }

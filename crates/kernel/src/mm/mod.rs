@@ -441,6 +441,9 @@ impl MMInner {
                 let mf = memfile();
                 if mf.refcount(pte.frame) == 1 {
                     self.ptes.get_mut(&page).unwrap().cow = false;
+                    // The stub may hold a read-only mapping of it: drop that, so the next
+                    // write refaults with the full rights instead of an access error.
+                    self.queue(HostOp::Unmap(page, PAGE));
                     return Ok((pte.frame, false));
                 }
                 let nf = mf.alloc(1).ok_or(FaultResult::Bus)?;
