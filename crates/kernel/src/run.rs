@@ -101,6 +101,8 @@ fn new_group(tgid: i32, parent: i32, pgid: i32, sid: i32, creds: Creds, rlimits:
             start: Instant::now(),
             cutime: 0,
             cstime: 0,
+            dead_utime: 0,
+            dead_stime: 0,
             did_exec: false,
             exit_signal,
             itimer_real: None,
@@ -401,6 +403,13 @@ pub fn exit_task(t: &Arc<Task>, ctx: Option<Context>, st: ExitStatus) {
     crate::syscalls::time::clear_restart(t.tid);
     vfork_release(t);
     *t.interrupter.lock().unwrap() = None;
+    if t.tg.lock().threads.len() <= 1 {
+        // The last thread: record the process's CPU time while its stub still exists.
+        let (u, s) = crate::syscalls::time::group_cpu_ns(&t.tg);
+        let mut g = t.tg.lock();
+        g.dead_utime = u;
+        g.dead_stime = s;
+    }
     let mm = t.mm();
     if let Some(mut c) = ctx {
         // Other users of the address space (threads, a vfork parent) keep the stub process.
@@ -562,6 +571,10 @@ pub fn do_clone(t: &Arc<Task>, ctx: &mut Context, flags: u64, stack: u64, ptid: 
     if flags & CLONE_PIDFD != 0 {
         return Err(Errno::EINVAL);
     }
+    // The sandbox's init may not create siblings (they would have no reaper).
+    if flags & CLONE_PARENT != 0 && t.tgid() == 1 {
+        return Err(Errno::EINVAL);
+    }
     let k = kernel();
     // Address space and stub.
     let parent_mm = t.mm();
@@ -598,6 +611,7 @@ pub fn do_clone(t: &Arc<Task>, ctx: &mut Context, flags: u64, stack: u64, ptid: 
     } else {
         let s = t.tg.lock();
         let parent = if flags & CLONE_PARENT != 0 { s.parent } else { t.tgid() };
+        let exit_signal = if flags & CLONE_PARENT != 0 { s.exit_signal } else { exit_signal };
         let g = new_group(tid, parent, s.pgid, s.sid, s.creds.clone(), s.rlimits, exit_signal);
         drop(s);
         if let Some(pg) = procs.group(parent) {

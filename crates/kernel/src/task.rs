@@ -104,6 +104,9 @@ pub struct TgState {
     /// CPU time of reaped children (user, system) in ns.
     pub cutime: u64,
     pub cstime: u64,
+    /// The process's own CPU time (user, system) in ns, recorded when it died.
+    pub dead_utime: u64,
+    pub dead_stime: u64,
     /// Whether execve has happened (for setpgid's EACCES).
     pub did_exec: bool,
     pub exit_signal: u32,

@@ -89,6 +89,10 @@ fn clone3(t: &Arc<Task>, ctx: &mut Context, uargs: u64, size: u64) -> crate::Sys
     if exit_signal > 64 || flags & 0xff != 0 {
         return Err(Errno::EINVAL);
     }
+    // CLONE_THREAD and CLONE_PARENT children take their exit signal from elsewhere.
+    if flags & (0x10000 | 0x8000) != 0 && exit_signal != 0 {
+        return Err(Errno::EINVAL);
+    }
     if (stack == 0) != (stack_size == 0) {
         return Err(Errno::EINVAL);
     }

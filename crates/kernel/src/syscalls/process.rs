@@ -195,10 +195,13 @@ fn find_child(t: &Task, sel: &Sel, opts: u64, reap: bool) -> Result<Option<Repor
                 ExitStatus::Signaled(sg, false) => (CLD_KILLED, sg as i32),
             };
             if reap {
+                let (cu, cs) = (s.dead_utime.saturating_add(s.cutime), s.dead_stime.saturating_add(s.cstime));
                 drop(s);
                 procs.groups.remove(&c);
                 let mut me = t.tg.lock();
                 me.children.retain(|&x| x != c);
+                me.cutime = me.cutime.saturating_add(cu);
+                me.cstime = me.cstime.saturating_add(cs);
             }
             return Ok(Some(Report { pid: c, wstatus: st.wstatus(), code, status }));
         }

@@ -234,10 +234,19 @@ impl Context {
         ptrace(libc::PTRACE_SETREGSET, self.tid, NT_X86_XSTATE, &mut iov as *mut _ as u64).map(|_| ())
     }
 
-    /// Ends this stub thread (only this thread: its process lives on).
+    /// Ends this stub thread (only this thread: its process lives on). The thread is
+    /// pointed at `exit` and detached rather than waited for: a thread-group leader's exit
+    /// would not be reported until every other thread of its process had gone.
     pub fn exit_thread(mut self) {
         if self.alive {
-            self.inject(libc::SYS_exit as u64, &[0]);
+            let mut r = self.regs;
+            r.rip = stub::syscall_addr();
+            r.rax = libc::SYS_exit as u64;
+            r.rdi = 0;
+            r.orig_rax = u64::MAX;
+            if setregs(self.tid, &r).is_ok() {
+                let _ = ptrace(libc::PTRACE_DETACH, self.tid, 0, 0);
+            }
             self.alive = false;
         }
     }
@@ -260,10 +269,15 @@ impl Context {
 impl Drop for Context {
     fn drop(&mut self) {
         if self.alive {
-            // Detaching would let the stub run free; kill this thread's process instead only
-            // if it is a lone stub. Threads of a live process are ended with exit_thread().
-            let r = self.inject(libc::SYS_exit as u64, &[0]);
-            let _ = r;
+            // A context dropped without an explicit end: its thread must not run free.
+            let mut r = self.regs;
+            r.rip = stub::syscall_addr();
+            r.rax = libc::SYS_exit as u64;
+            r.rdi = 0;
+            r.orig_rax = u64::MAX;
+            if setregs(self.tid, &r).is_ok() {
+                let _ = ptrace(libc::PTRACE_DETACH, self.tid, 0, 0);
+            }
         }
     }
 }
