@@ -15,21 +15,30 @@ fn lookup(cmd: &[u8]) -> Option<Vec<u8>> {
     if cmd.contains(&b'/') {
         return Some(cmd.to_vec());
     }
+    if cmd.is_empty() {
+        return None;
+    }
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+    // Like a shell: the first executable file wins; failing that, the first file found
+    // (whose exec then fails with EACCES, status 126).
+    let mut first_file = None;
     for dir in path.as_bytes().split(|&c| c == b':') {
         let dir = if dir.is_empty() { b"." as &[u8] } else { dir };
         let mut p = dir.to_vec();
         p.push(b'/');
         p.extend_from_slice(cmd);
-        let cp = std::ffi::CString::new(p.clone()).ok()?;
+        let Ok(cp) = std::ffi::CString::new(p.clone()) else { continue };
+        let is_file = std::fs::metadata(std::ffi::OsStr::from_bytes(&p)).map(|m| m.is_file()).unwrap_or(false);
+        if !is_file {
+            continue;
+        }
         // SAFETY: valid C string.
-        let ok = unsafe { libc::access(cp.as_ptr(), libc::X_OK) } == 0;
-        let meta = std::fs::metadata(std::ffi::OsStr::from_bytes(&p));
-        if ok && meta.map(|m| m.is_file()).unwrap_or(false) {
+        if unsafe { libc::access(cp.as_ptr(), libc::X_OK) } == 0 {
             return Some(p);
         }
+        first_file.get_or_insert(p);
     }
-    None
+    first_file
 }
 
 pub fn run(opts: kernel::Options, args: DoArgs) -> i32 {

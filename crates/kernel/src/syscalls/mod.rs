@@ -5,6 +5,7 @@ pub mod file;
 pub mod identity;
 pub mod misc;
 pub mod mm;
+pub mod poll;
 pub mod process;
 pub mod signal;
 pub mod time;
@@ -27,6 +28,7 @@ pub fn dispatch(t: &Arc<Task>, ctx: &mut Context, n: u64, a: &[u64; 6]) -> Flow 
         .or_else(|| process::dispatch(t, n, a))
         .or_else(|| signal::dispatch(t, n, a))
         .or_else(|| file::dispatch(t, n, a))
+        .or_else(|| poll::dispatch(t, n, a))
         .or_else(|| time::dispatch(t, n, a))
         .or_else(|| identity::dispatch(t, n, a))
         .or_else(|| misc::dispatch(t, n, a));
@@ -183,7 +185,8 @@ pub fn compat_ctx() -> &'static [(u64, &'static str)] {
 /// "implemented", "partial: ..." or "ENOSYS".
 pub fn compat_table() -> Vec<(u64, &'static str, String)> {
     let mut known: std::collections::HashMap<u64, &'static str> = std::collections::HashMap::new();
-    let lists: [&[(u64, &'static str)]; 8] = [
+    let lists: [&[(u64, &'static str)]; 9] = [
+        poll::compat(),
         compat_ctx(),
         mm::compat(),
         process::compat(),
