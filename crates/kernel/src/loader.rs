@@ -187,6 +187,7 @@ pub fn map_image(t: &Task, mm: &MM, f: &File, elf: &Elf, main_with_interp: bool)
                 shared: false,
                 growsdown: false,
                 locked: false,
+                dontfork: false,
                 backing: Some(obj.clone()),
                 pgoff: page_down(p.offset) / PAGE,
                 name: name.clone(),

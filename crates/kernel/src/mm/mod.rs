@@ -51,6 +51,8 @@ pub struct Vma {
     pub shared: bool,
     pub growsdown: bool,
     pub locked: bool,
+    /// MADV_DONTFORK: not copied into a forked child.
+    pub dontfork: bool,
     /// None: private anonymous memory.
     pub backing: Option<Arc<dyn MemObject>>,
     /// Page index into `backing` of `start`.
@@ -68,6 +70,7 @@ impl Vma {
             shared: false,
             growsdown: false,
             locked: false,
+            dontfork: false,
             backing: None,
             pgoff: 0,
             name,
@@ -82,6 +85,7 @@ impl Vma {
             && self.name == next.name
             && self.growsdown == next.growsdown
             && self.locked == next.locked
+            && self.dontfork == next.dontfork
     }
 }
 
@@ -315,7 +319,7 @@ impl MM {
         {
             let mut m = self.lock();
             let mut c = child.lock();
-            c.vmas = m.vmas.clone();
+            c.vmas = m.vmas.iter().filter(|(_, v)| !v.dontfork).map(|(k, v)| (*k, v.clone())).collect();
             c.brk_start = m.brk_start;
             c.brk = m.brk;
             c.stack_start = m.stack_start;
@@ -327,7 +331,7 @@ impl MM {
             c.exe = m.exe.clone();
             let mut protect = Vec::new();
             let vmas: Vec<(u64, u64, bool, u32)> =
-                m.vmas.values().map(|v| (v.start, v.end, v.shared, v.prot)).collect();
+                m.vmas.values().filter(|v| !v.dontfork).map(|v| (v.start, v.end, v.shared, v.prot)).collect();
             for (start, end, shared, prot) in vmas {
                 let mut any = false;
                 for (&a, pte) in m.ptes.range_mut(start..end) {
@@ -702,6 +706,22 @@ impl MMInner {
         }
         // Host mappings are refilled on demand with the new rights.
         self.queue(HostOp::Unmap(start, end - start));
+        Ok(())
+    }
+
+    /// Sets or clears MADV_DONTFORK on [start, end) (every page must be mapped: ENOMEM).
+    pub fn set_dontfork(&mut self, start: u64, end: u64, on: bool) -> Result<(), Errno> {
+        let mut a = start;
+        while a < end {
+            let v = self.find_vma(a).ok_or(Errno::ENOMEM)?;
+            a = v.end;
+        }
+        self.split_at(start);
+        self.split_at(end);
+        let keys: Vec<u64> = self.vmas.range(start..end).map(|(&k, _)| k).collect();
+        for k in keys {
+            self.vmas.get_mut(&k).unwrap().dontfork = on;
+        }
         Ok(())
     }
 

@@ -174,6 +174,7 @@ fn mmap(t: &Task, addr: u64, len: u64, prot: u64, flags: u64, fd: i32, off: u64)
         shared,
         growsdown: flags & MAP_GROWSDOWN != 0,
         locked: flags & MAP_LOCKED != 0,
+        dontfork: false,
         backing,
         pgoff: off / PAGE,
         name,
@@ -345,7 +346,14 @@ fn madvise(t: &Task, addr: u64, len: u64, advice: u64) -> SysResult {
     }
     let end = addr.checked_add(len).and_then(page_up).ok_or(Errno::EINVAL)?;
     match advice {
-        0..=3 | 9..=19 | 100..=101 | 20..=25 => {}
+        10 | 11 => {
+            // MADV_DONTFORK / MADV_DOFORK
+            if len == 0 {
+                return Ok(0);
+            }
+            return t.mm().lock().set_dontfork(addr, end, advice == 10).map(|_| 0);
+        }
+        0..=3 | 9 | 12..=19 | 100..=101 | 20..=25 => {}
         4 | 8 => {
             // MADV_DONTNEED, MADV_FREE: private pages read back as zero.
             let mm = t.mm();
