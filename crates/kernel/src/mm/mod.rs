@@ -20,8 +20,13 @@ pub const STACK_TOP: u64 = STUB_BASE - 0x10_0000;
 pub const STACK_SIZE: u64 = 8 << 20;
 /// Where top-down mmap allocation starts.
 pub const MMAP_BASE: u64 = STACK_TOP - STACK_SIZE - (128 << 20);
-/// How many pages a fault maps at once around the faulting page.
+/// How many pages a fault maps at once around the faulting page of a file mapping.
 const FAULT_AROUND: u64 = 16;
+/// The most pages a fault in anonymous memory allocates and maps at once (2 MiB). The
+/// window starts at FAULT_AROUND and doubles while faults walk sequentially through memory
+/// (one round trip to the stub per window instead of per 16 pages), and is populated in
+/// the same host call; a fault elsewhere resets it, so small processes stay small.
+const ANON_FAULT_AROUND_MAX: u64 = 512;
 
 pub fn page_down(a: u64) -> u64 {
     a & !(PAGE - 1)
@@ -123,6 +128,9 @@ pub struct MMInner {
     pub exe: Option<String>,
     /// Host pid of the stub process holding this address space's mappings.
     pub stub_pid: i32,
+    /// Sequential-fault detection: where the next window would start, and its size.
+    seq_next: u64,
+    seq_pages: u64,
 }
 
 /// What a fault turned out to be.
@@ -161,6 +169,8 @@ impl MM {
                 auxv: Vec::new(),
                 exe: None,
                 stub_pid,
+                seq_next: 0,
+                seq_pages: FAULT_AROUND,
             }),
             pending: AtomicBool::new(false),
         }
@@ -207,9 +217,10 @@ impl MM {
         // Owed host operations go first: the fault may be on a stale mapping.
         self.flush(ctx);
         let mut maps: Vec<(u64, u64, u32, u64)> = Vec::new();
-        let r = {
+        let (r, anon) = {
             let mut m = self.lock();
-            m.fault_locked(addr, accerr, &mut maps)
+            let anon = m.find_vma(addr).is_some_and(|v| v.backing.is_none());
+            (m.fault_locked(addr, accerr, &mut maps), anon)
         };
         if !matches!(r, FaultResult::Handled) {
             return r;
@@ -231,7 +242,9 @@ impl MM {
         }
         let mut ok = true;
         for (a, l, p, off) in maps {
-            if ctx.map(a, l, p, off).is_err() {
+            // Fresh anonymous runs are populated in the same host call.
+            let populate = l > FAULT_AROUND * PAGE && anon;
+            if ctx.map_with(a, l, p, off, populate).is_err() {
                 ok = false;
             }
         }
@@ -508,8 +521,21 @@ impl MMInner {
             }
         }
         // Not mapped on the host: map a window of pages around the fault.
-        let win_start = (page_down(addr) & !(FAULT_AROUND * PAGE - 1)).max(vma.start);
-        let win_end = (win_start + FAULT_AROUND * PAGE).min(vma.end);
+        let around = if vma.backing.is_none() {
+            let w = page_down(addr) & !(self.seq_pages * PAGE - 1);
+            if w == self.seq_next {
+                self.seq_pages = (self.seq_pages * 2).min(ANON_FAULT_AROUND_MAX);
+            } else {
+                self.seq_pages = FAULT_AROUND;
+            }
+            let w = page_down(addr) & !(self.seq_pages * PAGE - 1);
+            self.seq_next = w + self.seq_pages * PAGE;
+            self.seq_pages
+        } else {
+            FAULT_AROUND
+        };
+        let win_start = (page_down(addr) & !(around * PAGE - 1)).max(vma.start);
+        let win_end = ((page_down(addr) & !(around * PAGE - 1)) + around * PAGE).min(vma.end);
         // Fresh anonymous pages are allocated as one contiguous run so one host mmap covers them.
         if vma.backing.is_none() {
             let missing: Vec<u64> =
