@@ -6,7 +6,6 @@ use crate::task::Task;
 use crate::vfs::File;
 use abi::Errno;
 use platform::{PROT_EXEC, PROT_READ, PROT_WRITE};
-use std::sync::Arc;
 
 const PT_LOAD: u32 = 1;
 const PT_INTERP: u32 = 3;
@@ -150,7 +149,7 @@ pub struct Loaded {
 }
 
 /// Maps the PT_LOAD segments of `elf` into `mm`. `main`: the main program (vs. interpreter).
-pub fn map_image(t: &Task, mm: &MM, f: &File, elf: &Elf, main_with_interp: bool) -> Result<Loaded, Errno> {
+pub fn map_image(_t: &Task, mm: &MM, f: &File, elf: &Elf, main_with_interp: bool) -> Result<Loaded, Errno> {
     let loads: Vec<&Phdr> = elf.phdrs.iter().filter(|p| p.p_type == PT_LOAD).collect();
     let lo = page_down(loads.iter().map(|p| p.vaddr).min().unwrap());
     let hi = page_up(loads.iter().map(|p| p.vaddr + p.memsz).max().unwrap()).ok_or(Errno::ENOEXEC)?;
@@ -275,7 +274,7 @@ pub fn setup_stack(mm: &MM, argv: &[Vec<u8>], envp: &[Vec<u8>], execfn: &[u8], a
         m.stack_start = STACK_TOP;
     }
     let mut sp = STACK_TOP;
-    let mut push_bytes = |sp: &mut u64, b: &[u8]| -> Result<u64, Errno> {
+    let push_bytes = |sp: &mut u64, b: &[u8]| -> Result<u64, Errno> {
         *sp -= b.len() as u64;
         mm.write(*sp, b)?;
         Ok(*sp)

@@ -21,7 +21,7 @@ pub fn min_sigstack_size() -> u64 {
     }
     // CPUID leaf 0xd, ecx=0: ebx = xsave size for the enabled features.
     // SAFETY: cpuid is always available on x86-64.
-    let x = unsafe { std::arch::x86_64::__cpuid_count(0xd, 0) }.ebx as u64;
+    let x = std::arch::x86_64::__cpuid_count(0xd, 0).ebx as u64;
     let v = sigframe::FRAME_SIZE + x.max(512) + 4 + 64 + 128;
     SIZE.store(v, Ordering::Relaxed);
     v

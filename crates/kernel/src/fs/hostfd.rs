@@ -55,7 +55,8 @@ pub fn is_tty(fd: i32) -> bool {
 
 /// A host fd behind a sandbox file.
 pub struct HostFdOps {
-    fd: OwnedFd,
+    /// Shared by every reopen of the same imported fd; closed with the last.
+    fd: Arc<OwnedFd>,
     tty: bool,
     /// Regular host files are read and written at the sandbox file's offset.
     regular: bool,
@@ -100,10 +101,39 @@ pub fn import(fd: i32) -> Result<Arc<File>, Errno> {
         ctime: crate::vfs::Timespec { sec: st.st_ctime, nsec: st.st_ctime_nsec },
         btime: None,
     };
-    let inode = AnonInode::with_stat(vst);
+    let owned = Arc::new(owned);
+    let inode = Arc::new(HostFdInode { fd: owned.clone(), attrs: AnonInode::with_stat(vst), tty, regular, name: name.clone() });
     let loc = dentry::anon_loc(name.as_bytes(), inode);
-    let append = if fl >= 0 { fl as u32 & oflags::O_APPEND } else { 0 };
-    Ok(File::new(loc, acc | append | oflags::O_LARGEFILE, Box::new(HostFdOps { fd: owned, tty, regular, name })))
+    // F_GETFL shows what the host open file has (O_APPEND, O_LARGEFILE, O_NONBLOCK...).
+    let keep = oflags::O_APPEND | oflags::O_LARGEFILE | oflags::O_NONBLOCK | oflags::O_DIRECT | oflags::O_ASYNC | oflags::O_NOATIME | oflags::O_SYNC;
+    let status = if fl >= 0 { fl as u32 & keep } else { 0 };
+    Ok(File::new(loc, acc | status, Box::new(HostFdOps { fd: owned, tty, regular, name })))
+}
+
+/// The inode of an imported host fd. Reopening it (/dev/stdout, /proc/self/fd/1) gives
+/// another file on the same host fd, like reopening a pipe or tty on Linux (for a host
+/// regular file the offset stays shared and O_TRUNC is not applied).
+pub struct HostFdInode {
+    fd: Arc<OwnedFd>,
+    attrs: Arc<AnonInode>,
+    tty: bool,
+    regular: bool,
+    name: String,
+}
+
+impl crate::vfs::Inode for HostFdInode {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn stat(&self) -> Result<Stat, Errno> {
+        self.attrs.stat()
+    }
+    fn mode(&self) -> u32 {
+        self.attrs.mode()
+    }
+    fn open(self: Arc<Self>, _ctx: &crate::vfs::Ctx, _loc: &crate::vfs::Loc, _flags: u32) -> Result<Box<dyn FileOps>, Errno> {
+        Ok(Box::new(HostFdOps { fd: self.fd.clone(), tty: self.tty, regular: self.regular, name: self.name.clone() }))
+    }
 }
 
 impl HostFdOps {
@@ -364,5 +394,5 @@ pub fn open_ctty() -> Result<Box<dyn FileOps>, Errno> {
     }
     // SAFETY: fresh fd.
     let owned = unsafe { OwnedFd::from_raw_fd(d) };
-    Ok(Box::new(HostFdOps { fd: owned, tty: true, regular: false, name: "/dev/tty".into() }))
+    Ok(Box::new(HostFdOps { fd: Arc::new(owned), tty: true, regular: false, name: "/dev/tty".into() }))
 }

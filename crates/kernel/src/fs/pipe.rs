@@ -107,10 +107,9 @@ impl Inode for PipeInode {
     fn mode(&self) -> u32 {
         mode::S_IFIFO | 0o600
     }
+    /// Reopening never waits for a peer (Linux waits only on named FIFOs).
     fn open(self: Arc<Self>, _ctx: &Ctx, _loc: &Loc, flags: u32) -> Result<Box<dyn FileOps>, Errno> {
-        let mut e = self.pipe.open_end(flags);
-        e.fifo = true;
-        Ok(Box::new(e))
+        Ok(Box::new(self.pipe.open_end(flags)))
     }
 }
 
@@ -136,7 +135,7 @@ pub struct PipeEnd {
     pub pipe: Arc<Pipe>,
     read: bool,
     write: bool,
-    /// Opened by name (a FIFO or a reopen): /proc shows the path, not "pipe:[N]".
+    /// Opened through a named FIFO: /proc shows its path, and open waits for a peer.
     pub fifo: bool,
 }
 

@@ -568,6 +568,11 @@ impl Inode for TmpInode {
             if flags & RENAME_NOREPLACE != 0 {
                 return Err(Errno::EEXIST);
             }
+            // The target is the source's own directory (which we hold locked): it is
+            // an ancestor of the source, hence not empty.
+            if std::ptr::eq(&**dst, self) {
+                return Err(if src_dir { Errno::ENOTEMPTY } else { Errno::EISDIR });
+            }
             match (&src.kind, &dst.kind) {
                 (Kind::Dir(_), Kind::Dir(dd)) => {
                     if !dd.lock().unwrap().is_empty() {

@@ -101,10 +101,10 @@ struct Pte {
     cow: bool,
 }
 
-/// A host mapping operation owed to the stub.
+/// A host mapping operation owed to the stub. (Dropping a host mapping is the only one
+/// needed: the stub's mappings are a cache that refills on fault with the right rights.)
 enum HostOp {
     Unmap(u64, u64),
-    Protect(u64, u64, u32),
 }
 
 pub struct MM {
@@ -199,9 +199,6 @@ impl MM {
                 HostOp::Unmap(a, l) => {
                     let _ = ctx.unmap(a, l);
                 }
-                HostOp::Protect(a, l, p) => {
-                    let _ = ctx.protect(a, l, p);
-                }
             }
         }
         memfile().decref_many(&frees);
@@ -234,9 +231,6 @@ impl MM {
             match op {
                 HostOp::Unmap(a, l) => {
                     let _ = ctx.unmap(a, l);
-                }
-                HostOp::Protect(a, l, p) => {
-                    let _ = ctx.protect(a, l, p);
                 }
             }
         }

@@ -33,7 +33,7 @@ pub fn setup_root(cwd_hint: &str) -> Result<(), String> {
     Mount::attach(&mountpoint(&ctx, "/tmp")?, tmp.clone(), tmp.root_dentry(), MNT_NOSUID | MNT_NODEV, "tmpfs");
 
     let dev = devfs::build().map_err(|e| format!("building /dev: {}", e.name()))?;
-    Mount::attach(&mountpoint(&ctx, "/dev")?, dev.clone(), dev.root_dentry(), MNT_NOSUID, "udev");
+    Mount::attach(&mountpoint(&ctx, "/dev")?, dev.clone(), dev.root_dentry(), MNT_NOSUID, "tmpfs");
     let shm = TmpFs::new(0o1777);
     Mount::attach(&mountpoint(&ctx, "/dev/shm")?, shm.clone(), shm.root_dentry(), MNT_NOSUID | MNT_NODEV, "shm");
 

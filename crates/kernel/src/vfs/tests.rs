@@ -265,6 +265,13 @@ fn namespace_errors() {
     assert_eq!(err(ops::rename(&c, &c.root, b"/empty", &c.root, b"/a/f", 0)), Errno::ENOTDIR);
     assert_eq!(err(ops::rename(&c, &c.root, b"/a/f", &c.root, b"/e/x", ops::RENAME_NOREPLACE)), Errno::EEXIST);
     assert_eq!(err(ops::rename(&c, &c.root, b"/.", &c.root, b"/z", 0)), Errno::EBUSY);
+    // Onto an ancestor of the source (its own parent, or further up).
+    mkdir(&c, "/a/b/c");
+    assert_eq!(err(ops::rename(&c, &c.root, b"/a/b/c", &c.root, b"/a/b", 0)), Errno::ENOTEMPTY);
+    assert_eq!(err(ops::rename(&c, &c.root, b"/a/b/c", &c.root, b"/a", 0)), Errno::ENOTEMPTY);
+    assert_eq!(err(ops::rename(&c, &c.root, b"/a/f", &c.root, b"/a/b/c/..", 0)), Errno::EBUSY);
+    assert_eq!(err(ops::rename(&c, &c.root, b"/a/b", &c.root, b"/a", ops::RENAME_EXCHANGE)), Errno::EINVAL);
+    ops::rmdir(&c, &c.root, b"/a/b/c").unwrap();
     assert_eq!(err(ops::link(&c, &res(&c, "/a").unwrap(), &c.root, b"/alink")), Errno::EPERM);
     // A valid rename of a directory moves its subtree and cached names.
     ops::rename(&c, &c.root, b"/a", &c.root, b"/e/a2", 0).unwrap();

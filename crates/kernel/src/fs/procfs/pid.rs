@@ -240,17 +240,17 @@ fn stat(g: &ThreadGroup, t: Option<&Task>, tid: Option<i32>, ctx: &Ctx) -> Strin
         }
         None => (0, 0, u64::MAX),
     };
-    let (startstack, arg_start, arg_end, env_start, env_end, brk_start, brk) = match t {
+    let (startstack, arg_start, arg_end, env_start, env_end, brk_start) = match t {
         Some(t) => {
             let mm = t.mm();
             let m = mm.lock();
-            (m.stack_start, m.arg_start, m.arg_end, m.env_start, m.env_end, m.brk_start, m.brk)
+            (m.stack_start, m.arg_start, m.arg_end, m.env_start, m.env_end, m.brk_start)
         }
-        None => (0, 0, 0, 0, 0, 0, 0),
+        None => (0, 0, 0, 0, 0, 0),
     };
     let tpgid = pgrp;
     format!(
-        "{pid} ({comm}) {st} {ppid} {pgrp} {sid} 0 {tpgid} 4194304 0 0 0 0 {utime} 0 {cu} {cs} 20 0 {nthreads} 0 {start_ticks} {vsize} {rss} {rsslim} 0 0 {startstack} 0 0 {pending} {mask} {ign} {cgt} 0 0 0 {exit_signal} 0 0 0 0 0 0 0 {brk_start} {brk} {brk} {arg_start} {arg_end} {env_start} {env_end} {exit_code}\n",
+        "{pid} ({comm}) {st} {ppid} {pgrp} {sid} 0 {tpgid} 4194304 0 0 0 0 {utime} 0 {cu} {cs} 20 0 {nthreads} 0 {start_ticks} {vsize} {rss} {rsslim} 0 0 {startstack} 0 0 {pending} {mask} {ign} {cgt} 0 0 0 {exit_signal} 0 0 0 0 0 0 0 0 {brk_start} {arg_start} {arg_end} {env_start} {env_end} {exit_code}\n",
         cu = cutime / (1_000_000_000 / HZ),
         cs = cstime / (1_000_000_000 / HZ),
     )
