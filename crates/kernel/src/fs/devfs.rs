@@ -73,6 +73,11 @@ impl FileOps for Zero {
     fn write(&self, _t: &Task, _f: &File, _off: u64, data: &[u8]) -> Result<usize, Errno> {
         Ok(data.len())
     }
+    /// Every mapping of /dev/zero gets fresh zero-filled memory of its own (shared between
+    /// the processes that inherit a MAP_SHARED one; copy-on-write for MAP_PRIVATE).
+    fn mmap(&self, _f: &File) -> Result<(Arc<dyn crate::mm::MemObject>, crate::mm::VmaName), Errno> {
+        Ok((Arc::new(crate::mm::ShmObject::new(platform::STUB_BASE)), crate::mm::VmaName::Named("/dev/zero (deleted)".into())))
+    }
 }
 
 /// /dev/full: zeros to read, ENOSPC to write.

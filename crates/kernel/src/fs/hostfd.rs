@@ -348,6 +348,18 @@ impl FileOps for HostFdOps {
         ev
     }
 
+    /// A host regular file is synced on the host; pipes and ttys cannot be (EINVAL).
+    fn fsync(&self) -> Result<(), Errno> {
+        if !self.regular {
+            return Err(Errno::EINVAL);
+        }
+        // SAFETY: plain host call on our fd.
+        if unsafe { libc::fsync(self.raw()) } < 0 {
+            return Err(errno());
+        }
+        Ok(())
+    }
+
     fn host_poll(&self) -> Option<i32> {
         Some(self.raw())
     }

@@ -307,6 +307,10 @@ impl FileOps for HostFileOps {
         Err(Errno::EBADF)
     }
 
+    fn fsync(&self) -> Result<(), Errno> {
+        Ok(())
+    }
+
     fn mmap(&self, f: &File) -> Result<(Arc<dyn MemObject>, VmaName), Errno> {
         let st = &self.inode.st;
         let key = pagecache::Key { dev: st.dev, ino: st.ino, size: st.size, mtime: (st.mtime.sec, st.mtime.nsec) };
@@ -330,6 +334,10 @@ struct HostDirOps {
 }
 
 impl FileOps for HostDirOps {
+    fn fsync(&self) -> Result<(), Errno> {
+        Ok(())
+    }
+
     fn readdir(&self, _ctx: &Ctx, pos: u64, emit: &mut dyn FnMut(&DirEnt) -> bool) -> Result<u64, Errno> {
         let fd = self.fd.lock().unwrap();
         let raw = fd.as_raw_fd();

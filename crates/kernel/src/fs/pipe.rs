@@ -163,6 +163,11 @@ impl Drop for PipeEnd {
 }
 
 impl FileOps for PipeEnd {
+    /// Pipes have nothing to sync (Linux: EINVAL).
+    fn fsync(&self) -> Result<(), Errno> {
+        Err(Errno::EINVAL)
+    }
+
     fn seekable(&self) -> bool {
         false
     }

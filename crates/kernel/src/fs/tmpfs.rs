@@ -763,6 +763,10 @@ impl FileOps for TmpFileOps {
     fn poll(&self, _f: &File) -> u32 {
         POLLIN | POLLOUT
     }
+
+    fn fsync(&self) -> Result<(), Errno> {
+        Ok(())
+    }
 }
 
 /// An open tmpfs directory.
@@ -771,6 +775,10 @@ struct TmpDirOps {
 }
 
 impl FileOps for TmpDirOps {
+    fn fsync(&self) -> Result<(), Errno> {
+        Ok(())
+    }
+
     fn readdir(&self, _ctx: &Ctx, pos: u64, emit: &mut dyn FnMut(&DirEnt) -> bool) -> Result<u64, Errno> {
         let dir = self.inode.dir()?;
         let mut pos = pos;

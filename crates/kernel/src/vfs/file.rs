@@ -115,7 +115,27 @@ impl File {
             return Err(Errno::ESPIPE);
         }
         let off = if self.flags() & oflags::O_APPEND != 0 { APPEND } else { off };
-        self.ops.write(t, self, off, data)
+        let n = self.fsize_clip(t, off, data.len())?;
+        self.ops.write(t, self, off, &data[..n])
+    }
+
+    /// RLIMIT_FSIZE for regular files: a write is cut at the limit; one starting at or past
+    /// it fails with EFBIG and raises SIGXFSZ, as Linux's generic_write_check_limits does.
+    fn fsize_clip(&self, t: &Task, off: u64, len: usize) -> Result<usize, Errno> {
+        let limit = t.rlimit(1).0;
+        if limit == u64::MAX || len == 0 || !mode::is_reg(self.inode().mode()) {
+            return Ok(len);
+        }
+        let start = if off == APPEND || off == CURRENT { self.inode().stat().map(|s| s.size).unwrap_or(0) } else { off };
+        if start >= limit {
+            if let Some(tt) = crate::kernel().procs.lock().unwrap().task(t.tid) {
+                let mut info = abi::signal::SigInfo::new(abi::signal::SIGXFSZ, abi::signal::SI_USER);
+                info.set_pid_uid(t.tgid(), 0);
+                crate::signal::send_to_task(&tt, info);
+            }
+            return Err(Errno::EFBIG);
+        }
+        Ok(len.min((limit - start).min(usize::MAX as u64) as usize))
     }
 
     /// read(2): at the file offset, which advances.
@@ -151,11 +171,13 @@ impl File {
         }
         let mut pos = self.pos.lock().unwrap();
         if self.flags() & oflags::O_APPEND != 0 {
-            let n = self.ops.write(t, self, APPEND, data)?;
+            let len = self.fsize_clip(t, APPEND, data.len())?;
+            let n = self.ops.write(t, self, APPEND, &data[..len])?;
             *pos = self.inode().stat().map(|s| s.size).unwrap_or(*pos);
             return Ok(n);
         }
-        let n = self.ops.write(t, self, *pos, data)?;
+        let len = self.fsize_clip(t, *pos, data.len())?;
+        let n = self.ops.write(t, self, *pos, &data[..len])?;
         *pos = pos.saturating_add(n as u64);
         Ok(n)
     }

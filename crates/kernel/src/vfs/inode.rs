@@ -197,8 +197,9 @@ pub trait FileOps: Send + Sync {
     fn mmap(&self, _f: &File) -> Result<(Arc<dyn MemObject>, VmaName), Errno> {
         Err(Errno::ENODEV)
     }
+    /// fsync/fdatasync: EINVAL for files that cannot be synced (pipes, devices, ttys).
     fn fsync(&self) -> Result<(), Errno> {
-        Ok(())
+        Err(Errno::EINVAL)
     }
     /// Bytes readable now (FIONREAD) for stream files.
     fn nread(&self) -> Option<usize> {

@@ -82,8 +82,23 @@ pub(crate) fn iovecs(t: &Task, addr: u64, cnt: u64) -> Result<Vec<(u64, u64)>, E
     Ok(v)
 }
 
+/// Linux's access_ok: a buffer must lie below the top of the user address space
+/// (checked with the caller's full length, before any clamping).
+pub(crate) fn access_ok(addr: u64, len: u64) -> Result<(), Errno> {
+    match addr.checked_add(len) {
+        Some(end) if end <= platform::TASK_SIZE => Ok(()),
+        _ => Err(Errno::EFAULT),
+    }
+}
+
+fn iov_ok(iov: &[(u64, u64)]) -> Result<(), Errno> {
+    iov.iter().try_for_each(|&(b, l)| access_ok(b, l))
+}
+
 /// Scatters `data` into the iovecs starting at byte `from` of their concatenation.
-fn scatter(t: &Task, iov: &[(u64, u64)], from: u64, data: &[u8]) -> Result<(), Errno> {
+/// On a fault, Err carries how many bytes were copied before it (Linux copies up to the
+/// faulting page and reports the short count).
+fn scatter(t: &Task, iov: &[(u64, u64)], from: u64, data: &[u8]) -> Result<(), (usize, Errno)> {
     let mut skip = from;
     let mut done = 0usize;
     for &(base, len) in iov {
@@ -95,8 +110,16 @@ fn scatter(t: &Task, iov: &[(u64, u64)], from: u64, data: &[u8]) -> Result<(), E
             continue;
         }
         let room = (len - skip).min((data.len() - done) as u64) as usize;
-        t.write_mem(base.wrapping_add(skip), &data[done..done + room])?;
-        done += room;
+        let mut addr = base.wrapping_add(skip);
+        let mut left = room;
+        // Page by page, so that a fault leaves an exact count behind.
+        while left > 0 {
+            let n = ((4096 - addr % 4096) as usize).min(left);
+            t.write_mem(addr, &data[done..done + n]).map_err(|e| (done, e))?;
+            done += n;
+            left -= n;
+            addr = addr.wrapping_add(n as u64);
+        }
         skip = 0;
     }
     Ok(())
@@ -136,6 +159,7 @@ pub(crate) fn read_file(t: &Task, f: &Arc<File>, iov: &[(u64, u64)], pos: Option
     if !f.readable() {
         return Err(Errno::EBADF);
     }
+    iov_ok(iov)?;
     let want = total(iov);
     let stream = !f.seekable();
     if pos.is_some() && stream {
@@ -153,8 +177,14 @@ pub(crate) fn read_file(t: &Task, f: &Arc<File>, iov: &[(u64, u64)], pos: Option
             Ok(g) => g,
             Err(e) => return if done > 0 { Ok(done) } else { Err(e) },
         };
-        if let Err(e) = scatter(t, iov, done, &buf[..got]) {
-            return if done > 0 { Ok(done) } else { Err(e) };
+        if let Err((copied, e)) = scatter(t, iov, done, &buf[..got]) {
+            // The bytes not delivered are not consumed: the file offset goes back.
+            if pos.is_none() && !stream && copied < got {
+                let _ = f.seek(-((got - copied) as i64), 1);
+            }
+            // A stream's partial copy counts for nothing (Linux's pipe_read: EFAULT).
+            let total = if stream { done } else { done + copied as u64 };
+            return if total > 0 { Ok(total) } else { Err(e) };
         }
         done += got as u64;
         if got < n || stream || done >= want {
@@ -173,6 +203,7 @@ pub(crate) fn write_file(t: &Task, f: &Arc<File>, iov: &[(u64, u64)], pos: Optio
     if !f.writable() {
         return Err(Errno::EBADF);
     }
+    iov_ok(iov)?;
     let want = total(iov);
     if pos.is_some() && !f.seekable() {
         return Err(Errno::ESPIPE);
