@@ -181,6 +181,12 @@ impl MemFile {
         self.decref_many(&[frame]);
     }
 
+    /// Allocates backing pages for [off, off+len) at once (they read as zero).
+    pub fn commit(&self, off: u64, len: u64) {
+        // SAFETY: fallocate on our own memfd; failure only means pages fault in later.
+        unsafe { libc::fallocate(self.fd, 0, off as i64, len as i64) };
+    }
+
     /// Bytes of application memory in use.
     pub fn used(&self) -> u64 {
         self.inner.lock().unwrap().used

@@ -238,6 +238,10 @@ impl MM {
         for (a, l, p, off) in maps {
             // Fresh anonymous runs are populated in the same host call.
             let populate = l > FAULT_AROUND * PAGE && anon;
+            if populate {
+                // Allocate the run's pages in the memory file in one host call first.
+                memfile().commit(off, l);
+            }
             if ctx.map_with(a, l, p, off, populate).is_err() {
                 ok = false;
             }

@@ -125,8 +125,9 @@ fn scatter(t: &Task, iov: &[(u64, u64)], from: u64, data: &[u8]) -> Result<(), (
     Ok(())
 }
 
-/// Gathers `buf.len()` bytes from the iovecs starting at byte `from`.
-fn gather(t: &Task, iov: &[(u64, u64)], from: u64, buf: &mut [u8]) -> Result<(), Errno> {
+/// Gathers `buf.len()` bytes from the iovecs starting at byte `from`. On a fault, Err
+/// carries how many bytes were gathered before it (page by page, as Linux copies).
+fn gather(t: &Task, iov: &[(u64, u64)], from: u64, buf: &mut [u8]) -> Result<(), (usize, Errno)> {
     let mut skip = from;
     let mut done = 0usize;
     for &(base, len) in iov {
@@ -138,8 +139,15 @@ fn gather(t: &Task, iov: &[(u64, u64)], from: u64, buf: &mut [u8]) -> Result<(),
             continue;
         }
         let room = (len - skip).min((buf.len() - done) as u64) as usize;
-        t.read_mem(base.wrapping_add(skip), &mut buf[done..done + room])?;
-        done += room;
+        let mut addr = base.wrapping_add(skip);
+        let mut left = room;
+        while left > 0 {
+            let n = ((4096 - addr % 4096) as usize).min(left);
+            t.read_mem(addr, &mut buf[done..done + n]).map_err(|e| (done, e))?;
+            done += n;
+            left -= n;
+            addr = addr.wrapping_add(n as u64);
+        }
         skip = 0;
     }
     Ok(())
@@ -211,9 +219,16 @@ pub(crate) fn write_file(t: &Task, f: &Arc<File>, iov: &[(u64, u64)], pos: Optio
     let mut buf = vec![0u8; want.min(CHUNK as u64) as usize];
     let mut done: u64 = 0;
     loop {
-        let n = (want - done).min(buf.len() as u64) as usize;
-        if let Err(e) = gather(t, iov, done, &mut buf[..n]) {
-            return if done > 0 { Ok(done) } else { Err(e) };
+        let mut n = (want - done).min(buf.len() as u64) as usize;
+        let mut fault = None;
+        if let Err((got, e)) = gather(t, iov, done, &mut buf[..n]) {
+            // Write what could be read before the fault; EFAULT if nothing. A stream
+            // (pipe) takes nothing from a faulting chunk, as Linux's pipe_write.
+            if got == 0 || !f.seekable() {
+                return if done > 0 { Ok(done) } else { Err(e) };
+            }
+            n = got;
+            fault = Some(e);
         }
         let r = match pos {
             Some(p) => f.write_at(t, p.saturating_add(done), &buf[..n]),
@@ -224,7 +239,7 @@ pub(crate) fn write_file(t: &Task, f: &Arc<File>, iov: &[(u64, u64)], pos: Optio
             Err(e) => return if done > 0 { Ok(done) } else { Err(e) },
         };
         done += put as u64;
-        if put < n || done >= want {
+        if put < n || done >= want || fault.is_some() {
             return Ok(done);
         }
     }
