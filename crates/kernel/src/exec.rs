@@ -69,6 +69,8 @@ fn parse_shebang(head: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
 /// Performs execve of `path` with `argv`/`envp` for task `t` whose stub is `ctx`.
 /// On success, `ctx` is a fresh stub running the new image's entry point.
 pub fn execve(t: &Arc<Task>, ctx: &mut Context, path: &[u8], mut argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<(), Errno> {
+    // comm is the basename of the path execve was given (not a resolved link or interpreter).
+    let comm_name: Vec<u8> = path.rsplit(|&c| c == b'/').next().unwrap_or(b"").iter().take(15).copied().collect();
     let mut path = path.to_vec();
     let mut depth = 0;
     let (file, abs, head) = loop {
@@ -187,8 +189,7 @@ pub fn execve(t: &Arc<Task>, ctx: &mut Context, path: &[u8], mut argv: Vec<Vec<u
         let mut s = t.sig.lock().unwrap();
         s.altstack = abi::signal::StackT { sp: 0, flags: abi::signal::SS_DISABLE, _pad: 0, size: 0 };
     }
-    let name: Vec<u8> = abs.rsplit('/').next().unwrap_or("").bytes().take(15).collect();
-    *t.comm.lock().unwrap() = name;
+    *t.comm.lock().unwrap() = comm_name;
     t.tg.lock().did_exec = true;
     crate::syscalls::identity::on_exec(&t.tg);
     t.clear_child_tid.store(0, std::sync::atomic::Ordering::Relaxed);
