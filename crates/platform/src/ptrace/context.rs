@@ -251,6 +251,10 @@ impl Context {
     /// pointed at `exit` and detached rather than waited for: a thread-group leader's exit
     /// would not be reported until every other thread of its process had gone.
     pub fn exit_thread(mut self) {
+        self.detach_to_exit();
+    }
+
+    fn detach_to_exit(&mut self) {
         if self.alive {
             let mut r = self.regs;
             r.rip = stub::syscall_addr();
@@ -281,16 +285,7 @@ impl Context {
 
 impl Drop for Context {
     fn drop(&mut self) {
-        if self.alive {
-            // A context dropped without an explicit end: its thread must not run free.
-            let mut r = self.regs;
-            r.rip = stub::syscall_addr();
-            r.rax = libc::SYS_exit as u64;
-            r.rdi = 0;
-            r.orig_rax = u64::MAX;
-            if setregs(self.tid, &r).is_ok() {
-                let _ = ptrace(libc::PTRACE_DETACH, self.tid, 0, 0);
-            }
-        }
+        // A context dropped without an explicit end: its thread must not run free.
+        self.detach_to_exit();
     }
 }
