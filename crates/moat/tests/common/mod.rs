@@ -294,7 +294,7 @@ fn spawn_and_wait(argv: &[OsString], c: &Cmd, what: String) -> Run {
             None => command.env_remove(k),
         };
     }
-    if let Some(d) = &c.cwd {
+    if let Some(d) = c.cwd.clone().or_else(default_cwd) {
         command.current_dir(d);
     }
     command
@@ -517,9 +517,35 @@ pub fn c_dir() -> PathBuf {
     repo_root().join("tests/c")
 }
 
+/// Where test programs and scratch files go: target/tmp, unless that lies under /tmp,
+/// which `moat do` replaces with a tmpfs of its own (a checkout under /tmp would hide them
+/// from the sandbox); then a folder under /var/tmp named after the target directory.
+pub fn artifact_root() -> PathBuf {
+    let t = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    if t.starts_with("/tmp") {
+        let tag: String = t.to_string_lossy().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+        PathBuf::from("/var/tmp/moat-tests").join(tag)
+    } else {
+        t
+    }
+}
+
+/// The working directory of commands that do not set one: the test's own, unless the
+/// sandbox could not see it (see `artifact_root`).
+fn default_cwd() -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    if cwd.starts_with("/tmp") {
+        let d = artifact_root();
+        std::fs::create_dir_all(&d).ok()?;
+        Some(d)
+    } else {
+        None
+    }
+}
+
 /// A scratch directory under target/ for this test binary's files.
 pub fn scratch_dir() -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("moat-tests");
+    let d = artifact_root().join("moat-tests");
     std::fs::create_dir_all(&d).expect("create scratch dir");
     d
 }
@@ -549,7 +575,7 @@ pub fn c_prog(name: &str, v: Variant) -> PathBuf {
     }
     let src = c_dir().join(format!("{name}.c"));
     assert!(src.exists(), "no C test program {}", src.display());
-    let out_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("moat-c");
+    let out_dir = artifact_root().join("moat-c");
     std::fs::create_dir_all(&out_dir).expect("create moat-c dir");
     let out = out_dir.join(format!("{name}-{}", v.suffix()));
     // Newest input: the source and every header in tests/c.
