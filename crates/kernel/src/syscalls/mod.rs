@@ -19,8 +19,18 @@ use std::sync::{Arc, Mutex};
 
 static UNKNOWN_SEEN: Mutex<Vec<u64>> = Mutex::new(Vec::new());
 
+/// Test hook: MOAT_TEST_PANIC_ON_SYSCALL=N in moat's own environment (never the
+/// application's) makes the kernel panic on syscall N, to test how a panic ends the sandbox.
+fn panic_hook_nr() -> Option<u64> {
+    static NR: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *NR.get_or_init(|| std::env::var("MOAT_TEST_PANIC_ON_SYSCALL").ok().and_then(|v| v.parse().ok()))
+}
+
 /// Handles syscall `n` for task `t`.
 pub fn dispatch(t: &Arc<Task>, ctx: &mut Context, n: u64, a: &[u64; 6]) -> Flow {
+    if panic_hook_nr() == Some(n) {
+        panic!("test hook: syscall {n}");
+    }
     if let Some(f) = dispatch_ctx(t, ctx, n, a) {
         return f;
     }
