@@ -541,7 +541,7 @@ static void restart(void) {
     sa.sa_flags = SA_RESTART;
     MUST(sigaction(SIGALRM, &sa, NULL));
     hits = 0;
-    struct itimerval it = {{0, 0}, {0, 50000}};
+    struct itimerval it = {{0, 0}, {0, 200000}};
     setitimer(ITIMER_REAL, &it, NULL);
     r = read(restart_pipe[0], b, sizeof b);
     CHECK(r == 1 && b[0] == 'x' && hits == 1, "read restarted with SA_RESTART got the handler's byte");
