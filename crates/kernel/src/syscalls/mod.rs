@@ -50,7 +50,8 @@ pub fn dispatch(t: &Arc<Task>, ctx: &mut Context, n: u64, a: &[u64; 6]) -> Flow 
                 seen.push(n);
                 let name = abi::sysno::name(n).unwrap_or("?");
                 crate::debug!("unimplemented syscall {} ({})", name, n);
-                if crate::kernel().opts.debug || std::env::var_os("MOAT_WARN_ENOSYS").is_some() {
+                // The debug log has it already; stderr only when asked for explicitly.
+                if std::env::var_os("MOAT_WARN_ENOSYS").is_some() {
                     eprintln!("moat: unimplemented syscall {name} ({n})");
                 }
             }
