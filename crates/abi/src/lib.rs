@@ -2,6 +2,6 @@
 //! No logic lives here.
 
 pub mod errno;
-pub mod sysno;
 pub mod signal;
+pub mod sysno;
 pub use errno::Errno;

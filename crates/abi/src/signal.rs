@@ -115,13 +115,23 @@ pub struct SigInfo {
 
 impl Default for SigInfo {
     fn default() -> Self {
-        SigInfo { signo: 0, errno: 0, code: 0, _pad: 0, fields: [0; 14] }
+        SigInfo {
+            signo: 0,
+            errno: 0,
+            code: 0,
+            _pad: 0,
+            fields: [0; 14],
+        }
     }
 }
 
 impl SigInfo {
     pub fn new(signo: u32, code: i32) -> Self {
-        SigInfo { signo: signo as i32, code, ..Default::default() }
+        SigInfo {
+            signo: signo as i32,
+            code,
+            ..Default::default()
+        }
     }
     /// si_pid and si_uid (kill, tkill, sigqueue, SIGCHLD).
     pub fn set_pid_uid(&mut self, pid: i32, uid: u32) {
@@ -143,10 +153,38 @@ impl SigInfo {
 /// Signal names as strace and kill -l print them.
 pub fn name(sig: u32) -> &'static str {
     const N: [&str; 32] = [
-        "0", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE",
-        "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT",
-        "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU",
-        "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
+        "0",
+        "SIGHUP",
+        "SIGINT",
+        "SIGQUIT",
+        "SIGILL",
+        "SIGTRAP",
+        "SIGABRT",
+        "SIGBUS",
+        "SIGFPE",
+        "SIGKILL",
+        "SIGUSR1",
+        "SIGSEGV",
+        "SIGUSR2",
+        "SIGPIPE",
+        "SIGALRM",
+        "SIGTERM",
+        "SIGSTKFLT",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGSTOP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGWINCH",
+        "SIGIO",
+        "SIGPWR",
+        "SIGSYS",
     ];
     if (sig as usize) < N.len() {
         N[sig as usize]

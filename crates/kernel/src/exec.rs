@@ -44,8 +44,14 @@ fn parse_shebang(head: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
     let line_end = head.iter().position(|&c| c == b'\n').unwrap_or(head.len());
     let line = &head[2..line_end];
     let trimmed: &[u8] = {
-        let s = line.iter().position(|&c| c != b' ' && c != b'\t').unwrap_or(line.len());
-        let e = line.iter().rposition(|&c| c != b' ' && c != b'\t' && c != b'\r').map_or(s, |e| e + 1);
+        let s = line
+            .iter()
+            .position(|&c| c != b' ' && c != b'\t')
+            .unwrap_or(line.len());
+        let e = line
+            .iter()
+            .rposition(|&c| c != b' ' && c != b'\t' && c != b'\r')
+            .map_or(s, |e| e + 1);
         if s >= e {
             &[]
         } else {
@@ -59,18 +65,41 @@ fn parse_shebang(head: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
         None => Some((trimmed.to_vec(), None)),
         Some(i) => {
             let rest = &trimmed[i..];
-            let s = rest.iter().position(|&c| c != b' ' && c != b'\t').unwrap_or(rest.len());
+            let s = rest
+                .iter()
+                .position(|&c| c != b' ' && c != b'\t')
+                .unwrap_or(rest.len());
             let arg = &rest[s..];
-            Some((trimmed[..i].to_vec(), if arg.is_empty() { None } else { Some(arg.to_vec()) }))
+            Some((
+                trimmed[..i].to_vec(),
+                if arg.is_empty() {
+                    None
+                } else {
+                    Some(arg.to_vec())
+                },
+            ))
         }
     }
 }
 
 /// Performs execve of `path` with `argv`/`envp` for task `t` whose stub is `ctx`.
 /// On success, `ctx` is a fresh stub running the new image's entry point.
-pub fn execve(t: &Arc<Task>, ctx: &mut Context, path: &[u8], mut argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<(), Errno> {
+pub fn execve(
+    t: &Arc<Task>,
+    ctx: &mut Context,
+    path: &[u8],
+    mut argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+) -> Result<(), Errno> {
     // comm is the basename of the path execve was given (not a resolved link or interpreter).
-    let comm_name: Vec<u8> = path.rsplit(|&c| c == b'/').next().unwrap_or(b"").iter().take(15).copied().collect();
+    let comm_name: Vec<u8> = path
+        .rsplit(|&c| c == b'/')
+        .next()
+        .unwrap_or(b"")
+        .iter()
+        .take(15)
+        .copied()
+        .collect();
     let mut path = path.to_vec();
     let mut depth = 0;
     let (file, abs, head) = loop {
@@ -102,7 +131,13 @@ pub fn execve(t: &Arc<Task>, ctx: &mut Context, path: &[u8], mut argv: Vec<Vec<u
     let elf = loader::parse(t, &file, &head)?;
     let interp = match loader::interp_path(t, &file, &elf)? {
         Some(p) => {
-            let (f, _) = vfs::open_exec(t, &p).map_err(|e| if e == Errno::EACCES { Errno::EACCES } else { e })?;
+            let (f, _) = vfs::open_exec(t, &p).map_err(|e| {
+                if e == Errno::EACCES {
+                    Errno::EACCES
+                } else {
+                    e
+                }
+            })?;
             let mut h = vec![0u8; 256];
             let n = f.read_at(t, 0, &mut h)?;
             h.truncate(n);
@@ -135,7 +170,14 @@ pub fn execve(t: &Arc<Task>, ctx: &mut Context, path: &[u8], mut argv: Vec<Vec<u
         secure: false,
     };
     let execfn = path.clone();
-    let st = loader::setup_stack(&mm, &argv, &envp, &execfn, &aux, loader::wants_exec_stack(&elf))?;
+    let st = loader::setup_stack(
+        &mm,
+        &argv,
+        &envp,
+        &execfn,
+        &aux,
+        loader::wants_exec_stack(&elf),
+    )?;
     {
         let mut m = mm.lock();
         let brk = crate::mm::page_up(main.end).unwrap_or(main.end);
@@ -163,7 +205,8 @@ pub fn execve(t: &Arc<Task>, ctx: &mut Context, path: &[u8], mut argv: Vec<Vec<u
     }
     drop(old_mm);
     *t.interrupter.lock().unwrap() = Some(ctx.interrupter());
-    t.stub_tid.store(ctx.tid(), std::sync::atomic::Ordering::Relaxed);
+    t.stub_tid
+        .store(ctx.tid(), std::sync::atomic::Ordering::Relaxed);
     // Fresh registers: only the segment selectors of the stub survive.
     let template = ctx.regs;
     // SAFETY: Registers is plain data.
@@ -187,12 +230,18 @@ pub fn execve(t: &Arc<Task>, ctx: &mut Context, path: &[u8], mut argv: Vec<Vec<u
     *t.sighand.lock().unwrap() = sh;
     {
         let mut s = t.sig.lock().unwrap();
-        s.altstack = abi::signal::StackT { sp: 0, flags: abi::signal::SS_DISABLE, _pad: 0, size: 0 };
+        s.altstack = abi::signal::StackT {
+            sp: 0,
+            flags: abi::signal::SS_DISABLE,
+            _pad: 0,
+            size: 0,
+        };
     }
     *t.comm.lock().unwrap() = comm_name;
     t.tg.lock().did_exec = true;
     crate::syscalls::identity::on_exec(&t.tg);
-    t.clear_child_tid.store(0, std::sync::atomic::Ordering::Relaxed);
+    t.clear_child_tid
+        .store(0, std::sync::atomic::Ordering::Relaxed);
     crate::run::vfork_release(t);
     crate::debug!("exec {} pid {}", abs, t.tid);
     Ok(())

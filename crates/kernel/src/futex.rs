@@ -46,7 +46,14 @@ pub fn key(t: &Task, addr: u64, private: bool) -> Result<Key, Errno> {
 }
 
 /// FUTEX_WAIT(_BITSET): sleeps if *addr == val until woken, a signal, or the deadline.
-pub fn wait(t: &Task, addr: u64, val: u32, bitset: u32, deadline: Option<Instant>, private: bool) -> Result<u64, Errno> {
+pub fn wait(
+    t: &Task,
+    addr: u64,
+    val: u32,
+    bitset: u32,
+    deadline: Option<Instant>,
+    private: bool,
+) -> Result<u64, Errno> {
     if bitset == 0 {
         return Err(Errno::EINVAL);
     }
@@ -59,9 +66,20 @@ pub fn wait(t: &Task, addr: u64, val: u32, bitset: u32, deadline: Option<Instant
         if cur != val {
             return Err(Errno::EAGAIN);
         }
-        tbl.entry(k).or_default().push(Waiter { waker: t.waker.clone(), bitset, woken: woken.clone(), tid: t.tid });
+        tbl.entry(k).or_default().push(Waiter {
+            waker: t.waker.clone(),
+            bitset,
+            woken: woken.clone(),
+            tid: t.tid,
+        });
     }
-    let r = t.wait_until(&[], None, deadline, || Ok(if woken.load(Ordering::Acquire) { Some(()) } else { None }));
+    let r = t.wait_until(&[], None, deadline, || {
+        Ok(if woken.load(Ordering::Acquire) {
+            Some(())
+        } else {
+            None
+        })
+    });
     if r.is_err() {
         // Remove ourselves unless a wake raced with the timeout/signal.
         let removed = with_table(|tbl| remove_waiter(tbl, k, &woken));
@@ -134,7 +152,15 @@ pub fn wake_raw(k: Key, n: u32) -> u32 {
 }
 
 /// FUTEX_REQUEUE / FUTEX_CMP_REQUEUE.
-pub fn requeue(t: &Task, addr: u64, n_wake: u32, n_requeue: u32, addr2: u64, cmp: Option<u32>, private: bool) -> Result<u64, Errno> {
+pub fn requeue(
+    t: &Task,
+    addr: u64,
+    n_wake: u32,
+    n_requeue: u32,
+    addr2: u64,
+    cmp: Option<u32>,
+    private: bool,
+) -> Result<u64, Errno> {
     let k1 = key(t, addr, private)?;
     let k2 = key(t, addr2, private)?;
     let mut g = TABLE.lock().unwrap();
@@ -161,7 +187,15 @@ pub fn requeue(t: &Task, addr: u64, n_wake: u32, n_requeue: u32, addr2: u64, cmp
 }
 
 /// FUTEX_WAKE_OP.
-pub fn wake_op(t: &Task, addr: u64, n1: u32, addr2: u64, n2: u32, op: u32, private: bool) -> Result<u64, Errno> {
+pub fn wake_op(
+    t: &Task,
+    addr: u64,
+    n1: u32,
+    addr2: u64,
+    n2: u32,
+    op: u32,
+    private: bool,
+) -> Result<u64, Errno> {
     let k1 = key(t, addr, private)?;
     let k2 = key(t, addr2, private)?;
     let opcode = (op >> 28) & 7;

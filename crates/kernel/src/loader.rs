@@ -101,7 +101,14 @@ pub fn parse(t: &Task, f: &File, head: &[u8]) -> Result<Elf, Errno> {
     if !phdrs.iter().any(|p| p.p_type == PT_LOAD) {
         return Err(Errno::ENOEXEC);
     }
-    Ok(Elf { etype, entry, phoff, phentsize, phnum, phdrs })
+    Ok(Elf {
+        etype,
+        entry,
+        phoff,
+        phentsize,
+        phnum,
+        phdrs,
+    })
 }
 
 /// The interpreter path named by PT_INTERP, if any.
@@ -149,10 +156,17 @@ pub struct Loaded {
 }
 
 /// Maps the PT_LOAD segments of `elf` into `mm`. `main`: the main program (vs. interpreter).
-pub fn map_image(_t: &Task, mm: &MM, f: &File, elf: &Elf, main_with_interp: bool) -> Result<Loaded, Errno> {
+pub fn map_image(
+    _t: &Task,
+    mm: &MM,
+    f: &File,
+    elf: &Elf,
+    main_with_interp: bool,
+) -> Result<Loaded, Errno> {
     let loads: Vec<&Phdr> = elf.phdrs.iter().filter(|p| p.p_type == PT_LOAD).collect();
     let lo = page_down(loads.iter().map(|p| p.vaddr).min().unwrap());
-    let hi = page_up(loads.iter().map(|p| p.vaddr + p.memsz).max().unwrap()).ok_or(Errno::ENOEXEC)?;
+    let hi =
+        page_up(loads.iter().map(|p| p.vaddr + p.memsz).max().unwrap()).ok_or(Errno::ENOEXEC)?;
     let span = hi - lo;
     let bias = if elf.etype == ET_DYN {
         if main_with_interp {
@@ -164,7 +178,11 @@ pub fn map_image(_t: &Task, mm: &MM, f: &File, elf: &Elf, main_with_interp: bool
     } else {
         0
     };
-    if lo.checked_add(bias).is_none() || hi.checked_add(bias).map_or(true, |e| e > crate::mm::STACK_TOP) {
+    if lo.checked_add(bias).is_none()
+        || hi
+            .checked_add(bias)
+            .map_or(true, |e| e > crate::mm::STACK_TOP)
+    {
         return Err(Errno::ENOEXEC);
     }
     let (obj, name) = f.mmap_object()?;
@@ -229,11 +247,19 @@ pub fn map_image(_t: &Task, mm: &MM, f: &File, elf: &Elf, main_with_interp: bool
                 .map(|p| p.vaddr + (elf.phoff - p.offset) + bias)
         })
         .unwrap_or(0);
-    Ok(Loaded { bias, entry: elf.entry + bias, phdr, end })
+    Ok(Loaded {
+        bias,
+        entry: elf.entry + bias,
+        phdr,
+        end,
+    })
 }
 
 pub fn wants_exec_stack(elf: &Elf) -> bool {
-    elf.phdrs.iter().find(|p| p.p_type == PT_GNU_STACK).map_or(false, |p| p.flags & 1 != 0)
+    elf.phdrs
+        .iter()
+        .find(|p| p.p_type == PT_GNU_STACK)
+        .map_or(false, |p| p.flags & 1 != 0)
 }
 
 pub struct StackInfo {
@@ -264,7 +290,14 @@ fn host_auxval(k: u64) -> u64 {
 }
 
 /// Creates the stack VMA and writes argv, envp, auxv onto it.
-pub fn setup_stack(mm: &MM, argv: &[Vec<u8>], envp: &[Vec<u8>], execfn: &[u8], aux: &AuxInfo, exec_stack: bool) -> Result<StackInfo, Errno> {
+pub fn setup_stack(
+    mm: &MM,
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+    execfn: &[u8],
+    aux: &AuxInfo,
+    exec_stack: bool,
+) -> Result<StackInfo, Errno> {
     let prot = PROT_READ | PROT_WRITE | if exec_stack { PROT_EXEC } else { 0 };
     {
         let mut m = mm.lock();
@@ -310,25 +343,25 @@ pub fn setup_stack(mm: &MM, argv: &[Vec<u8>], envp: &[Vec<u8>], execfn: &[u8], a
     let random = push_bytes(&mut sp, &rnd)?;
     let mut auxv: Vec<(u64, u64)> = vec![
         (51, crate::run::min_sigstack_size()), // AT_MINSIGSTKSZ
-        (16, host_auxval(16)),                   // AT_HWCAP
-        (6, PAGE),                               // AT_PAGESZ
-        (17, 100),                               // AT_CLKTCK
-        (3, aux.phdr),                           // AT_PHDR
-        (4, 56),                                 // AT_PHENT
-        (5, aux.phnum),                          // AT_PHNUM
-        (7, aux.base),                           // AT_BASE
-        (8, 0),                                  // AT_FLAGS
-        (9, aux.entry),                          // AT_ENTRY
-        (11, aux.uid as u64),                    // AT_UID
-        (12, aux.euid as u64),                   // AT_EUID
-        (13, aux.gid as u64),                    // AT_GID
-        (14, aux.egid as u64),                   // AT_EGID
-        (23, aux.secure as u64),                 // AT_SECURE
-        (25, random),                            // AT_RANDOM
-        (26, host_auxval(26)),                   // AT_HWCAP2
-        (31, execfn_addr),                       // AT_EXECFN
-        (15, platform),                          // AT_PLATFORM
-        (0, 0),                                  // AT_NULL
+        (16, host_auxval(16)),                 // AT_HWCAP
+        (6, PAGE),                             // AT_PAGESZ
+        (17, 100),                             // AT_CLKTCK
+        (3, aux.phdr),                         // AT_PHDR
+        (4, 56),                               // AT_PHENT
+        (5, aux.phnum),                        // AT_PHNUM
+        (7, aux.base),                         // AT_BASE
+        (8, 0),                                // AT_FLAGS
+        (9, aux.entry),                        // AT_ENTRY
+        (11, aux.uid as u64),                  // AT_UID
+        (12, aux.euid as u64),                 // AT_EUID
+        (13, aux.gid as u64),                  // AT_GID
+        (14, aux.egid as u64),                 // AT_EGID
+        (23, aux.secure as u64),               // AT_SECURE
+        (25, random),                          // AT_RANDOM
+        (26, host_auxval(26)),                 // AT_HWCAP2
+        (31, execfn_addr),                     // AT_EXECFN
+        (15, platform),                        // AT_PLATFORM
+        (0, 0),                                // AT_NULL
     ];
     if auxv[16].1 == 0 {
         auxv.remove(16);
@@ -354,5 +387,12 @@ pub fn setup_stack(mm: &MM, argv: &[Vec<u8>], envp: &[Vec<u8>], execfn: &[u8], a
     }
     block.extend_from_slice(&auxbytes);
     mm.write(sp, &block)?;
-    Ok(StackInfo { sp, arg_start, arg_end, env_start, env_end, auxv: auxbytes })
+    Ok(StackInfo {
+        sp,
+        arg_start,
+        arg_end,
+        env_start,
+        env_end,
+        auxv: auxbytes,
+    })
 }

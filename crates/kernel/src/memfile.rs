@@ -71,7 +71,12 @@ impl MemFile {
             Ok(MemFile {
                 fd,
                 base: base as *mut u8,
-                inner: Mutex::new(Alloc { bump: 0, free: BTreeMap::new(), refs: Vec::new(), used: 0 }),
+                inner: Mutex::new(Alloc {
+                    bump: 0,
+                    free: BTreeMap::new(),
+                    refs: Vec::new(),
+                    used: 0,
+                }),
             })
         }
     }
@@ -155,7 +160,12 @@ impl MemFile {
         for &(s, l) in &runs {
             // SAFETY: punching a hole in our own memfd; the frames are unreferenced.
             unsafe {
-                libc::fallocate(self.fd, libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE, s as i64, l as i64);
+                libc::fallocate(
+                    self.fd,
+                    libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                    s as i64,
+                    l as i64,
+                );
             }
         }
         let mut a = self.inner.lock().unwrap();

@@ -48,7 +48,15 @@ pub fn vfork_release(t: &Task) {
     }
 }
 
-fn new_task(tid: i32, tg: Arc<ThreadGroup>, mm: Arc<crate::mm::MM>, files: Arc<FdTable>, fs: Arc<FsContext>, sighand: Arc<SigHand>, mask: u64) -> Arc<Task> {
+fn new_task(
+    tid: i32,
+    tg: Arc<ThreadGroup>,
+    mm: Arc<crate::mm::MM>,
+    files: Arc<FdTable>,
+    fs: Arc<FsContext>,
+    sighand: Arc<SigHand>,
+    mask: u64,
+) -> Arc<Task> {
     Arc::new(Task {
         tid,
         tg,
@@ -59,7 +67,12 @@ fn new_task(tid: i32, tg: Arc<ThreadGroup>, mm: Arc<crate::mm::MM>, files: Arc<F
         sig: Mutex::new(TaskSig {
             mask,
             pending: SigQueue::default(),
-            altstack: StackT { sp: 0, flags: SS_DISABLE, _pad: 0, size: 0 },
+            altstack: StackT {
+                sp: 0,
+                flags: SS_DISABLE,
+                _pad: 0,
+                size: 0,
+            },
             saved_mask: None,
         }),
         waker: Waker::new(),
@@ -80,7 +93,15 @@ fn new_task(tid: i32, tg: Arc<ThreadGroup>, mm: Arc<crate::mm::MM>, files: Arc<F
     })
 }
 
-fn new_group(tgid: i32, parent: i32, pgid: i32, sid: i32, creds: Creds, rlimits: [(u64, u64); RLIMIT_NLIMITS], exit_signal: u32) -> Arc<ThreadGroup> {
+fn new_group(
+    tgid: i32,
+    parent: i32,
+    pgid: i32,
+    sid: i32,
+    creds: Creds,
+    rlimits: [(u64, u64); RLIMIT_NLIMITS],
+    exit_signal: u32,
+) -> Arc<ThreadGroup> {
     Arc::new(ThreadGroup {
         tgid,
         state: Mutex::new(TgState {
@@ -114,7 +135,13 @@ fn new_group(tgid: i32, parent: i32, pgid: i32, sid: i32, creds: Creds, rlimits:
     })
 }
 
-fn spawn_thread(t: Arc<Task>, stub_tgid: i32, stub_tid: i32, regs: platform::Registers, then: Option<Box<dyn FnOnce(&Arc<Task>, &mut Context) -> bool + Send>>) -> Result<(), Errno> {
+fn spawn_thread(
+    t: Arc<Task>,
+    stub_tgid: i32,
+    stub_tid: i32,
+    regs: platform::Registers,
+    then: Option<Box<dyn FnOnce(&Arc<Task>, &mut Context) -> bool + Send>>,
+) -> Result<(), Errno> {
     let name = format!("task-{}", t.tid);
     std::thread::Builder::new()
         .name(name)
@@ -130,7 +157,8 @@ fn spawn_thread(t: Arc<Task>, stub_tgid: i32, stub_tid: i32, regs: platform::Reg
                 }
             };
             // SAFETY: gettid has no arguments.
-            t.host_tid.store(unsafe { libc::gettid() }, Ordering::Relaxed);
+            t.host_tid
+                .store(unsafe { libc::gettid() }, Ordering::Relaxed);
             t.stub_tid.store(stub_tid, Ordering::Relaxed);
             ctx.regs = regs;
             *t.interrupter.lock().unwrap() = Some(ctx.interrupter());
@@ -198,7 +226,11 @@ pub fn run_task(t: &Arc<Task>, mut ctx: Context) {
                 let nr = r.orig_rax;
                 let a = [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9];
                 t.user_sp.store(r.rsp, Ordering::Relaxed);
-                let pre = if strace { Some(crate::strace::format_call(t, nr, &a)) } else { None };
+                let pre = if strace {
+                    Some(crate::strace::format_call(t, nr, &a))
+                } else {
+                    None
+                };
                 let flow = syscalls::dispatch(t, &mut ctx, nr, &a);
                 if let Some(pre) = pre {
                     let res = match &flow {
@@ -235,13 +267,28 @@ pub fn run_task(t: &Arc<Task>, mut ctx: Context) {
                     match t.mm().fault(&mut ctx, f.addr, accerr) {
                         crate::mm::FaultResult::Handled => {}
                         crate::mm::FaultResult::Segv(code) => {
-                            crate::debug!("task {}: SIGSEGV code {} addr {:#x} rip {:#x}", t.tid, code, f.addr, ctx.regs.rip);
+                            crate::debug!(
+                                "task {}: SIGSEGV code {} addr {:#x} rip {:#x}",
+                                t.tid,
+                                code,
+                                f.addr,
+                                ctx.regs.rip
+                            );
                             signal::force_fault(t, SIGSEGV, code, f.addr)
                         }
-                        crate::mm::FaultResult::Bus => signal::force_fault(t, SIGBUS, BUS_ADRERR, f.addr),
+                        crate::mm::FaultResult::Bus => {
+                            signal::force_fault(t, SIGBUS, BUS_ADRERR, f.addr)
+                        }
                     }
                 } else {
-                    crate::debug!("task {}: signal {} code {} addr {:#x} rip {:#x}", t.tid, sig, f.code, f.addr, ctx.regs.rip);
+                    crate::debug!(
+                        "task {}: signal {} code {} addr {:#x} rip {:#x}",
+                        t.tid,
+                        sig,
+                        f.code,
+                        f.addr,
+                        ctx.regs.rip
+                    );
                     signal::force_fault(t, sig, f.code, f.addr);
                 }
             }
@@ -290,14 +337,22 @@ fn fix_restart(tid: i32, ctx: &mut Context, handler: Option<bool>) {
 fn handle_pending(t: &Arc<Task>, ctx: &mut Context) -> Option<ExitStatus> {
     loop {
         if t.exiting.load(Ordering::Acquire) {
-            return Some(t.tg.lock().group_exit.unwrap_or(ExitStatus::Signaled(SIGKILL, false)));
+            return Some(
+                t.tg.lock()
+                    .group_exit
+                    .unwrap_or(ExitStatus::Signaled(SIGKILL, false)),
+            );
         }
         // Job-control stop: wait for SIGCONT or SIGKILL.
         if t.tg.lock().stopped {
             let tg = t.tg.clone();
             let _ = t.wait_until(&[&tg.stop_wait], None, None, || {
                 let s = tg.lock();
-                Ok(if !s.stopped || s.group_exit.is_some() { Some(()) } else { None })
+                Ok(if !s.stopped || s.group_exit.is_some() {
+                    Some(())
+                } else {
+                    None
+                })
             });
             continue;
         }
@@ -353,7 +408,6 @@ fn handle_pending(t: &Arc<Task>, ctx: &mut Context) -> Option<ExitStatus> {
     }
 }
 
-
 /// Starts a group exit: every other thread of the group exits with `st`.
 pub fn group_exit(t: &Task, st: ExitStatus) {
     let threads = {
@@ -376,7 +430,14 @@ pub fn group_exit(t: &Task, st: ExitStatus) {
 
 /// At exec: every other thread of the group exits silently; returns when they are gone.
 pub fn kill_other_threads(t: &Task) {
-    let others: Vec<Arc<Task>> = kernel().procs.lock().unwrap().threads_of(&t.tg).into_iter().filter(|x| x.tid != t.tid).collect();
+    let others: Vec<Arc<Task>> = kernel()
+        .procs
+        .lock()
+        .unwrap()
+        .threads_of(&t.tg)
+        .into_iter()
+        .filter(|x| x.tid != t.tid)
+        .collect();
     if others.is_empty() {
         return;
     }
@@ -391,7 +452,12 @@ pub fn kill_other_threads(t: &Task) {
         if n == 0 {
             break;
         }
-        let _ = t.wait_until(&[&tg.child_wait], None, Some(Instant::now() + std::time::Duration::from_millis(10)), || Ok(None::<()>));
+        let _ = t.wait_until(
+            &[&tg.child_wait],
+            None,
+            Some(Instant::now() + std::time::Duration::from_millis(10)),
+            || Ok(None::<()>),
+        );
     }
 }
 
@@ -471,7 +537,12 @@ pub fn exit_task(t: &Arc<Task>, ctx: Option<Context>, st: ExitStatus) {
     if tgid == 1 {
         // The sandbox's init is gone: everything else dies, and the sandbox ends.
         t.tg.lock().zombie = Some(status);
-        let others: Vec<Arc<ThreadGroup>> = procs.groups.values().filter(|g| g.tgid != 1).cloned().collect();
+        let others: Vec<Arc<ThreadGroup>> = procs
+            .groups
+            .values()
+            .filter(|g| g.tgid != 1)
+            .cloned()
+            .collect();
         drop(procs);
         for g in others {
             signal::send_to_group(&g, SigInfo::new(SIGKILL, SI_KERNEL));
@@ -529,7 +600,16 @@ fn find_reaper(procs: &Procs, mut pid: i32) -> i32 {
 }
 
 /// clone/fork/vfork. Returns the child's tid to the parent.
-pub fn do_clone(t: &Arc<Task>, ctx: &mut Context, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u64, exit_signal: u32) -> SysResult {
+pub fn do_clone(
+    t: &Arc<Task>,
+    ctx: &mut Context,
+    flags: u64,
+    stack: u64,
+    ptid: u64,
+    ctid: u64,
+    tls: u64,
+    exit_signal: u32,
+) -> SysResult {
     const CLONE_VM: u64 = 0x100;
     const CLONE_FS: u64 = 0x200;
     const CLONE_FILES: u64 = 0x400;
@@ -554,7 +634,30 @@ pub fn do_clone(t: &Arc<Task>, ctx: &mut Context, flags: u64, stack: u64, ptid: 
     const CLONE_NEWPID: u64 = 0x2000_0000;
     const CLONE_NEWNET: u64 = 0x4000_0000;
     const CLONE_IO: u64 = 0x8000_0000;
-    let known = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_PIDFD | CLONE_PTRACE | CLONE_VFORK | CLONE_PARENT | CLONE_THREAD | CLONE_NEWNS | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_DETACHED | CLONE_UNTRACED | CLONE_CHILD_SETTID | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_IO;
+    let known = CLONE_VM
+        | CLONE_FS
+        | CLONE_FILES
+        | CLONE_SIGHAND
+        | CLONE_PIDFD
+        | CLONE_PTRACE
+        | CLONE_VFORK
+        | CLONE_PARENT
+        | CLONE_THREAD
+        | CLONE_NEWNS
+        | CLONE_SYSVSEM
+        | CLONE_SETTLS
+        | CLONE_PARENT_SETTID
+        | CLONE_CHILD_CLEARTID
+        | CLONE_DETACHED
+        | CLONE_UNTRACED
+        | CLONE_CHILD_SETTID
+        | CLONE_NEWCGROUP
+        | CLONE_NEWUTS
+        | CLONE_NEWIPC
+        | CLONE_NEWUSER
+        | CLONE_NEWPID
+        | CLONE_NEWNET
+        | CLONE_IO;
     if flags & !known != 0 {
         return Err(Errno::EINVAL);
     }
@@ -564,7 +667,16 @@ pub fn do_clone(t: &Arc<Task>, ctx: &mut Context, flags: u64, stack: u64, ptid: 
     if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
         return Err(Errno::EINVAL);
     }
-    if flags & (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP) != 0 {
+    if flags
+        & (CLONE_NEWNS
+            | CLONE_NEWUTS
+            | CLONE_NEWIPC
+            | CLONE_NEWUSER
+            | CLONE_NEWPID
+            | CLONE_NEWNET
+            | CLONE_NEWCGROUP)
+        != 0
+    {
         // Namespaces inside the sandbox are not supported yet.
         return Err(Errno::EPERM);
     }
@@ -588,9 +700,21 @@ pub fn do_clone(t: &Arc<Task>, ctx: &mut Context, flags: u64, stack: u64, ptid: 
     };
     // Apply the parent's write-protection now, before the parent runs again.
     parent_mm.flush(ctx);
-    let files = if flags & CLONE_FILES != 0 { t.files() } else { Arc::new(t.files().fork_copy()) };
-    let fs = if flags & CLONE_FS != 0 { t.fs() } else { Arc::new(t.fs().fork_copy()) };
-    let sighand = if flags & CLONE_SIGHAND != 0 { t.sighand() } else { t.sighand().copy() };
+    let files = if flags & CLONE_FILES != 0 {
+        t.files()
+    } else {
+        Arc::new(t.files().fork_copy())
+    };
+    let fs = if flags & CLONE_FS != 0 {
+        t.fs()
+    } else {
+        Arc::new(t.fs().fork_copy())
+    };
+    let sighand = if flags & CLONE_SIGHAND != 0 {
+        t.sighand()
+    } else {
+        t.sighand().copy()
+    };
     let mask = t.sig.lock().unwrap().mask;
     let mut procs = k.procs.lock().unwrap();
     let nthreads = procs.tasks.len() as u64;
@@ -610,9 +734,25 @@ pub fn do_clone(t: &Arc<Task>, ctx: &mut Context, flags: u64, stack: u64, ptid: 
         t.tg.clone()
     } else {
         let s = t.tg.lock();
-        let parent = if flags & CLONE_PARENT != 0 { s.parent } else { t.tgid() };
-        let exit_signal = if flags & CLONE_PARENT != 0 { s.exit_signal } else { exit_signal };
-        let g = new_group(tid, parent, s.pgid, s.sid, s.creds.clone(), s.rlimits, exit_signal);
+        let parent = if flags & CLONE_PARENT != 0 {
+            s.parent
+        } else {
+            t.tgid()
+        };
+        let exit_signal = if flags & CLONE_PARENT != 0 {
+            s.exit_signal
+        } else {
+            exit_signal
+        };
+        let g = new_group(
+            tid,
+            parent,
+            s.pgid,
+            s.sid,
+            s.creds.clone(),
+            s.rlimits,
+            exit_signal,
+        );
         drop(s);
         if let Some(pg) = procs.group(parent) {
             pg.lock().children.push(tid);
@@ -643,7 +783,10 @@ pub fn do_clone(t: &Arc<Task>, ctx: &mut Context, flags: u64, stack: u64, ptid: 
         child.clear_child_tid.store(ctid, Ordering::Relaxed);
     }
     let vfork = if flags & CLONE_VFORK != 0 {
-        let v = Arc::new(VforkDone { done: AtomicBool::new(false), wq: WaitQueue::new() });
+        let v = Arc::new(VforkDone {
+            done: AtomicBool::new(false),
+            wq: WaitQueue::new(),
+        });
         VFORKS.lock().unwrap().push((tid, v.clone()));
         Some(v)
     } else {
@@ -660,10 +803,18 @@ pub fn do_clone(t: &Arc<Task>, ctx: &mut Context, flags: u64, stack: u64, ptid: 
     if let Some(v) = vfork {
         // The parent sleeps until the child execs or exits (only SIGKILL ends the wait early).
         loop {
-            let r = t.wait_until(&[&v.wq], None, None, || Ok(if v.done.load(Ordering::Acquire) { Some(()) } else { None }));
+            let r = t.wait_until(&[&v.wq], None, None, || {
+                Ok(if v.done.load(Ordering::Acquire) {
+                    Some(())
+                } else {
+                    None
+                })
+            });
             match r {
                 Ok(()) => break,
-                Err(_) if t.exiting.load(Ordering::Acquire) || t.tg.lock().group_exit.is_some() => break,
+                Err(_) if t.exiting.load(Ordering::Acquire) || t.tg.lock().group_exit.is_some() => {
+                    break
+                }
                 Err(_) => std::thread::sleep(std::time::Duration::from_millis(1)),
             }
         }
@@ -672,7 +823,13 @@ pub fn do_clone(t: &Arc<Task>, ctx: &mut Context, flags: u64, stack: u64, ptid: 
 }
 
 /// Starts the sandbox for `moat do`: runs `argv` with `envp` in `cwd`; returns the exit status.
-pub fn run_do(opts: Options, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, cwd: &str) -> Result<ExitStatus, String> {
+pub fn run_do(
+    opts: Options,
+    path: &[u8],
+    argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+    cwd: &str,
+) -> Result<ExitStatus, String> {
     // Host signals meant for the sandbox are blocked in every kernel thread (the forwarder
     // thread takes them); this must happen before any thread is spawned.
     block_forwarded_signals();
@@ -680,7 +837,13 @@ pub fn run_do(opts: Options, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>
     let mf = crate::memfile::init().map_err(|e| format!("memory file: {e}"))?;
     let factory = platform::StubFactory::start(mf.fd()).map_err(|e| format!("stub: {e}"))?;
     let log = match &opts.debug_log {
-        Some(p) => Some(std::fs::OpenOptions::new().create(true).append(true).open(p).map_err(|e| format!("debug log {p}: {e}"))?),
+        Some(p) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .map_err(|e| format!("debug log {p}: {e}"))?,
+        ),
         None => None,
     };
     let mut hostname = [0u8; 256];
@@ -761,7 +924,17 @@ fn forwarded_set() -> libc::sigset_t {
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
-        for s in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGWINCH, libc::SIGUSR1, libc::SIGUSR2, libc::SIGCHLD, libc::SIGPIPE] {
+        for s in [
+            libc::SIGINT,
+            libc::SIGTERM,
+            libc::SIGHUP,
+            libc::SIGQUIT,
+            libc::SIGWINCH,
+            libc::SIGUSR1,
+            libc::SIGUSR2,
+            libc::SIGCHLD,
+            libc::SIGPIPE,
+        ] {
             libc::sigaddset(&mut set, s);
         }
         set

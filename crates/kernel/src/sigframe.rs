@@ -18,12 +18,25 @@ const MCTX_OFF: u64 = UC_OFF + 40;
 const MASK_OFF: u64 = MCTX_OFF + 256;
 const INFO_OFF: u64 = UC_OFF + 304;
 
-fn sigcontext(r: &Registers, mask: u64, fpstate: u64, trapno: u64, err: u64, cr2: u64) -> [u64; 32] {
+fn sigcontext(
+    r: &Registers,
+    mask: u64,
+    fpstate: u64,
+    trapno: u64,
+    err: u64,
+    cr2: u64,
+) -> [u64; 32] {
     let mut s = [0u64; 32];
-    let v = [r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rdi, r.rsi, r.rbp, r.rbx, r.rdx, r.rax, r.rcx, r.rsp, r.rip, r.eflags];
+    let v = [
+        r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rdi, r.rsi, r.rbp, r.rbx, r.rdx,
+        r.rax, r.rcx, r.rsp, r.rip, r.eflags,
+    ];
     s[..18].copy_from_slice(&v);
     // cs, gs, fs, ss as four u16.
-    s[18] = (r.cs & 0xffff) | ((r.gs & 0xffff) << 16) | ((r.fs & 0xffff) << 32) | ((r.ss & 0xffff) << 48);
+    s[18] = (r.cs & 0xffff)
+        | ((r.gs & 0xffff) << 16)
+        | ((r.fs & 0xffff) << 32)
+        | ((r.ss & 0xffff) << 48);
     s[19] = err;
     s[20] = trapno;
     s[21] = mask;
@@ -41,11 +54,13 @@ pub fn setup(t: &Task, ctx: &mut Context, d: &Delivery, old_mask: u64) -> Result
     let (alt, on_alt) = {
         let s = t.sig.lock().unwrap();
         let a = s.altstack;
-        let on = a.flags & SS_DISABLE == 0 && a.size > 0 && regs.rsp > a.sp && regs.rsp <= a.sp + a.size;
+        let on =
+            a.flags & SS_DISABLE == 0 && a.size > 0 && regs.rsp > a.sp && regs.rsp <= a.sp + a.size;
         (a, on)
     };
     let mut sp = regs.rsp;
-    let use_alt = act.flags & SA_ONSTACK != 0 && alt.flags & SS_DISABLE == 0 && alt.size > 0 && !on_alt;
+    let use_alt =
+        act.flags & SA_ONSTACK != 0 && alt.flags & SS_DISABLE == 0 && alt.size > 0 && !on_alt;
     if use_alt {
         sp = alt.sp + alt.size;
     } else {
@@ -55,7 +70,11 @@ pub fn setup(t: &Task, ctx: &mut Context, d: &Delivery, old_mask: u64) -> Result
     let xsize = fp.len() as u64;
     // sw_reserved in the fxsave area tells libc the frame carries an xsave image.
     if fp.len() >= 512 {
-        let xfeatures = if fp.len() >= 520 { u64::from_le_bytes(fp[512..520].try_into().unwrap()) } else { 3 };
+        let xfeatures = if fp.len() >= 520 {
+            u64::from_le_bytes(fp[512..520].try_into().unwrap())
+        } else {
+            3
+        };
         fp[464..468].copy_from_slice(&FP_XSTATE_MAGIC1.to_le_bytes());
         fp[468..472].copy_from_slice(&((xsize + 4) as u32).to_le_bytes());
         fp[472..480].copy_from_slice(&(xfeatures | 3).to_le_bytes());
@@ -72,12 +91,28 @@ pub fn setup(t: &Task, ctx: &mut Context, d: &Delivery, old_mask: u64) -> Result
     }
     t.write_mem(fpaddr, &fp)?;
     let mut buf = vec![0u8; FRAME_SIZE as usize];
-    let put = |buf: &mut Vec<u8>, off: u64, v: u64| buf[off as usize..off as usize + 8].copy_from_slice(&v.to_le_bytes());
+    let put = |buf: &mut Vec<u8>, off: u64, v: u64| {
+        buf[off as usize..off as usize + 8].copy_from_slice(&v.to_le_bytes())
+    };
     put(&mut buf, 0, act.restorer);
-    put(&mut buf, UC_OFF, UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS);
+    put(
+        &mut buf,
+        UC_OFF,
+        UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS,
+    );
     put(&mut buf, UC_OFF + 8, 0);
     put(&mut buf, UC_OFF + 16, alt.sp);
-    put(&mut buf, UC_OFF + 24, if on_alt { SS_ONSTACK as u64 } else if alt.flags & SS_DISABLE != 0 { SS_DISABLE as u64 } else { 0 } | (alt.flags & SS_AUTODISARM) as u64);
+    put(
+        &mut buf,
+        UC_OFF + 24,
+        if on_alt {
+            SS_ONSTACK as u64
+        } else if alt.flags & SS_DISABLE != 0 {
+            SS_DISABLE as u64
+        } else {
+            0
+        } | (alt.flags & SS_AUTODISARM) as u64,
+    );
     put(&mut buf, UC_OFF + 32, alt.size);
     let (trapno, err, cr2) = match sig {
         SIGSEGV | SIGBUS => (14, 0, d.info.fields[0]),
@@ -91,7 +126,12 @@ pub fn setup(t: &Task, ctx: &mut Context, d: &Delivery, old_mask: u64) -> Result
     buf[INFO_OFF as usize..INFO_OFF as usize + 128].copy_from_slice(d.info.as_bytes());
     t.write_mem(frame, &buf)?;
     if use_alt && alt.flags & SS_AUTODISARM != 0 {
-        t.sig.lock().unwrap().altstack = StackT { sp: 0, flags: SS_DISABLE, _pad: 0, size: 0 };
+        t.sig.lock().unwrap().altstack = StackT {
+            sp: 0,
+            flags: SS_DISABLE,
+            _pad: 0,
+            size: 0,
+        };
     }
     let r = &mut ctx.regs;
     r.rsp = frame;
@@ -110,7 +150,8 @@ pub fn sigreturn(t: &Task, ctx: &mut Context) -> Result<(), Errno> {
     let frame = ctx.regs.rsp.wrapping_sub(8);
     let mut buf = vec![0u8; FRAME_SIZE as usize];
     t.read_mem(frame, &mut buf)?;
-    let get = |off: u64| u64::from_le_bytes(buf[off as usize..off as usize + 8].try_into().unwrap());
+    let get =
+        |off: u64| u64::from_le_bytes(buf[off as usize..off as usize + 8].try_into().unwrap());
     let mut sc = [0u64; 32];
     for (i, w) in sc.iter_mut().enumerate() {
         *w = get(MCTX_OFF + 8 * i as u64);
@@ -153,13 +194,25 @@ pub fn sigreturn(t: &Task, ctx: &mut Context) -> Result<(), Errno> {
     let ss_size = get(UC_OFF + 32);
     {
         let mut s = t.sig.lock().unwrap();
-        let cur_on = s.altstack.flags & SS_DISABLE == 0 && ctx.regs.rsp > s.altstack.sp && ctx.regs.rsp <= s.altstack.sp + s.altstack.size;
+        let cur_on = s.altstack.flags & SS_DISABLE == 0
+            && ctx.regs.rsp > s.altstack.sp
+            && ctx.regs.rsp <= s.altstack.sp + s.altstack.size;
         if !cur_on {
             let flags = ss_flags & (SS_DISABLE | SS_AUTODISARM);
             if flags & SS_DISABLE != 0 {
-                s.altstack = StackT { sp: 0, flags: SS_DISABLE, _pad: 0, size: 0 };
+                s.altstack = StackT {
+                    sp: 0,
+                    flags: SS_DISABLE,
+                    _pad: 0,
+                    size: 0,
+                };
             } else if ss_size >= MINSIGSTKSZ {
-                s.altstack = StackT { sp: ss_sp, flags, _pad: 0, size: ss_size };
+                s.altstack = StackT {
+                    sp: ss_sp,
+                    flags,
+                    _pad: 0,
+                    size: ss_size,
+                };
             }
         }
     }

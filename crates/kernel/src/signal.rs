@@ -47,7 +47,12 @@ impl SigQueue {
         if cand == 0 {
             return None;
         }
-        let sync = sigbit(SIGSEGV) | sigbit(SIGBUS) | sigbit(SIGILL) | sigbit(SIGTRAP) | sigbit(SIGFPE) | sigbit(SIGSYS);
+        let sync = sigbit(SIGSEGV)
+            | sigbit(SIGBUS)
+            | sigbit(SIGILL)
+            | sigbit(SIGTRAP)
+            | sigbit(SIGFPE)
+            | sigbit(SIGSYS);
         let c = if cand & sync != 0 { cand & sync } else { cand };
         Some(c.trailing_zeros() + 1)
     }
@@ -60,10 +65,14 @@ pub struct SigHand {
 
 impl SigHand {
     pub fn new() -> Arc<SigHand> {
-        Arc::new(SigHand { actions: Mutex::new([KSigaction::default(); 64]) })
+        Arc::new(SigHand {
+            actions: Mutex::new([KSigaction::default(); 64]),
+        })
     }
     pub fn copy(&self) -> Arc<SigHand> {
-        Arc::new(SigHand { actions: Mutex::new(*self.actions.lock().unwrap()) })
+        Arc::new(SigHand {
+            actions: Mutex::new(*self.actions.lock().unwrap()),
+        })
     }
     pub fn get(&self, sig: u32) -> KSigaction {
         self.actions.lock().unwrap()[(sig - 1) as usize]
@@ -96,7 +105,8 @@ pub fn default_action(sig: u32) -> DefaultAction {
         SIGCHLD | SIGURG | SIGWINCH => DefaultAction::Ignore,
         SIGCONT => DefaultAction::Continue,
         SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU => DefaultAction::Stop,
-        SIGQUIT | SIGILL | SIGTRAP | SIGABRT | SIGBUS | SIGFPE | SIGSEGV | SIGXCPU | SIGXFSZ | SIGSYS => DefaultAction::Core,
+        SIGQUIT | SIGILL | SIGTRAP | SIGABRT | SIGBUS | SIGFPE | SIGSEGV | SIGXCPU | SIGXFSZ
+        | SIGSYS => DefaultAction::Core,
         _ => DefaultAction::Terminate,
     }
 }
@@ -113,7 +123,9 @@ pub fn send_to_group(tg: &Arc<ThreadGroup>, info: SigInfo) {
         return;
     }
     let threads = kernel().procs.lock().unwrap().threads_of(tg);
-    let Some(first) = threads.first().cloned() else { return };
+    let Some(first) = threads.first().cloned() else {
+        return;
+    };
     {
         let mut s = tg.lock();
         if s.zombie.is_some() || s.group_exit.is_some() {
@@ -130,9 +142,14 @@ pub fn send_to_group(tg: &Arc<ThreadGroup>, info: SigInfo) {
             return;
         }
         if sig == SIGCONT {
-            s.shared_pending.discard(sigbit(SIGSTOP) | sigbit(SIGTSTP) | sigbit(SIGTTIN) | sigbit(SIGTTOU));
+            s.shared_pending
+                .discard(sigbit(SIGSTOP) | sigbit(SIGTSTP) | sigbit(SIGTTIN) | sigbit(SIGTTOU));
             for t in &threads {
-                t.sig.lock().unwrap().pending.discard(sigbit(SIGSTOP) | sigbit(SIGTSTP) | sigbit(SIGTTIN) | sigbit(SIGTTOU));
+                t.sig
+                    .lock()
+                    .unwrap()
+                    .pending
+                    .discard(sigbit(SIGSTOP) | sigbit(SIGTSTP) | sigbit(SIGTTIN) | sigbit(SIGTTOU));
             }
             if s.stopped {
                 s.stopped = false;
@@ -148,14 +165,19 @@ pub fn send_to_group(tg: &Arc<ThreadGroup>, info: SigInfo) {
             s.shared_pending.discard(sigbit(SIGCONT));
         }
         // Signals ignored (and not blocked by every thread) are dropped at once.
-        let blocked_by_all = threads.iter().all(|t| t.sig.lock().unwrap().mask & sigbit(sig) != 0);
+        let blocked_by_all = threads
+            .iter()
+            .all(|t| t.sig.lock().unwrap().mask & sigbit(sig) != 0);
         if is_ignored(&first, sig) && !blocked_by_all {
             return;
         }
         s.shared_pending.push(info);
     }
     // Wake a thread that can take it.
-    let target = threads.iter().find(|t| t.sig.lock().unwrap().mask & sigbit(sig) == 0).unwrap_or(&first);
+    let target = threads
+        .iter()
+        .find(|t| t.sig.lock().unwrap().mask & sigbit(sig) == 0)
+        .unwrap_or(&first);
     target.kick();
 }
 
@@ -165,7 +187,10 @@ fn notify_parent_cont(parent: i32, child: i32) {
         p.child_wait.notify_all();
         let flags = {
             let threads = kernel().procs.lock().unwrap().threads_of(&p);
-            threads.first().map(|t| t.sighand().get(SIGCHLD).flags).unwrap_or(0)
+            threads
+                .first()
+                .map(|t| t.sighand().get(SIGCHLD).flags)
+                .unwrap_or(0)
         };
         if flags & SA_NOCLDSTOP == 0 {
             let mut info = SigInfo::new(SIGCHLD, CLD_CONTINUED);
@@ -304,7 +329,10 @@ fn do_group_stop(t: &Task, sig: u32) {
     if let Some(p) = p {
         p.child_wait.notify_all();
         let threads = kernel().procs.lock().unwrap().threads_of(&p);
-        let flags = threads.first().map(|x| x.sighand().get(SIGCHLD).flags).unwrap_or(0);
+        let flags = threads
+            .first()
+            .map(|x| x.sighand().get(SIGCHLD).flags)
+            .unwrap_or(0);
         if flags & SA_NOCLDSTOP == 0 {
             let mut info = SigInfo::new(SIGCHLD, CLD_STOPPED);
             info.set_pid_uid(t.tgid(), 0);

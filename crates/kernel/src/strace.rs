@@ -52,7 +52,11 @@ pub fn format_result(nr: u64, r: &Result<u64, Errno>) -> String {
             match restart {
                 Some(txt) => format!("= ? {} ({})", e.name(), txt),
                 None => {
-                    let name = if e.name() == "E?" { format!("ERRNO_{}", e.0) } else { e.name().to_string() };
+                    let name = if e.name() == "E?" {
+                        format!("ERRNO_{}", e.0)
+                    } else {
+                        e.name().to_string()
+                    };
                     format!("= -1 {} ({})", name, strerror(e.0))
                 }
             }
@@ -88,16 +92,49 @@ pub fn format_call_mem(m: &dyn UserMem, nr: u64, a: &[u64; 6]) -> String {
 
 /// Number of arguments of each syscall 0..=334 (one digit each).
 const NARGS_LOW: &str = concat!(
-    "3331222336", "3214403443", "3215053333", "3312022130", "4333663323", // 0-49
-    "2334555003", "1421334124", "5332112232", "1122122123", "2233312221", // 50-99
-    "1403011002", "0002222333", "3111122243", "2223112223", "2322311122", // 100-149
-    "2100321521", "2101252214", "2213232154", "3555330355", "5444333222", // 150-199
-    "2163312153", "3131445310", "4434211222", "4144325635", "4155234554", // 200-249
-    "5320324434", "5343453433", "6512364446", "4632144244", "2132144455", // 250-299
-    "2545321423", "6653345332", "5351336664", "21564", // 300-334
+    "3331222336",
+    "3214403443",
+    "3215053333",
+    "3312022130",
+    "4333663323", // 0-49
+    "2334555003",
+    "1421334124",
+    "5332112232",
+    "1122122123",
+    "2233312221", // 50-99
+    "1403011002",
+    "0002222333",
+    "3111122243",
+    "2223112223",
+    "2322311122", // 100-149
+    "2100321521",
+    "2101252214",
+    "2213232154",
+    "3555330355",
+    "5444333222", // 150-199
+    "2163312153",
+    "3131445310",
+    "4434211222",
+    "4144325635",
+    "4155234554", // 200-249
+    "5320324434",
+    "5343453433",
+    "6512364446",
+    "4632144244",
+    "2132144455", // 250-299
+    "2545321423",
+    "6653345332",
+    "5351336664",
+    "21564", // 300-334
 );
 /// Syscalls 424..=467.
-const NARGS_HIGH: &str = concat!("4264352533", "2234345654", "3421254443", "4644444336", "6545");
+const NARGS_HIGH: &str = concat!(
+    "4264352533",
+    "2234345654",
+    "3421254443",
+    "4644444336",
+    "6545"
+);
 
 fn nargs(nr: u64) -> usize {
     let digit = |s: &str, i: usize| s.as_bytes().get(i).map(|b| (b - b'0') as usize);
@@ -377,14 +414,30 @@ fn special(m: &dyn UserMem, nr: u64, a: &[u64; 6]) -> Option<Vec<String>> {
             }
             v
         }
-        n::OPENAT2 => vec![dirfd(a[0]), cstr(m, a[1], PATH_MAX), open_how(m, a[2], a[3]), a[3].to_string()],
+        n::OPENAT2 => vec![
+            dirfd(a[0]),
+            cstr(m, a[1], PATH_MAX),
+            open_how(m, a[2], a[3]),
+            a[3].to_string(),
+        ],
         n::FCNTL => fcntl(a),
         n::IOCTL => vec![(a[0] as i32).to_string(), lookup(a[1], IOCTLS), hex(a[2])],
         n::CLONE => clone(a),
         n::CLONE3 => vec![clone3(m, a[0], a[1]), a[1].to_string()],
         n::EXECVE => vec![cstr(m, a[0], PATH_MAX), argv(m, a[1]), envp(m, a[2])],
-        n::EXECVEAT => vec![dirfd(a[0]), cstr(m, a[1], PATH_MAX), argv(m, a[2]), envp(m, a[3]), flags(a[4], AT_FLAGS, "0")],
-        n::RT_SIGACTION => vec![signame(a[0]), sigaction(m, a[1]), ptr(a[2]), a[3].to_string()],
+        n::EXECVEAT => vec![
+            dirfd(a[0]),
+            cstr(m, a[1], PATH_MAX),
+            argv(m, a[2]),
+            envp(m, a[3]),
+            flags(a[4], AT_FLAGS, "0"),
+        ],
+        n::RT_SIGACTION => vec![
+            signame(a[0]),
+            sigaction(m, a[1]),
+            ptr(a[2]),
+            a[3].to_string(),
+        ],
         n::FUTEX => futex(m, a),
         n::PRCTL => prctl(m, a),
         n::ARCH_PRCTL => vec![lookup(a[0], ARCH_PRCTL), hex(a[1])],
@@ -576,7 +629,11 @@ const CLONE_FLAGS: &[(u64, &str)] = &[
 pub fn clone_flags(v: u64) -> String {
     let sig = v & 0xff;
     let rest = v & !0xff;
-    let mut s = if rest == 0 { String::new() } else { flags(rest, CLONE_FLAGS, "") };
+    let mut s = if rest == 0 {
+        String::new()
+    } else {
+        flags(rest, CLONE_FLAGS, "")
+    };
     if sig != 0 {
         if !s.is_empty() {
             s.push('|');
@@ -601,7 +658,11 @@ pub fn signame(v: u64) -> String {
 
 /// A signal set as strace prints it: `[INT TERM]`, or `~[...]` when most signals are in it.
 pub fn sigset(set: u64) -> String {
-    let (inv, s) = if set.count_ones() > 32 { (true, !set) } else { (false, set) };
+    let (inv, s) = if set.count_ones() > 32 {
+        (true, !set)
+    } else {
+        (false, set)
+    };
     let mut names = Vec::new();
     for sig in 1..=64u64 {
         if s & (1 << (sig - 1)) != 0 {
@@ -634,7 +695,13 @@ const WAIT_OPTIONS: &[(u64, &str)] = &[
     (0x4000_0000, "__WALL"),
     (0x8000_0000, "__WCLONE"),
 ];
-const WHENCE: &[(u64, &str)] = &[(0, "SEEK_SET"), (1, "SEEK_CUR"), (2, "SEEK_END"), (3, "SEEK_DATA"), (4, "SEEK_HOLE")];
+const WHENCE: &[(u64, &str)] = &[
+    (0, "SEEK_SET"),
+    (1, "SEEK_CUR"),
+    (2, "SEEK_END"),
+    (3, "SEEK_DATA"),
+    (4, "SEEK_HOLE"),
+];
 const AT_FLAGS: &[(u64, &str)] = &[
     (0x100, "AT_SYMLINK_NOFOLLOW"),
     (0x200, "AT_REMOVEDIR"),
@@ -646,7 +713,11 @@ const AT_FLAGS: &[(u64, &str)] = &[
     (0x8000, "AT_RECURSIVE"),
 ];
 const AT_REMOVEDIR: &[(u64, &str)] = &[(0x200, "AT_REMOVEDIR")];
-const AT_EACCESS: &[(u64, &str)] = &[(0x100, "AT_SYMLINK_NOFOLLOW"), (0x200, "AT_EACCESS"), (0x1000, "AT_EMPTY_PATH")];
+const AT_EACCESS: &[(u64, &str)] = &[
+    (0x100, "AT_SYMLINK_NOFOLLOW"),
+    (0x200, "AT_EACCESS"),
+    (0x1000, "AT_EMPTY_PATH"),
+];
 const RLIMITS: &[(u64, &str)] = &[
     (0, "RLIMIT_CPU"),
     (1, "RLIMIT_FSIZE"),
@@ -684,7 +755,11 @@ fn clockid(v: u64) -> String {
     if id < 0 {
         let pid = !(id >> 3);
         let kind = ["CPUCLOCK_PROF", "CPUCLOCK_VIRT", "CPUCLOCK_SCHED", "0x3"][(id & 3) as usize];
-        let mk = if id & 4 != 0 { "MAKE_THREAD_CPUCLOCK" } else { "MAKE_PROCESS_CPUCLOCK" };
+        let mk = if id & 4 != 0 {
+            "MAKE_THREAD_CPUCLOCK"
+        } else {
+            "MAKE_PROCESS_CPUCLOCK"
+        };
         return format!("{}({}, {})", mk, pid, kind);
     }
     lookup(id as u64, CLOCKS)
@@ -764,14 +839,41 @@ const MSG_FLAGS: &[(u64, &str)] = &[
     (0x20000000, "MSG_FASTOPEN"),
     (0x40000000, "MSG_CMSG_CLOEXEC"),
 ];
-const GRND: &[(u64, &str)] = &[(1, "GRND_NONBLOCK"), (2, "GRND_RANDOM"), (4, "GRND_INSECURE")];
-const MREMAP: &[(u64, &str)] = &[(1, "MREMAP_MAYMOVE"), (2, "MREMAP_FIXED"), (4, "MREMAP_DONTUNMAP")];
+const GRND: &[(u64, &str)] = &[
+    (1, "GRND_NONBLOCK"),
+    (2, "GRND_RANDOM"),
+    (4, "GRND_INSECURE"),
+];
+const MREMAP: &[(u64, &str)] = &[
+    (1, "MREMAP_MAYMOVE"),
+    (2, "MREMAP_FIXED"),
+    (4, "MREMAP_DONTUNMAP"),
+];
 const MSYNC: &[(u64, &str)] = &[(1, "MS_ASYNC"), (2, "MS_INVALIDATE"), (4, "MS_SYNC")];
-const FLOCK: &[(u64, &str)] = &[(1, "LOCK_SH"), (2, "LOCK_EX"), (4, "LOCK_NB"), (8, "LOCK_UN")];
+const FLOCK: &[(u64, &str)] = &[
+    (1, "LOCK_SH"),
+    (2, "LOCK_EX"),
+    (4, "LOCK_NB"),
+    (8, "LOCK_UN"),
+];
 const TIMER_FLAGS: &[(u64, &str)] = &[(1, "TIMER_ABSTIME")];
-const EPOLL_CTL: &[(u64, &str)] = &[(1, "EPOLL_CTL_ADD"), (2, "EPOLL_CTL_DEL"), (3, "EPOLL_CTL_MOD")];
-const RENAME: &[(u64, &str)] = &[(1, "RENAME_NOREPLACE"), (2, "RENAME_EXCHANGE"), (4, "RENAME_WHITEOUT")];
-const MFD: &[(u64, &str)] = &[(1, "MFD_CLOEXEC"), (2, "MFD_ALLOW_SEALING"), (4, "MFD_HUGETLB"), (8, "MFD_NOEXEC_SEAL"), (16, "MFD_EXEC")];
+const EPOLL_CTL: &[(u64, &str)] = &[
+    (1, "EPOLL_CTL_ADD"),
+    (2, "EPOLL_CTL_DEL"),
+    (3, "EPOLL_CTL_MOD"),
+];
+const RENAME: &[(u64, &str)] = &[
+    (1, "RENAME_NOREPLACE"),
+    (2, "RENAME_EXCHANGE"),
+    (4, "RENAME_WHITEOUT"),
+];
+const MFD: &[(u64, &str)] = &[
+    (1, "MFD_CLOEXEC"),
+    (2, "MFD_ALLOW_SEALING"),
+    (4, "MFD_HUGETLB"),
+    (8, "MFD_NOEXEC_SEAL"),
+    (16, "MFD_EXEC"),
+];
 const IDTYPE: &[(u64, &str)] = &[(0, "P_ALL"), (1, "P_PID"), (2, "P_PGID"), (3, "P_PIDFD")];
 const ARCH_PRCTL: &[(u64, &str)] = &[
     (0x1001, "ARCH_SET_GS"),
@@ -911,14 +1013,21 @@ fn buf(m: &dyn UserMem, addr: u64, len: u64) -> String {
     if m.read(addr, &mut b).is_err() {
         return hex(addr);
     }
-    format!("{}{}", quote(&b), if len as usize > MAX_STRLEN { "..." } else { "" })
+    format!(
+        "{}{}",
+        quote(&b),
+        if len as usize > MAX_STRLEN { "..." } else { "" }
+    )
 }
 
 fn timespec(m: &dyn UserMem, addr: u64) -> String {
     if addr == 0 {
         return "NULL".into();
     }
-    let (Some(s), Some(ns)) = (read_u64(m, addr), addr.checked_add(8).and_then(|x| read_u64(m, x))) else {
+    let (Some(s), Some(ns)) = (
+        read_u64(m, addr),
+        addr.checked_add(8).and_then(|x| read_u64(m, x)),
+    ) else {
         return hex(addr);
     };
     format!("{{tv_sec={}, tv_nsec={}}}", s as i64, ns as i64)
@@ -938,10 +1047,17 @@ fn rlimit_struct(m: &dyn UserMem, addr: u64) -> String {
     if addr == 0 {
         return "NULL".into();
     }
-    let (Some(cur), Some(max)) = (read_u64(m, addr), addr.checked_add(8).and_then(|x| read_u64(m, x))) else {
+    let (Some(cur), Some(max)) = (
+        read_u64(m, addr),
+        addr.checked_add(8).and_then(|x| read_u64(m, x)),
+    ) else {
         return hex(addr);
     };
-    format!("{{rlim_cur={}, rlim_max={}}}", rlim_value(cur), rlim_value(max))
+    format!(
+        "{{rlim_cur={}, rlim_max={}}}",
+        rlim_value(cur),
+        rlim_value(max)
+    )
 }
 
 /// execve's argv: `["ls", "-l"]`, at most 32 entries shown.
@@ -983,7 +1099,12 @@ fn envp(m: &dyn UserMem, addr: u64) -> String {
             None => return hex(addr),
         }
     }
-    format!("{:#x} /* {} var{} */", addr, n, if n == 1 { "" } else { "s" })
+    format!(
+        "{:#x} /* {} var{} */",
+        addr,
+        n,
+        if n == 1 { "" } else { "s" }
+    )
 }
 
 fn iovecs(m: &dyn UserMem, addr: u64, cnt: u64) -> String {
@@ -1004,7 +1125,11 @@ fn iovecs(m: &dyn UserMem, addr: u64, cnt: u64) -> String {
             items.push(format!("{:#x}", at));
             break;
         };
-        items.push(format!("{{iov_base={}, iov_len={}}}", buf(m, base, len), len));
+        items.push(format!(
+            "{{iov_base={}, iov_len={}}}",
+            buf(m, base, len),
+            len
+        ));
     }
     format!("[{}]", items.join(", "))
 }
@@ -1073,7 +1198,10 @@ fn sockaddr(m: &dyn UserMem, addr: u64, len: u64) -> String {
         2 if n >= 8 => {
             let port = u16::from_be_bytes([b[2], b[3]]);
             let ip = std::net::Ipv4Addr::new(b[4], b[5], b[6], b[7]);
-            format!("{{sa_family={}, sin_port=htons({}), sin_addr=inet_addr(\"{}\")}}", fam, port, ip)
+            format!(
+                "{{sa_family={}, sin_port=htons({}), sin_addr=inet_addr(\"{}\")}}",
+                fam, port, ip
+            )
         }
         10 if n >= 28 => {
             let port = u16::from_be_bytes([b[2], b[3]]);
@@ -1116,7 +1244,12 @@ fn sigaction(m: &dyn UserMem, addr: u64) -> String {
         1 => "SIG_IGN".to_string(),
         v => format!("{:#x}", v),
     };
-    let mut s = format!("{{sa_handler={}, sa_mask={}, sa_flags={}", h, sigset(mask), flags(fl, SA, "0"));
+    let mut s = format!(
+        "{{sa_handler={}, sa_mask={}, sa_flags={}",
+        h,
+        sigset(mask),
+        flags(fl, SA, "0")
+    );
     if fl & 0x0400_0000 != 0 {
         s.push_str(&format!(", sa_restorer={}", ptr(restorer)));
     }
@@ -1136,10 +1269,19 @@ fn open_how(m: &dyn UserMem, addr: u64, size: u64) -> String {
     if addr == 0 || size < 24 {
         return ptr(addr);
     }
-    let (Some(f), Some(md), Some(r)) = (read_u64(m, addr), read_u64(m, addr.wrapping_add(8)), read_u64(m, addr.wrapping_add(16))) else {
+    let (Some(f), Some(md), Some(r)) = (
+        read_u64(m, addr),
+        read_u64(m, addr.wrapping_add(8)),
+        read_u64(m, addr.wrapping_add(16)),
+    ) else {
         return hex(addr);
     };
-    format!("{{flags={}, mode={}, resolve={}}}", open_flags(f), mode(md), flags(r, RESOLVE, "0"))
+    format!(
+        "{{flags={}, mode={}, resolve={}}}",
+        open_flags(f),
+        mode(md),
+        flags(r, RESOLVE, "0")
+    )
 }
 
 fn fcntl(a: &[u64; 6]) -> Vec<String> {
@@ -1186,7 +1328,10 @@ fn fcntl(a: &[u64; 6]) -> Vec<String> {
 fn clone(a: &[u64; 6]) -> Vec<String> {
     // x86-64 order: flags, stack, parent_tid, child_tid, tls.
     let f = a[0];
-    let mut v = vec![format!("child_stack={}", ptr(a[1])), format!("flags={}", clone_flags(f))];
+    let mut v = vec![
+        format!("child_stack={}", ptr(a[1])),
+        format!("flags={}", clone_flags(f)),
+    ];
     if f & (0x100000 | 0x1000) != 0 {
         v.push(format!("parent_tid={}", ptr(a[2])));
     }
@@ -1221,8 +1366,17 @@ fn clone3(m: &dyn UserMem, addr: u64, size: u64) -> String {
     if f & 0x100000 != 0 {
         s.push_str(&format!(", parent_tid={}", ptr(parent_tid)));
     }
-    let sig = if exit_signal == 0 { "0".to_string() } else { signame(exit_signal) };
-    s.push_str(&format!(", exit_signal={}, stack={}, stack_size={}", sig, ptr(stack), hex(stack_size)));
+    let sig = if exit_signal == 0 {
+        "0".to_string()
+    } else {
+        signame(exit_signal)
+    };
+    s.push_str(&format!(
+        ", exit_signal={}, stack={}, stack_size={}",
+        sig,
+        ptr(stack),
+        hex(stack_size)
+    ));
     if f & 0x80000 != 0 {
         s.push_str(&format!(", tls={}", ptr(tls)));
     }
@@ -1265,13 +1419,33 @@ fn futex(m: &dyn UserMem, a: &[u64; 6]) -> Vec<String> {
     }
     let addr = ptr(a[0]);
     let val = (a[2] as u32).to_string();
-    let bitset = |v: u64| if v as u32 == u32::MAX { "FUTEX_BITSET_MATCH_ANY".to_string() } else { format!("{:#x}", v as u32) };
+    let bitset = |v: u64| {
+        if v as u32 == u32::MAX {
+            "FUTEX_BITSET_MATCH_ANY".to_string()
+        } else {
+            format!("{:#x}", v as u32)
+        }
+    };
     match cmd {
         0 | 6 | 13 => vec![addr, name, val, timespec(m, a[3])],
         1 => vec![addr, name, val],
         3 => vec![addr, name, val, (a[3] as u32).to_string(), ptr(a[4])],
-        4 | 12 => vec![addr, name, val, (a[3] as u32).to_string(), ptr(a[4]), (a[5] as u32).to_string()],
-        5 => vec![addr, name, val, (a[3] as u32).to_string(), ptr(a[4]), hex(a[5] & 0xffff_ffff)],
+        4 | 12 => vec![
+            addr,
+            name,
+            val,
+            (a[3] as u32).to_string(),
+            ptr(a[4]),
+            (a[5] as u32).to_string(),
+        ],
+        5 => vec![
+            addr,
+            name,
+            val,
+            (a[3] as u32).to_string(),
+            ptr(a[4]),
+            hex(a[5] & 0xffff_ffff),
+        ],
         7 | 8 => vec![addr, name],
         9 => vec![addr, name, val, timespec(m, a[3]), bitset(a[5])],
         10 => vec![addr, name, val, bitset(a[5])],
@@ -1497,7 +1671,8 @@ mod tests {
         fn put(&mut self, addr: u64, data: &[u8]) {
             for (i, &b) in data.iter().enumerate() {
                 let a = addr + i as u64;
-                self.pages.entry(a / 4096).or_insert_with(|| vec![0; 4096])[(a % 4096) as usize] = b;
+                self.pages.entry(a / 4096).or_insert_with(|| vec![0; 4096])[(a % 4096) as usize] =
+                    b;
             }
         }
         fn put_u64s(&mut self, addr: u64, v: &[u64]) {
@@ -1536,7 +1711,12 @@ mod tests {
         // Every spec fits its syscall's argument count.
         for nr in 0..abi::sysno::NR_SYSCALLS as u64 {
             if let Some(s) = spec(nr) {
-                assert!(s.len() <= nargs(nr), "spec of {} longer than its {} args", nr, nargs(nr));
+                assert!(
+                    s.len() <= nargs(nr),
+                    "spec of {} longer than its {} args",
+                    nr,
+                    nargs(nr)
+                );
             }
         }
     }
@@ -1545,7 +1725,10 @@ mod tests {
     fn escaping() {
         assert_eq!(quote(b"hello\n"), r#""hello\n""#);
         assert_eq!(quote(b"a\"b\\c"), r#""a\"b\\c""#);
-        assert_eq!(quote(b"\x7fELF\x02\x01\x01\x00\x00"), r#""\177ELF\2\1\1\0\0""#);
+        assert_eq!(
+            quote(b"\x7fELF\x02\x01\x01\x00\x00"),
+            r#""\177ELF\2\1\1\0\0""#
+        );
         // A following octal digit forces three digits.
         assert_eq!(quote(b"\x001"), r#""\0001""#);
         assert_eq!(quote(b"\x008"), r#""\08""#);
@@ -1561,13 +1744,19 @@ mod tests {
         assert_eq!(open_flags(0o1 | 0o100 | 0o1000), "O_WRONLY|O_CREAT|O_TRUNC");
         assert_eq!(open_flags(0o2 | 0o4010000), "O_RDWR|O_SYNC");
         assert_eq!(open_flags(0o2 | 0o20200000), "O_RDWR|O_TMPFILE");
-        assert_eq!(open_flags(0o200000 | 0o4000 | 0o2000000), "O_RDONLY|O_NONBLOCK|O_DIRECTORY|O_CLOEXEC");
+        assert_eq!(
+            open_flags(0o200000 | 0o4000 | 0o2000000),
+            "O_RDONLY|O_NONBLOCK|O_DIRECTORY|O_CLOEXEC"
+        );
         assert_eq!(flags(0, PROT, "PROT_NONE"), "PROT_NONE");
         assert_eq!(flags(3, PROT, "PROT_NONE"), "PROT_READ|PROT_WRITE");
         assert_eq!(flags(0x15, PROT, "PROT_NONE"), "PROT_READ|PROT_EXEC|0x10");
         assert_eq!(mmap_flags(0x22), "MAP_PRIVATE|MAP_ANONYMOUS");
         assert_eq!(mmap_flags(0x812), "MAP_PRIVATE|MAP_FIXED|MAP_DENYWRITE");
-        assert_eq!(clone_flags(0x1200011), "CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD");
+        assert_eq!(
+            clone_flags(0x1200011),
+            "CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD"
+        );
         assert_eq!(clone_flags(0x3d0f00), "CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID");
         assert_eq!(flags(0, ACCESS_MODES, "F_OK"), "F_OK");
         assert_eq!(flags(6, ACCESS_MODES, "F_OK"), "R_OK|W_OK");
@@ -1588,92 +1777,183 @@ mod tests {
         assert_eq!(sigset(!0), "~[]");
         assert_eq!(sigset(!((1 << 8) | (1 << 18))), "~[KILL STOP]");
         assert_eq!(clockid(1), "CLOCK_MONOTONIC");
-        assert_eq!(clockid(((!42i32) << 3 | 6) as u32 as u64), "MAKE_THREAD_CPUCLOCK(42, CPUCLOCK_SCHED)");
+        assert_eq!(
+            clockid(((!42i32) << 3 | 6) as u32 as u64),
+            "MAKE_THREAD_CPUCLOCK(42, CPUCLOCK_SCHED)"
+        );
     }
 
     #[test]
     fn calls() {
         let mut m = Mem::default();
         m.put(0x1000, b"/etc/passwd\0");
-        assert_eq!(call(&m, n::OPENAT, [(-100i64) as u64, 0x1000, 0o2000000, 0, 0, 0]), r#"openat(AT_FDCWD, "/etc/passwd", O_RDONLY|O_CLOEXEC)"#);
-        assert_eq!(call(&m, n::OPENAT, [3, 0x1000, 0o101, 0o644, 0, 0]), r#"openat(3, "/etc/passwd", O_WRONLY|O_CREAT, 0644)"#);
-        assert_eq!(call(&m, n::OPEN, [0x1000, 0, 0o777, 0, 0, 0]), r#"open("/etc/passwd", O_RDONLY)"#);
-        assert_eq!(call(&m, n::READ, [3, 0x7ffd0000, 832, 0, 0, 0]), "read(3, 0x7ffd0000, 832)");
+        assert_eq!(
+            call(
+                &m,
+                n::OPENAT,
+                [(-100i64) as u64, 0x1000, 0o2000000, 0, 0, 0]
+            ),
+            r#"openat(AT_FDCWD, "/etc/passwd", O_RDONLY|O_CLOEXEC)"#
+        );
+        assert_eq!(
+            call(&m, n::OPENAT, [3, 0x1000, 0o101, 0o644, 0, 0]),
+            r#"openat(3, "/etc/passwd", O_WRONLY|O_CREAT, 0644)"#
+        );
+        assert_eq!(
+            call(&m, n::OPEN, [0x1000, 0, 0o777, 0, 0, 0]),
+            r#"open("/etc/passwd", O_RDONLY)"#
+        );
+        assert_eq!(
+            call(&m, n::READ, [3, 0x7ffd0000, 832, 0, 0, 0]),
+            "read(3, 0x7ffd0000, 832)"
+        );
         assert_eq!(
             call(&m, n::MMAP, [0, 8192, 3, 0x22, u64::MAX, 0]),
             "mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)"
         );
         assert_eq!(call(&m, n::MMAP, [0x7f0000, 4096, 5, 0x812, 3, 0x7000]), "mmap(0x7f0000, 4096, PROT_READ|PROT_EXEC, MAP_PRIVATE|MAP_FIXED|MAP_DENYWRITE, 3, 0x7000)");
-        assert_eq!(call(&m, n::ACCESS, [0x1000, 4, 0, 0, 0, 0]), r#"access("/etc/passwd", R_OK)"#);
+        assert_eq!(
+            call(&m, n::ACCESS, [0x1000, 4, 0, 0, 0, 0]),
+            r#"access("/etc/passwd", R_OK)"#
+        );
         assert_eq!(call(&m, n::GETPID, [1, 2, 3, 4, 5, 6]), "getpid()");
         assert_eq!(call(&m, n::BRK, [0, 0, 0, 0, 0, 0]), "brk(NULL)");
         assert_eq!(call(&m, n::CLOSE, [3, 0, 0, 0, 0, 0]), "close(3)");
-        assert_eq!(call(&m, n::LSEEK, [3, (-5i64) as u64, 1, 0, 0, 0]), "lseek(3, -5, SEEK_CUR)");
-        assert_eq!(call(&m, n::KILL, [1234, 15, 0, 0, 0, 0]), "kill(1234, SIGTERM)");
-        assert_eq!(call(&m, n::WAIT4, [u64::MAX, 0x5000, 1, 0, 0, 0]), "wait4(-1, 0x5000, WNOHANG, NULL)");
-        assert_eq!(call(&m, n::FCNTL, [3, 2, 1, 0, 0, 0]), "fcntl(3, F_SETFD, FD_CLOEXEC)");
+        assert_eq!(
+            call(&m, n::LSEEK, [3, (-5i64) as u64, 1, 0, 0, 0]),
+            "lseek(3, -5, SEEK_CUR)"
+        );
+        assert_eq!(
+            call(&m, n::KILL, [1234, 15, 0, 0, 0, 0]),
+            "kill(1234, SIGTERM)"
+        );
+        assert_eq!(
+            call(&m, n::WAIT4, [u64::MAX, 0x5000, 1, 0, 0, 0]),
+            "wait4(-1, 0x5000, WNOHANG, NULL)"
+        );
+        assert_eq!(
+            call(&m, n::FCNTL, [3, 2, 1, 0, 0, 0]),
+            "fcntl(3, F_SETFD, FD_CLOEXEC)"
+        );
         assert_eq!(call(&m, n::FCNTL, [3, 1, 0, 0, 0, 0]), "fcntl(3, F_GETFD)");
-        assert_eq!(call(&m, n::FCNTL, [3, 1030, 10, 0, 0, 0]), "fcntl(3, F_DUPFD_CLOEXEC, 10)");
-        assert_eq!(call(&m, n::FCNTL, [3, 4, 0o4002, 0, 0, 0]), "fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK)");
+        assert_eq!(
+            call(&m, n::FCNTL, [3, 1030, 10, 0, 0, 0]),
+            "fcntl(3, F_DUPFD_CLOEXEC, 10)"
+        );
+        assert_eq!(
+            call(&m, n::FCNTL, [3, 4, 0o4002, 0, 0, 0]),
+            "fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK)"
+        );
         assert_eq!(call(&m, n::EXIT_GROUP, [0, 0, 0, 0, 0, 0]), "exit_group(0)");
-        assert_eq!(call(&m, 0x1f4, [1, 0, 2, 0, 0, 0]), "syscall_0x1f4(0x1, 0, 0x2, 0, 0, 0)");
-        assert_eq!(call(&m, n::ARCH_PRCTL, [0x1002, 0x7f00, 0, 0, 0, 0]), "arch_prctl(ARCH_SET_FS, 0x7f00)");
+        assert_eq!(
+            call(&m, 0x1f4, [1, 0, 2, 0, 0, 0]),
+            "syscall_0x1f4(0x1, 0, 0x2, 0, 0, 0)"
+        );
+        assert_eq!(
+            call(&m, n::ARCH_PRCTL, [0x1002, 0x7f00, 0, 0, 0, 0]),
+            "arch_prctl(ARCH_SET_FS, 0x7f00)"
+        );
         assert_eq!(
             call(&m, n::CLONE, [0x1200011, 0, 0, 0x7f10, 0, 0]),
             "clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f10)"
         );
         // A path that cannot be read prints as its address.
         assert_eq!(call(&m, n::CHDIR, [0x9000, 0, 0, 0, 0, 0]), "chdir(0x9000)");
-        assert_eq!(call(&m, n::UNLINKAT, [(-100i64) as u64, 0x1000, 0x200, 0, 0, 0]), r#"unlinkat(AT_FDCWD, "/etc/passwd", AT_REMOVEDIR)"#);
+        assert_eq!(
+            call(&m, n::UNLINKAT, [(-100i64) as u64, 0x1000, 0x200, 0, 0, 0]),
+            r#"unlinkat(AT_FDCWD, "/etc/passwd", AT_REMOVEDIR)"#
+        );
     }
 
     #[test]
     fn buffers_and_strings() {
         let mut m = Mem::default();
         m.put(0x2000, b"hello\n");
-        assert_eq!(call(&m, n::WRITE, [1, 0x2000, 6, 0, 0, 0]), r#"write(1, "hello\n", 6)"#);
+        assert_eq!(
+            call(&m, n::WRITE, [1, 0x2000, 6, 0, 0, 0]),
+            r#"write(1, "hello\n", 6)"#
+        );
         let long = [b'x'; 40];
         m.put(0x3000, &long);
         m.put(0x3000 + 40, b"\0");
-        assert_eq!(call(&m, n::WRITE, [1, 0x3000, 40, 0, 0, 0]), format!("write(1, \"{}\"..., 40)", "x".repeat(32)));
+        assert_eq!(
+            call(&m, n::WRITE, [1, 0x3000, 40, 0, 0, 0]),
+            format!("write(1, \"{}\"..., 40)", "x".repeat(32))
+        );
         // A string argument longer than 32 bytes is cut; a path is not.
-        assert_eq!(call(&m, n::MEMFD_CREATE, [0x3000, 1, 0, 0, 0, 0]), format!("memfd_create(\"{}\"..., MFD_CLOEXEC)", "x".repeat(32)));
-        assert_eq!(call(&m, n::UNLINK, [0x3000, 0, 0, 0, 0, 0]), format!("unlink(\"{}\")", "x".repeat(40)));
+        assert_eq!(
+            call(&m, n::MEMFD_CREATE, [0x3000, 1, 0, 0, 0, 0]),
+            format!("memfd_create(\"{}\"..., MFD_CLOEXEC)", "x".repeat(32))
+        );
+        assert_eq!(
+            call(&m, n::UNLINK, [0x3000, 0, 0, 0, 0, 0]),
+            format!("unlink(\"{}\")", "x".repeat(40))
+        );
         // execve: argv entries and the environment count.
         m.put(0x4000, b"/bin/ls\0");
         m.put(0x4100, b"ls\0");
         m.put(0x4110, b"-l\0");
         m.put_u64s(0x5000, &[0x4100, 0x4110, 0]);
         m.put_u64s(0x6000, &[0x4100, 0x4110, 0x4100, 0]);
-        assert_eq!(call(&m, n::EXECVE, [0x4000, 0x5000, 0x6000, 0, 0, 0]), r#"execve("/bin/ls", ["ls", "-l"], 0x6000 /* 3 vars */)"#);
+        assert_eq!(
+            call(&m, n::EXECVE, [0x4000, 0x5000, 0x6000, 0, 0, 0]),
+            r#"execve("/bin/ls", ["ls", "-l"], 0x6000 /* 3 vars */)"#
+        );
         // Signal sets and timespecs.
         m.put_u64s(0x7000, &[(1 << 1) | (1 << 14)]);
-        assert_eq!(call(&m, n::RT_SIGPROCMASK, [0, 0x7000, 0, 8, 0, 0]), "rt_sigprocmask(SIG_BLOCK, [INT TERM], NULL, 8)");
+        assert_eq!(
+            call(&m, n::RT_SIGPROCMASK, [0, 0x7000, 0, 8, 0, 0]),
+            "rt_sigprocmask(SIG_BLOCK, [INT TERM], NULL, 8)"
+        );
         m.put_u64s(0x7100, &[1, 500]);
-        assert_eq!(call(&m, n::NANOSLEEP, [0x7100, 0x7200, 0, 0, 0, 0]), "nanosleep({tv_sec=1, tv_nsec=500}, 0x7200)");
+        assert_eq!(
+            call(&m, n::NANOSLEEP, [0x7100, 0x7200, 0, 0, 0, 0]),
+            "nanosleep({tv_sec=1, tv_nsec=500}, 0x7200)"
+        );
         m.put_u64s(0x7300, &[0x5500, 0x0400_0000 | 0x1000_0000, 0x7f00, 0]);
         assert_eq!(
             call(&m, n::RT_SIGACTION, [2, 0x7300, 0, 8, 0, 0]),
             "rt_sigaction(SIGINT, {sa_handler=0x5500, sa_mask=[], sa_flags=SA_RESTORER|SA_RESTART, sa_restorer=0x7f00}, NULL, 8)"
         );
         m.put_u64s(0x7400, &[8192 * 1024, u64::MAX]);
-        assert_eq!(call(&m, n::PRLIMIT64, [0, 3, 0x7400, 0, 0, 0]), "prlimit64(0, RLIMIT_STACK, {rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}, NULL)");
+        assert_eq!(
+            call(&m, n::PRLIMIT64, [0, 3, 0x7400, 0, 0, 0]),
+            "prlimit64(0, RLIMIT_STACK, {rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}, NULL)"
+        );
         m.put(0x7500, b"worker\0");
-        assert_eq!(call(&m, n::PRCTL, [15, 0x7500, 0, 0, 0, 0]), r#"prctl(PR_SET_NAME, "worker")"#);
+        assert_eq!(
+            call(&m, n::PRCTL, [15, 0x7500, 0, 0, 0, 0]),
+            r#"prctl(PR_SET_NAME, "worker")"#
+        );
         m.put_u64s(0x7600, &[0x2000, 6]);
-        assert_eq!(call(&m, n::WRITEV, [1, 0x7600, 1, 0, 0, 0]), r#"writev(1, [{iov_base="hello\n", iov_len=6}], 1)"#);
+        assert_eq!(
+            call(&m, n::WRITEV, [1, 0x7600, 1, 0, 0, 0]),
+            r#"writev(1, [{iov_base="hello\n", iov_len=6}], 1)"#
+        );
         let mut sun = vec![1u8, 0];
         sun.extend_from_slice(b"/run/x\0");
         m.put(0x7700, &sun);
-        assert_eq!(call(&m, n::CONNECT, [3, 0x7700, 9, 0, 0, 0]), r#"connect(3, {sa_family=AF_UNIX, sun_path="/run/x"}, 9)"#);
+        assert_eq!(
+            call(&m, n::CONNECT, [3, 0x7700, 9, 0, 0, 0]),
+            r#"connect(3, {sa_family=AF_UNIX, sun_path="/run/x"}, 9)"#
+        );
         m.put(0x7800, &[2, 0, 0, 80, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
         assert_eq!(
             call(&m, n::BIND, [3, 0x7800, 16, 0, 0, 0]),
             r#"bind(3, {sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("127.0.0.1")}, 16)"#
         );
-        assert_eq!(call(&m, n::FUTEX, [0x7900, 129, 1, 0, 0, 0]), "futex(0x7900, FUTEX_WAKE_PRIVATE, 1)");
-        assert_eq!(call(&m, n::FUTEX, [0x7900, 128, 2, 0, 0, 0]), "futex(0x7900, FUTEX_WAIT_PRIVATE, 2, NULL)");
-        assert_eq!(call(&m, n::GETRANDOM, [0x7a00, 8, 1, 0, 0, 0]), "getrandom(0x7a00, 8, GRND_NONBLOCK)");
+        assert_eq!(
+            call(&m, n::FUTEX, [0x7900, 129, 1, 0, 0, 0]),
+            "futex(0x7900, FUTEX_WAKE_PRIVATE, 1)"
+        );
+        assert_eq!(
+            call(&m, n::FUTEX, [0x7900, 128, 2, 0, 0, 0]),
+            "futex(0x7900, FUTEX_WAIT_PRIVATE, 2, NULL)"
+        );
+        assert_eq!(
+            call(&m, n::GETRANDOM, [0x7a00, 8, 1, 0, 0, 0]),
+            "getrandom(0x7a00, 8, GRND_NONBLOCK)"
+        );
     }
 
     #[test]
@@ -1682,11 +1962,26 @@ mod tests {
         assert_eq!(format_result(n::MMAP, &Ok(0x7f12345000)), "= 0x7f12345000");
         assert_eq!(format_result(n::BRK, &Ok(0x5555_0000)), "= 0x55550000");
         assert_eq!(format_result(n::UMASK, &Ok(0o22)), "= 022");
-        assert_eq!(format_result(n::OPENAT, &Err(Errno::ENOENT)), "= -1 ENOENT (No such file or directory)");
-        assert_eq!(format_result(n::READ, &Err(Errno::EAGAIN)), "= -1 EAGAIN (Resource temporarily unavailable)");
-        assert_eq!(format_result(n::READ, &Err(Errno::ERESTARTSYS)), "= ? ERESTARTSYS (To be restarted if SA_RESTART is set)");
-        assert_eq!(format_result(n::NANOSLEEP, &Err(Errno::ERESTART_RESTARTBLOCK)), "= ? ERESTART_RESTARTBLOCK (Interrupted by signal)");
-        assert_eq!(format_result(n::READ, &Err(Errno(200))), "= -1 ERRNO_200 (Unknown error 200)");
+        assert_eq!(
+            format_result(n::OPENAT, &Err(Errno::ENOENT)),
+            "= -1 ENOENT (No such file or directory)"
+        );
+        assert_eq!(
+            format_result(n::READ, &Err(Errno::EAGAIN)),
+            "= -1 EAGAIN (Resource temporarily unavailable)"
+        );
+        assert_eq!(
+            format_result(n::READ, &Err(Errno::ERESTARTSYS)),
+            "= ? ERESTARTSYS (To be restarted if SA_RESTART is set)"
+        );
+        assert_eq!(
+            format_result(n::NANOSLEEP, &Err(Errno::ERESTART_RESTARTBLOCK)),
+            "= ? ERESTART_RESTARTBLOCK (Interrupted by signal)"
+        );
+        assert_eq!(
+            format_result(n::READ, &Err(Errno(200))),
+            "= -1 ERRNO_200 (Unknown error 200)"
+        );
         assert_eq!(strerror(22), "Invalid argument");
         assert_eq!(strerror(133), "Memory page has hardware error");
     }

@@ -207,7 +207,9 @@ impl Task {
     /// Writes a plain value.
     pub fn write_val<T: Copy>(&self, addr: u64, v: &T) -> Result<(), Errno> {
         // SAFETY: viewing a plain-old-data value as bytes.
-        let b = unsafe { std::slice::from_raw_parts(v as *const T as *const u8, std::mem::size_of::<T>()) };
+        let b = unsafe {
+            std::slice::from_raw_parts(v as *const T as *const u8, std::mem::size_of::<T>())
+        };
         self.write_mem(addr, b)
     }
     /// Reads a NUL-terminated path (PATH_MAX bound, ENAMETOOLONG beyond).
@@ -312,7 +314,11 @@ pub struct Procs {
 
 impl Procs {
     pub fn new() -> Procs {
-        Procs { tasks: HashMap::new(), groups: HashMap::new(), next_pid: 1 }
+        Procs {
+            tasks: HashMap::new(),
+            groups: HashMap::new(),
+            next_pid: 1,
+        }
     }
 
     /// A free id for a new task (ids of tasks, groups, process groups and sessions
@@ -320,8 +326,13 @@ impl Procs {
     pub fn alloc_pid(&mut self) -> Result<i32, Errno> {
         for _ in 0..4_194_304 {
             let p = self.next_pid;
-            self.next_pid = if self.next_pid >= 4_194_303 { 300 } else { self.next_pid + 1 };
-            if !self.tasks.contains_key(&p) && !self.groups.contains_key(&p) && !self.pgid_in_use(p) {
+            self.next_pid = if self.next_pid >= 4_194_303 {
+                300
+            } else {
+                self.next_pid + 1
+            };
+            if !self.tasks.contains_key(&p) && !self.groups.contains_key(&p) && !self.pgid_in_use(p)
+            {
                 return Ok(p);
             }
         }
@@ -345,13 +356,22 @@ impl Procs {
 
     /// Live (non-zombie) thread groups in process group `pgid`.
     pub fn pgrp_members(&self, pgid: i32) -> Vec<Arc<ThreadGroup>> {
-        self.groups.values().filter(|g| { let s = g.lock(); s.pgid == pgid && s.zombie.is_none() }).cloned().collect()
+        self.groups
+            .values()
+            .filter(|g| {
+                let s = g.lock();
+                s.pgid == pgid && s.zombie.is_none()
+            })
+            .cloned()
+            .collect()
     }
 
     /// The live threads of a thread group.
     pub fn threads_of(&self, tg: &ThreadGroup) -> Vec<Arc<Task>> {
         let ids = tg.lock().threads.clone();
-        ids.iter().filter_map(|t| self.tasks.get(t).cloned()).collect()
+        ids.iter()
+            .filter_map(|t| self.tasks.get(t).cloned())
+            .collect()
     }
 }
 
@@ -365,7 +385,10 @@ impl Default for Procs {
 pub fn default_rlimits() -> [(u64, u64); RLIMIT_NLIMITS] {
     let mut r = [(RLIM_INFINITY, RLIM_INFINITY); RLIMIT_NLIMITS];
     for (i, slot) in r.iter_mut().enumerate() {
-        let mut l = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let mut l = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         // SAFETY: valid out pointer.
         if unsafe { libc::getrlimit(i as _, &mut l) } == 0 {
             *slot = (l.rlim_cur, l.rlim_max);

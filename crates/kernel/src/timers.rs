@@ -57,7 +57,9 @@ fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
     let st = g.get_or_insert_with(State::default);
     if !st.started {
         st.started = true;
-        let spawned = std::thread::Builder::new().name("itimers".into()).spawn(timer_thread);
+        let spawned = std::thread::Builder::new()
+            .name("itimers".into())
+            .spawn(timer_thread);
         if spawned.is_err() {
             st.started = false;
         }
@@ -75,7 +77,11 @@ fn report(slot: Option<&Slot>, now: Instant) -> (Duration, Duration) {
         Some(s) => match s.next {
             Some(n) => {
                 let rem = n.saturating_duration_since(now);
-                let rem = if rem.is_zero() { Duration::from_micros(1) } else { rem };
+                let rem = if rem.is_zero() {
+                    Duration::from_micros(1)
+                } else {
+                    rem
+                };
                 (rem, s.interval)
             }
             None => (Duration::ZERO, s.interval),
@@ -85,7 +91,9 @@ fn report(slot: Option<&Slot>, now: Instant) -> (Duration, Duration) {
 }
 
 fn slot_of<'a>(st: &'a State, tg: &Arc<ThreadGroup>, which: usize) -> Option<&'a Slot> {
-    st.slots.get(&(tg.tgid, which)).filter(|s| std::ptr::eq(s.tg.as_ptr(), Arc::as_ptr(tg)))
+    st.slots
+        .get(&(tg.tgid, which))
+        .filter(|s| std::ptr::eq(s.tg.as_ptr(), Arc::as_ptr(tg)))
 }
 
 /// The current value of timer `which` of `tg`: (time to next expiry, interval).
@@ -96,21 +104,38 @@ pub fn get(tg: &Arc<ThreadGroup>, which: usize) -> (Duration, Duration) {
 
 /// Arms (value > 0) or disarms (value == 0) timer `which` of `tg`; returns the old value
 /// as `get` would have.
-pub fn set(tg: &Arc<ThreadGroup>, which: usize, value: Duration, interval: Duration) -> (Duration, Duration) {
+pub fn set(
+    tg: &Arc<ThreadGroup>,
+    which: usize,
+    value: Duration,
+    interval: Duration,
+) -> (Duration, Duration) {
     let now = Instant::now();
     let value = clamp(value);
     let interval = clamp(interval);
     with_state(|st| {
         let old = report(slot_of(st, tg, which), now);
         let key = (tg.tgid, which);
-        let gen = st.slots.get(&key).map(|s| s.gen.wrapping_add(1)).unwrap_or(1);
+        let gen = st
+            .slots
+            .get(&key)
+            .map(|s| s.gen.wrapping_add(1))
+            .unwrap_or(1);
         if value.is_zero() {
             // Disarmed; Linux also forgets the interval.
             st.slots.remove(&key);
             return old;
         }
         let next = now + value;
-        st.slots.insert(key, Slot { tg: Arc::downgrade(tg), next: Some(next), interval, gen });
+        st.slots.insert(
+            key,
+            Slot {
+                tg: Arc::downgrade(tg),
+                next: Some(next),
+                interval,
+                gen,
+            },
+        );
         if st.heap.len() > 2 * st.slots.len() + 1024 {
             // Re-arming a timer leaves its old heap entry behind: rebuild when they pile up.
             let live: Vec<_> = st
@@ -171,13 +196,17 @@ fn timer_thread() {
                     if !fire.is_empty() {
                         break;
                     }
-                    let (ng, _) = CV.wait_timeout(g, deadline - now).unwrap_or_else(|e| e.into_inner());
+                    let (ng, _) = CV
+                        .wait_timeout(g, deadline - now)
+                        .unwrap_or_else(|e| e.into_inner());
                     g = ng;
                     continue;
                 }
                 st.heap.pop();
                 let key = (tgid, which);
-                let Some(slot) = st.slots.get_mut(&key) else { continue };
+                let Some(slot) = st.slots.get_mut(&key) else {
+                    continue;
+                };
                 if slot.gen != gen || slot.next != Some(deadline) {
                     continue;
                 }
@@ -192,7 +221,9 @@ fn timer_thread() {
                         let iv = slot.interval.as_nanos().max(1);
                         let behind = (now - deadline).as_nanos();
                         let k = (behind / iv + 1).min(u32::MAX as u128) as u32;
-                        next = deadline.checked_add(slot.interval.saturating_mul(k)).unwrap_or(now);
+                        next = deadline
+                            .checked_add(slot.interval.saturating_mul(k))
+                            .unwrap_or(now);
                         if next <= now {
                             next = now.checked_add(slot.interval).unwrap_or(now + MAX_DURATION);
                         }

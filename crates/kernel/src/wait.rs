@@ -34,19 +34,36 @@ impl Waker {
     /// Returns true if the host fd became ready.
     pub fn sleep(&self, deadline: Option<Instant>, host: Option<(i32, i16)>) -> bool {
         let mut fds = [
-            libc::pollfd { fd: self.efd, events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: -1, events: 0, revents: 0 },
+            libc::pollfd {
+                fd: self.efd,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: -1,
+                events: 0,
+                revents: 0,
+            },
         ];
         let mut n = 1;
         if let Some((fd, ev)) = host {
-            fds[1] = libc::pollfd { fd, events: ev, revents: 0 };
+            fds[1] = libc::pollfd {
+                fd,
+                events: ev,
+                revents: 0,
+            };
             n = 2;
         }
         let ts = deadline.map(|d| {
             let left = d.saturating_duration_since(Instant::now());
-            libc::timespec { tv_sec: left.as_secs().min(i64::MAX as u64) as i64, tv_nsec: left.subsec_nanos() as i64 }
+            libc::timespec {
+                tv_sec: left.as_secs().min(i64::MAX as u64) as i64,
+                tv_nsec: left.subsec_nanos() as i64,
+            }
         });
-        let tsp = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        let tsp = ts
+            .as_ref()
+            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
         // SAFETY: fds is a valid array of n pollfds; tsp is null or points to a local.
         unsafe { libc::ppoll(fds.as_mut_ptr(), n, tsp, std::ptr::null()) };
         self.reset();

@@ -6,7 +6,12 @@ use std::os::unix::ffi::OsStrExt;
 #[derive(Args)]
 pub struct DoArgs {
     /// The command and its arguments.
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
     cmd: Vec<std::ffi::OsString>,
 }
 
@@ -18,7 +23,8 @@ fn lookup(cmd: &[u8]) -> Option<Vec<u8>> {
     if cmd.is_empty() {
         return None;
     }
-    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+    let path = std::env::var_os("PATH")
+        .unwrap_or_else(|| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
     // Like a shell: the first executable file wins; failing that, the first file found
     // (whose exec then fails with EACCES, status 126).
     let mut first_file = None;
@@ -27,8 +33,12 @@ fn lookup(cmd: &[u8]) -> Option<Vec<u8>> {
         let mut p = dir.to_vec();
         p.push(b'/');
         p.extend_from_slice(cmd);
-        let Ok(cp) = std::ffi::CString::new(p.clone()) else { continue };
-        let is_file = std::fs::metadata(std::ffi::OsStr::from_bytes(&p)).map(|m| m.is_file()).unwrap_or(false);
+        let Ok(cp) = std::ffi::CString::new(p.clone()) else {
+            continue;
+        };
+        let is_file = std::fs::metadata(std::ffi::OsStr::from_bytes(&p))
+            .map(|m| m.is_file())
+            .unwrap_or(false);
         if !is_file {
             continue;
         }
@@ -56,7 +66,9 @@ pub fn run(opts: kernel::Options, args: DoArgs) -> i32 {
             e
         })
         .collect();
-    let cwd = std::env::current_dir().map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| "/".into());
+    let cwd = std::env::current_dir()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "/".into());
     match kernel::run::run_do(opts, &path, argv, envp, &cwd) {
         Ok(kernel::task::ExitStatus::Exited(c)) => c,
         Ok(kernel::task::ExitStatus::Signaled(s, _)) => 128 + s as i32,

@@ -5,7 +5,11 @@ mod cmd_do;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "moat", version, about = "moat: a secure container runtime with a userspace kernel")]
+#[command(
+    name = "moat",
+    version,
+    about = "moat: a secure container runtime with a userspace kernel"
+)]
 pub struct Cli {
     /// Write a debug log (to --debug-log, else stderr).
     #[arg(long, global = true)]
@@ -30,7 +34,11 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
-    let opts = kernel::Options { strace: cli.strace, debug: cli.debug || cli.debug_log.is_some(), debug_log: cli.debug_log.clone() };
+    let opts = kernel::Options {
+        strace: cli.strace,
+        debug: cli.debug || cli.debug_log.is_some(),
+        debug_log: cli.debug_log.clone(),
+    };
     let code = match cli.command {
         Command::Do(args) => {
             install_panic_hook();

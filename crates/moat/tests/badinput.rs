@@ -138,13 +138,28 @@ fn help_works() {
 /// stub left behind holding anything (the harness fails a run whose pipes stay open).
 #[test]
 fn kernel_panic_ends_the_sandbox() {
-    let r = cmd(&[MOAT, "do", "--", "/bin/sh", "-c", "echo before; exec /bin/true"])
-        .env("MOAT_TEST_PANIC_ON_SYSCALL", "59")
-        .native();
+    let r = cmd(&[
+        MOAT,
+        "do",
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo before; exec /bin/true",
+    ])
+    .env("MOAT_TEST_PANIC_ON_SYSCALL", "59")
+    .native();
     r.expect_finished();
     assert_eq!(r.status, 125, "{}", r.describe());
     let err = String::from_utf8_lossy(&r.stderr);
-    assert!(err.contains("kernel panic") && err.contains("test hook: syscall 59"), "{}", r.describe());
-    assert!(err.contains("backtrace") || err.contains("run_task"), "no backtrace\n{}", r.describe());
+    assert!(
+        err.contains("kernel panic") && err.contains("test hook: syscall 59"),
+        "{}",
+        r.describe()
+    );
+    assert!(
+        err.contains("backtrace") || err.contains("run_task"),
+        "no backtrace\n{}",
+        r.describe()
+    );
     assert_eq!(String::from_utf8_lossy(&r.stdout), "before\n");
 }

@@ -33,7 +33,11 @@ pub struct HostError(pub i32);
 
 impl HostError {
     pub fn last() -> HostError {
-        HostError(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
+        HostError(
+            std::io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EIO),
+        )
     }
 }
 

@@ -25,7 +25,9 @@ const CODE: u64 = 0x40_0000;
 fn syscalls_and_faults_come_back_as_events() {
     let fd = memfd();
     // mov eax, 39 (getpid); syscall; mov rax, [0x1000]; (faults) ; int3
-    let code: &[u8] = &[0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0x48, 0x8b, 0x04, 0x25, 0x00, 0x10, 0, 0, 0xcc];
+    let code: &[u8] = &[
+        0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0x48, 0x8b, 0x04, 0x25, 0x00, 0x10, 0, 0, 0xcc,
+    ];
     write_at(fd, 0, code);
     let factory = StubFactory::start(fd).expect("factory");
     let pid = factory.new_stub().expect("stub");
@@ -51,7 +53,8 @@ fn syscalls_and_faults_come_back_as_events() {
     assert_eq!(ctx.regs.rax, 4242);
     // Map the page and retry: the load succeeds and the int3 traps.
     write_at(fd, 4096, &7u64.to_le_bytes());
-    ctx.map(0x1000, 4096, PROT_READ | PROT_WRITE, 4096).expect("map data");
+    ctx.map(0x1000, 4096, PROT_READ | PROT_WRITE, 4096)
+        .expect("map data");
     match ctx.switch().unwrap() {
         Event::Fault(f) => assert_eq!(f.signo, libc::SIGTRAP),
         e => panic!("expected trap, got {e:?}"),

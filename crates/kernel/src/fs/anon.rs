@@ -13,7 +13,12 @@ pub struct AnonFs {
 impl AnonFs {
     pub fn instance() -> Arc<AnonFs> {
         static I: OnceLock<Arc<AnonFs>> = OnceLock::new();
-        I.get_or_init(|| Arc::new(AnonFs { dev: super::anon_dev() })).clone()
+        I.get_or_init(|| {
+            Arc::new(AnonFs {
+                dev: super::anon_dev(),
+            })
+        })
+        .clone()
     }
 
     pub fn root_inode() -> Arc<dyn Inode> {
@@ -29,7 +34,13 @@ impl FileSystem for AnonFs {
         self.dev
     }
     fn statfs(&self) -> StatFs {
-        StatFs { fs_type: 0x09041934, bsize: 4096, namelen: 255, frsize: 4096, ..Default::default() }
+        StatFs {
+            fs_type: 0x09041934,
+            bsize: 4096,
+            namelen: 255,
+            frsize: 4096,
+            ..Default::default()
+        }
     }
 }
 
@@ -84,7 +95,12 @@ impl Inode for AnonInode {
     fn mode(&self) -> u32 {
         self.st.lock().unwrap().mode
     }
-    fn open(self: Arc<Self>, _ctx: &Ctx, _loc: &Loc, _flags: u32) -> Result<Box<dyn FileOps>, Errno> {
+    fn open(
+        self: Arc<Self>,
+        _ctx: &Ctx,
+        _loc: &Loc,
+        _flags: u32,
+    ) -> Result<Box<dyn FileOps>, Errno> {
         Err(Errno::ENXIO)
     }
 }

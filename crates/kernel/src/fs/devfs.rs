@@ -16,7 +16,14 @@ pub fn build() -> Result<Arc<TmpFs>, Errno> {
     let root = fs.root_inode();
     let ctx = Ctx::kernel();
     let chr = mode::S_IFCHR | 0o666;
-    for (name, maj, min) in [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)] {
+    for (name, maj, min) in [
+        ("null", 1, 3),
+        ("zero", 1, 5),
+        ("full", 1, 7),
+        ("random", 1, 8),
+        ("urandom", 1, 9),
+        ("tty", 5, 0),
+    ] {
         root.mknod(&ctx, name.as_bytes(), chr, makedev(maj, min))?;
     }
     for (name, target) in [
@@ -75,8 +82,14 @@ impl FileOps for Zero {
     }
     /// Every mapping of /dev/zero gets fresh zero-filled memory of its own (shared between
     /// the processes that inherit a MAP_SHARED one; copy-on-write for MAP_PRIVATE).
-    fn mmap(&self, _f: &File) -> Result<(Arc<dyn crate::mm::MemObject>, crate::mm::VmaName), Errno> {
-        Ok((Arc::new(crate::mm::ShmObject::new(platform::STUB_BASE)), crate::mm::VmaName::Named("/dev/zero (deleted)".into())))
+    fn mmap(
+        &self,
+        _f: &File,
+    ) -> Result<(Arc<dyn crate::mm::MemObject>, crate::mm::VmaName), Errno> {
+        Ok((
+            Arc::new(crate::mm::ShmObject::new(platform::STUB_BASE)),
+            crate::mm::VmaName::Named("/dev/zero (deleted)".into()),
+        ))
     }
 }
 
@@ -112,7 +125,13 @@ pub fn fill_random(buf: &mut [u8]) {
     let mut done = 0;
     while done < buf.len() {
         // SAFETY: writing into our own buffer.
-        let r = unsafe { libc::getrandom(buf[done..].as_mut_ptr() as *mut libc::c_void, buf.len() - done, 0) };
+        let r = unsafe {
+            libc::getrandom(
+                buf[done..].as_mut_ptr() as *mut libc::c_void,
+                buf.len() - done,
+                0,
+            )
+        };
         if r <= 0 {
             continue;
         }

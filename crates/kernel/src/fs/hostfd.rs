@@ -34,11 +34,19 @@ const TERMIOS_SIZE: usize = 36;
 static FG_PGRP: AtomicI32 = AtomicI32::new(0);
 
 fn errno() -> Errno {
-    Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
+    Errno(
+        std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO),
+    )
 }
 
 fn poll_now(fd: i32, ev: i16) -> i16 {
-    let mut p = libc::pollfd { fd, events: ev, revents: 0 };
+    let mut p = libc::pollfd {
+        fd,
+        events: ev,
+        revents: 0,
+    };
     // SAFETY: one valid pollfd.
     let r = unsafe { libc::poll(&mut p, 1, 0) };
     if r <= 0 {
@@ -79,7 +87,11 @@ pub fn import(fd: i32) -> Result<Arc<File>, Errno> {
     }
     // SAFETY: plain host call.
     let fl = unsafe { libc::fcntl(d, libc::F_GETFL) };
-    let acc = if fl < 0 { oflags::O_RDWR } else { fl as u32 & oflags::O_ACCMODE };
+    let acc = if fl < 0 {
+        oflags::O_RDWR
+    } else {
+        fl as u32 & oflags::O_ACCMODE
+    };
     let name = std::fs::read_link(format!("/proc/self/fd/{fd}"))
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_else(|_| format!("host:[{fd}]"));
@@ -96,18 +108,48 @@ pub fn import(fd: i32) -> Result<Arc<File>, Errno> {
         size: st.st_size.max(0) as u64,
         blksize: st.st_blksize.max(0) as u64,
         blocks: st.st_blocks.max(0) as u64,
-        atime: crate::vfs::Timespec { sec: st.st_atime, nsec: st.st_atime_nsec },
-        mtime: crate::vfs::Timespec { sec: st.st_mtime, nsec: st.st_mtime_nsec },
-        ctime: crate::vfs::Timespec { sec: st.st_ctime, nsec: st.st_ctime_nsec },
+        atime: crate::vfs::Timespec {
+            sec: st.st_atime,
+            nsec: st.st_atime_nsec,
+        },
+        mtime: crate::vfs::Timespec {
+            sec: st.st_mtime,
+            nsec: st.st_mtime_nsec,
+        },
+        ctime: crate::vfs::Timespec {
+            sec: st.st_ctime,
+            nsec: st.st_ctime_nsec,
+        },
         btime: None,
     };
     let owned = Arc::new(owned);
-    let inode = Arc::new(HostFdInode { fd: owned.clone(), attrs: AnonInode::with_stat(vst), tty, regular, name: name.clone() });
+    let inode = Arc::new(HostFdInode {
+        fd: owned.clone(),
+        attrs: AnonInode::with_stat(vst),
+        tty,
+        regular,
+        name: name.clone(),
+    });
     let loc = dentry::anon_loc(name.as_bytes(), inode);
     // F_GETFL shows what the host open file has (O_APPEND, O_LARGEFILE, O_NONBLOCK...).
-    let keep = oflags::O_APPEND | oflags::O_LARGEFILE | oflags::O_NONBLOCK | oflags::O_DIRECT | oflags::O_ASYNC | oflags::O_NOATIME | oflags::O_SYNC;
+    let keep = oflags::O_APPEND
+        | oflags::O_LARGEFILE
+        | oflags::O_NONBLOCK
+        | oflags::O_DIRECT
+        | oflags::O_ASYNC
+        | oflags::O_NOATIME
+        | oflags::O_SYNC;
     let status = if fl >= 0 { fl as u32 & keep } else { 0 };
-    Ok(File::new(loc, acc | status, Box::new(HostFdOps { fd: owned, tty, regular, name })))
+    Ok(File::new(
+        loc,
+        acc | status,
+        Box::new(HostFdOps {
+            fd: owned,
+            tty,
+            regular,
+            name,
+        }),
+    ))
 }
 
 /// The inode of an imported host fd. Reopening it (/dev/stdout, /proc/self/fd/1) gives
@@ -131,8 +173,18 @@ impl crate::vfs::Inode for HostFdInode {
     fn mode(&self) -> u32 {
         self.attrs.mode()
     }
-    fn open(self: Arc<Self>, _ctx: &crate::vfs::Ctx, _loc: &crate::vfs::Loc, _flags: u32) -> Result<Box<dyn FileOps>, Errno> {
-        Ok(Box::new(HostFdOps { fd: self.fd.clone(), tty: self.tty, regular: self.regular, name: self.name.clone() }))
+    fn open(
+        self: Arc<Self>,
+        _ctx: &crate::vfs::Ctx,
+        _loc: &crate::vfs::Loc,
+        _flags: u32,
+    ) -> Result<Box<dyn FileOps>, Errno> {
+        Ok(Box::new(HostFdOps {
+            fd: self.fd.clone(),
+            tty: self.tty,
+            regular: self.regular,
+            name: self.name.clone(),
+        }))
     }
 }
 
@@ -177,7 +229,12 @@ impl FileOps for HostFdOps {
                 if off == CURRENT {
                     libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len())
                 } else {
-                    libc::pread(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), off.min(i64::MAX as u64) as i64)
+                    libc::pread(
+                        fd,
+                        buf.as_mut_ptr() as *mut libc::c_void,
+                        buf.len(),
+                        off.min(i64::MAX as u64) as i64,
+                    )
                 }
             };
             return if r < 0 { Err(errno()) } else { Ok(r as usize) };
@@ -185,14 +242,22 @@ impl FileOps for HostFdOps {
         let nonblock = f.nonblock();
         t.wait_until(&[], Some((fd, libc::POLLIN)), None, || {
             if poll_now(fd, libc::POLLIN) == 0 {
-                return if nonblock { Err(Errno::EAGAIN) } else { Ok(None) };
+                return if nonblock {
+                    Err(Errno::EAGAIN)
+                } else {
+                    Ok(None)
+                };
             }
             // SAFETY: valid fd and buffer.
             let r = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
             if r < 0 {
                 let e = errno();
                 if e == Errno::EAGAIN || e == Errno::EINTR {
-                    return if nonblock { Err(Errno::EAGAIN) } else { Ok(None) };
+                    return if nonblock {
+                        Err(Errno::EAGAIN)
+                    } else {
+                        Ok(None)
+                    };
                 }
                 return Err(e);
             }
@@ -211,7 +276,14 @@ impl FileOps for HostFdOps {
                 unsafe { libc::write(fd, data.as_ptr() as *const libc::c_void, data.len()) }
             } else {
                 // SAFETY: valid fd and buffer.
-                unsafe { libc::pwrite(fd, data.as_ptr() as *const libc::c_void, data.len(), off.min(i64::MAX as u64) as i64) }
+                unsafe {
+                    libc::pwrite(
+                        fd,
+                        data.as_ptr() as *const libc::c_void,
+                        data.len(),
+                        off.min(i64::MAX as u64) as i64,
+                    )
+                }
             };
             return if r < 0 { Err(errno()) } else { Ok(r as usize) };
         }
@@ -222,7 +294,11 @@ impl FileOps for HostFdOps {
                 return Err(Errno::EPIPE);
             }
             if rev == 0 {
-                return if nonblock { Err(Errno::EAGAIN) } else { Ok(None) };
+                return if nonblock {
+                    Err(Errno::EAGAIN)
+                } else {
+                    Ok(None)
+                };
             }
             // SAFETY: valid fd and buffer; MSG_NOSIGNAL-like behaviour: the kernel
             // process ignores SIGPIPE, so a broken pipe is EPIPE here.
@@ -230,7 +306,11 @@ impl FileOps for HostFdOps {
             if r < 0 {
                 let e = errno();
                 if e == Errno::EAGAIN || e == Errno::EINTR {
-                    return if nonblock { Err(Errno::EAGAIN) } else { Ok(None) };
+                    return if nonblock {
+                        Err(Errno::EAGAIN)
+                    } else {
+                        Ok(None)
+                    };
                 }
                 return Err(e);
             }
@@ -313,7 +393,13 @@ impl FileOps for HostFdOps {
                 if g < 0 {
                     return Err(Errno::EINVAL);
                 }
-                let exists = crate::kernel().procs.lock().unwrap().groups.values().any(|tg| tg.lock().pgid == g);
+                let exists = crate::kernel()
+                    .procs
+                    .lock()
+                    .unwrap()
+                    .groups
+                    .values()
+                    .any(|tg| tg.lock().pgid == g);
                 if !exists {
                     return Err(Errno::ESRCH);
                 }
@@ -406,5 +492,10 @@ pub fn open_ctty() -> Result<Box<dyn FileOps>, Errno> {
     }
     // SAFETY: fresh fd.
     let owned = unsafe { OwnedFd::from_raw_fd(d) };
-    Ok(Box::new(HostFdOps { fd: Arc::new(owned), tty: true, regular: false, name: "/dev/tty".into() }))
+    Ok(Box::new(HostFdOps {
+        fd: Arc::new(owned),
+        tty: true,
+        regular: false,
+        name: "/dev/tty".into(),
+    }))
 }

@@ -7,7 +7,9 @@
 use super::pagecache;
 use crate::mm::{MemObject, VmaName};
 use crate::task::Task;
-use crate::vfs::{mode, Ctx, DirEnt, File, FileOps, FileSystem, Inode, Loc, SetAttr, Stat, StatFs, Timespec};
+use crate::vfs::{
+    mode, Ctx, DirEnt, File, FileOps, FileSystem, Inode, Loc, SetAttr, Stat, StatFs, Timespec,
+};
 use abi::Errno;
 use std::any::Any;
 use std::ffi::CString;
@@ -16,7 +18,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 fn errno() -> Errno {
-    Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
+    Errno(
+        std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO),
+    )
 }
 
 #[repr(C)]
@@ -31,7 +37,8 @@ static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
 /// Opens the single component `name` beneath directory `dir` without following any
 /// symlink or leaving `dir`.
 fn open_beneath(dir: RawFd, name: &[u8], flags: i32) -> Result<OwnedFd, Errno> {
-    if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') || name.contains(&0) {
+    if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') || name.contains(&0)
+    {
         return Err(Errno::ENOENT);
     }
     let c = CString::new(name).map_err(|_| Errno::ENOENT)?;
@@ -44,7 +51,15 @@ fn open_beneath(dir: RawFd, name: &[u8], flags: i32) -> Result<OwnedFd, Errno> {
                 resolve: 0x08 | 0x02 | 0x04, // BENEATH | NO_MAGICLINKS | NO_SYMLINKS
             };
             // SAFETY: valid C string and open_how struct.
-            let r = unsafe { libc::syscall(libc::SYS_openat2, dir, c.as_ptr(), &how as *const OpenHow, std::mem::size_of::<OpenHow>()) };
+            let r = unsafe {
+                libc::syscall(
+                    libc::SYS_openat2,
+                    dir,
+                    c.as_ptr(),
+                    &how as *const OpenHow,
+                    std::mem::size_of::<OpenHow>(),
+                )
+            };
             if r < 0 && errno() == Errno::ENOSYS {
                 NO_OPENAT2.store(true, Ordering::Relaxed);
                 continue;
@@ -118,7 +133,12 @@ impl FileSystem for HostFs {
 pub fn mount(path: &str) -> Result<(Arc<HostFs>, Arc<HostInode>), Errno> {
     let c = CString::new(path).map_err(|_| Errno::EINVAL)?;
     // SAFETY: valid C string.
-    let fd = unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+    let fd = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
     if fd < 0 {
         return Err(errno());
     }
@@ -142,7 +162,10 @@ pub fn mount(path: &str) -> Result<(Arc<HostFs>, Arc<HostInode>), Errno> {
         frsize: sf.f_frsize as u64,
         flags: 1 | 0x400, // ST_RDONLY (the sandbox sees it read-only) | ST_RELATIME
     };
-    let fs = Arc::new(HostFs { dev: st.dev, statfs });
+    let fs = Arc::new(HostFs {
+        dev: st.dev,
+        statfs,
+    });
     let root = HostInode::new(None, Vec::new(), Some(fd), st);
     Ok((fs, root))
 }
@@ -157,12 +180,26 @@ pub struct HostInode {
 }
 
 impl HostInode {
-    fn new(parent: Option<Arc<HostInode>>, name: Vec<u8>, fd: Option<OwnedFd>, st: Stat) -> Arc<HostInode> {
-        Arc::new_cyclic(|me| HostInode { me: me.clone(), parent, name, fd, st })
+    fn new(
+        parent: Option<Arc<HostInode>>,
+        name: Vec<u8>,
+        fd: Option<OwnedFd>,
+        st: Stat,
+    ) -> Arc<HostInode> {
+        Arc::new_cyclic(|me| HostInode {
+            me: me.clone(),
+            parent,
+            name,
+            fd,
+            st,
+        })
     }
 
     fn dirfd(&self) -> Result<RawFd, Errno> {
-        self.fd.as_ref().map(|f| f.as_raw_fd()).ok_or(Errno::ENOTDIR)
+        self.fd
+            .as_ref()
+            .map(|f| f.as_raw_fd())
+            .ok_or(Errno::ENOTDIR)
     }
 
     /// Opens this file on the host with `flags` (read-only access), checking that it is
@@ -171,7 +208,13 @@ impl HostInode {
         let fd = match (&self.fd, &self.parent) {
             (Some(d), _) if mode::is_dir(self.st.mode) => {
                 // SAFETY: valid fd and C string.
-                let r = unsafe { libc::openat(d.as_raw_fd(), c".".as_ptr(), flags | libc::O_CLOEXEC | libc::O_DIRECTORY) };
+                let r = unsafe {
+                    libc::openat(
+                        d.as_raw_fd(),
+                        c".".as_ptr(),
+                        flags | libc::O_CLOEXEC | libc::O_DIRECTORY,
+                    )
+                };
                 if r < 0 {
                     return Err(errno());
                 }
@@ -206,7 +249,11 @@ impl Inode for HostInode {
         let dir = self.dirfd()?;
         let fd = open_beneath(dir, name, libc::O_PATH)?;
         let st = fstat(fd.as_raw_fd())?;
-        let keep = if mode::is_dir(st.mode) { Some(fd) } else { None };
+        let keep = if mode::is_dir(st.mode) {
+            Some(fd)
+        } else {
+            None
+        };
         let parent = self.me.upgrade().ok_or(Errno::ENOENT)?;
         Ok(HostInode::new(Some(parent), name.to_vec(), keep, st))
     }
@@ -219,7 +266,14 @@ impl Inode for HostInode {
         let c = CString::new(self.name.clone()).map_err(|_| Errno::ENOENT)?;
         let mut buf = vec![0u8; 4096];
         // SAFETY: valid fd, C string and buffer.
-        let n = unsafe { libc::readlinkat(p.dirfd()?, c.as_ptr(), buf.as_mut_ptr() as *mut libc::c_char, buf.len()) };
+        let n = unsafe {
+            libc::readlinkat(
+                p.dirfd()?,
+                c.as_ptr(),
+                buf.as_mut_ptr() as *mut libc::c_char,
+                buf.len(),
+            )
+        };
         if n < 0 {
             return Err(errno());
         }
@@ -227,11 +281,19 @@ impl Inode for HostInode {
         Ok(buf)
     }
 
-    fn open(self: Arc<Self>, _ctx: &Ctx, _loc: &Loc, _flags: u32) -> Result<Box<dyn FileOps>, Errno> {
+    fn open(
+        self: Arc<Self>,
+        _ctx: &Ctx,
+        _loc: &Loc,
+        _flags: u32,
+    ) -> Result<Box<dyn FileOps>, Errno> {
         match self.st.mode & mode::S_IFMT {
             mode::S_IFREG => {
                 let fd = self.reopen(libc::O_RDONLY)?;
-                Ok(Box::new(HostFileOps { fd, inode: self.clone() }))
+                Ok(Box::new(HostFileOps {
+                    fd,
+                    inode: self.clone(),
+                }))
             }
             mode::S_IFDIR => {
                 let fd = self.reopen(libc::O_RDONLY)?;
@@ -291,7 +353,14 @@ impl FileOps for HostFileOps {
         }
         loop {
             // SAFETY: valid fd and buffer.
-            let r = unsafe { libc::pread(self.fd.as_raw_fd(), buf.as_mut_ptr() as *mut libc::c_void, buf.len(), off as i64) };
+            let r = unsafe {
+                libc::pread(
+                    self.fd.as_raw_fd(),
+                    buf.as_mut_ptr() as *mut libc::c_void,
+                    buf.len(),
+                    off as i64,
+                )
+            };
             if r < 0 {
                 let e = errno();
                 if e == Errno::EINTR {
@@ -313,7 +382,12 @@ impl FileOps for HostFileOps {
 
     fn mmap(&self, f: &File) -> Result<(Arc<dyn MemObject>, VmaName), Errno> {
         let st = &self.inode.st;
-        let key = pagecache::Key { dev: st.dev, ino: st.ino, size: st.size, mtime: (st.mtime.sec, st.mtime.nsec) };
+        let key = pagecache::Key {
+            dev: st.dev,
+            ino: st.ino,
+            size: st.size,
+            mtime: (st.mtime.sec, st.mtime.nsec),
+        };
         let fd = self.fd.as_raw_fd();
         let pages = pagecache::get(key, || {
             // SAFETY: duplicating our own fd.
@@ -324,7 +398,14 @@ impl FileOps for HostFileOps {
             // SAFETY: fresh fd.
             Ok(unsafe { OwnedFd::from_raw_fd(d) })
         })?;
-        Ok((pages as Arc<dyn MemObject>, VmaName::File { path: f.path(), dev: st.dev, ino: st.ino }))
+        Ok((
+            pages as Arc<dyn MemObject>,
+            VmaName::File {
+                path: f.path(),
+                dev: st.dev,
+                ino: st.ino,
+            },
+        ))
     }
 }
 
@@ -338,7 +419,12 @@ impl FileOps for HostDirOps {
         Ok(())
     }
 
-    fn readdir(&self, _ctx: &Ctx, pos: u64, emit: &mut dyn FnMut(&DirEnt) -> bool) -> Result<u64, Errno> {
+    fn readdir(
+        &self,
+        _ctx: &Ctx,
+        pos: u64,
+        emit: &mut dyn FnMut(&DirEnt) -> bool,
+    ) -> Result<u64, Errno> {
         let fd = self.fd.lock().unwrap();
         let raw = fd.as_raw_fd();
         let mut pos = pos;
@@ -349,7 +435,8 @@ impl FileOps for HostDirOps {
                 return Err(errno());
             }
             // SAFETY: as above.
-            let n = unsafe { libc::syscall(libc::SYS_getdents64, raw, buf.as_mut_ptr(), buf.len()) };
+            let n =
+                unsafe { libc::syscall(libc::SYS_getdents64, raw, buf.as_mut_ptr(), buf.len()) };
             if n < 0 {
                 return Err(errno());
             }
@@ -367,8 +454,16 @@ impl FileOps for HostDirOps {
                     break;
                 }
                 let name_bytes = &buf[i + 19..i + reclen];
-                let end = name_bytes.iter().position(|&b| b == 0).unwrap_or(name_bytes.len());
-                let ent = DirEnt { ino, next: off as u64, dtype, name: name_bytes[..end].to_vec() };
+                let end = name_bytes
+                    .iter()
+                    .position(|&b| b == 0)
+                    .unwrap_or(name_bytes.len());
+                let ent = DirEnt {
+                    ino,
+                    next: off as u64,
+                    dtype,
+                    name: name_bytes[..end].to_vec(),
+                };
                 if !emit(&ent) {
                     return Ok(pos);
                 }

@@ -34,10 +34,17 @@ impl HostPages {
         while done < want {
             // SAFETY: the frame belongs to this page set; we write at most one page into it.
             let r = unsafe {
-                libc::pread(self.fd.as_raw_fd(), memfile().ptr(frame + done as u64) as *mut libc::c_void, want - done, (off + done as u64) as i64)
+                libc::pread(
+                    self.fd.as_raw_fd(),
+                    memfile().ptr(frame + done as u64) as *mut libc::c_void,
+                    want - done,
+                    (off + done as u64) as i64,
+                )
             };
             if r < 0 {
-                let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO);
+                let e = std::io::Error::last_os_error()
+                    .raw_os_error()
+                    .unwrap_or(libc::EIO);
                 if e == libc::EINTR {
                     continue;
                 }
@@ -54,7 +61,11 @@ impl HostPages {
 
 impl MemObject for HostPages {
     fn page(&self, idx: u64) -> Result<u64, Errno> {
-        if idx.checked_mul(PAGE).map(|o| o >= self.size).unwrap_or(true) {
+        if idx
+            .checked_mul(PAGE)
+            .map(|o| o >= self.size)
+            .unwrap_or(true)
+        {
             return Err(Errno::EFAULT);
         }
         let _g = self.fill.lock().unwrap();
@@ -77,14 +88,22 @@ static CACHE: Mutex<Option<HashMap<Key, Weak<HostPages>>>> = Mutex::new(None);
 
 /// The shared page cache of the host file `key`; `open` gives a read-only host fd for it
 /// when the cache must be created.
-pub fn get(key: Key, open: impl FnOnce() -> Result<OwnedFd, Errno>) -> Result<Arc<HostPages>, Errno> {
+pub fn get(
+    key: Key,
+    open: impl FnOnce() -> Result<OwnedFd, Errno>,
+) -> Result<Arc<HostPages>, Errno> {
     let mut g = CACHE.lock().unwrap();
     let map = g.get_or_insert_with(HashMap::new);
     if let Some(p) = map.get(&key).and_then(|w| w.upgrade()) {
         return Ok(p);
     }
     let fd = open()?;
-    let p = Arc::new(HostPages { fd, size: key.size, pages: PageSet::new(), fill: Mutex::new(()) });
+    let p = Arc::new(HostPages {
+        fd,
+        size: key.size,
+        pages: PageSet::new(),
+        fill: Mutex::new(()),
+    });
     if map.len() >= 256 {
         map.retain(|_, w| w.strong_count() > 0);
     }

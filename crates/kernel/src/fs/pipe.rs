@@ -76,7 +76,12 @@ impl Pipe {
             }
         }
         self.wq.notify_all();
-        PipeEnd { pipe: self.clone(), read, write, fifo: false }
+        PipeEnd {
+            pipe: self.clone(),
+            read,
+            write,
+            fifo: false,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -108,7 +113,12 @@ impl Inode for PipeInode {
         mode::S_IFIFO | 0o600
     }
     /// Reopening never waits for a peer (Linux waits only on named FIFOs).
-    fn open(self: Arc<Self>, _ctx: &Ctx, _loc: &Loc, flags: u32) -> Result<Box<dyn FileOps>, Errno> {
+    fn open(
+        self: Arc<Self>,
+        _ctx: &Ctx,
+        _loc: &Loc,
+        flags: u32,
+    ) -> Result<Box<dyn FileOps>, Errno> {
         Ok(Box::new(self.pipe.open_end(flags)))
     }
 }
@@ -118,7 +128,10 @@ impl Inode for PipeInode {
 pub fn new_pipe(flags: u32) -> (Arc<File>, Arc<File>) {
     let p = Pipe::new();
     let attrs = AnonInode::new(mode::S_IFIFO | 0o600, p.ino);
-    let inode: Arc<dyn Inode> = Arc::new(PipeInode { pipe: p.clone(), attrs });
+    let inode: Arc<dyn Inode> = Arc::new(PipeInode {
+        pipe: p.clone(),
+        attrs,
+    });
     let name = format!("pipe:[{}]", p.ino);
     let keep = flags & (oflags::O_NONBLOCK | oflags::O_DIRECT);
     let r = File::new(
@@ -126,7 +139,11 @@ pub fn new_pipe(flags: u32) -> (Arc<File>, Arc<File>) {
         oflags::O_RDONLY | keep,
         Box::new(p.open_end(oflags::O_RDONLY)),
     );
-    let w = File::new(dentry::anon_loc(name.as_bytes(), inode), oflags::O_WRONLY | keep, Box::new(p.open_end(oflags::O_WRONLY)));
+    let w = File::new(
+        dentry::anon_loc(name.as_bytes(), inode),
+        oflags::O_WRONLY | keep,
+        Box::new(p.open_end(oflags::O_WRONLY)),
+    );
     (r, w)
 }
 
@@ -238,7 +255,11 @@ impl FileOps for PipeEnd {
                 Ok(k) => done += k,
                 Err(Errno::EPIPE) => {
                     crate::signal::send_sigpipe(t);
-                    return if done > 0 { Ok(done) } else { Err(Errno::EPIPE) };
+                    return if done > 0 {
+                        Ok(done)
+                    } else {
+                        Err(Errno::EPIPE)
+                    };
                 }
                 Err(e) => return if done > 0 { Ok(done) } else { Err(e) },
             }
@@ -336,7 +357,11 @@ impl FileOps for PipeEnd {
         let read = self.read;
         t.wait_until(&[&p.wq], None, None, || {
             let s = p.st.lock().unwrap();
-            let ok = if read { s.writers > 0 || s.writer_opens != w0 } else { s.readers > 0 || s.reader_opens != r0 };
+            let ok = if read {
+                s.writers > 0 || s.writer_opens != w0
+            } else {
+                s.readers > 0 || s.reader_opens != r0
+            };
             Ok(if ok { Some(()) } else { None })
         })
     }

@@ -11,7 +11,10 @@ mod sys;
 
 use crate::task::{Task, ThreadGroup};
 use crate::vfs::inode::{LinkTarget, POLLIN};
-use crate::vfs::{mode, Ctx, Dentry, DirEnt, File, FileOps, FileSystem, Inode, Loc, SetAttr, Stat, StatFs, Timespec};
+use crate::vfs::{
+    mode, Ctx, Dentry, DirEnt, File, FileOps, FileSystem, Inode, Loc, SetAttr, Stat, StatFs,
+    Timespec,
+};
 use abi::Errno;
 use std::any::Any;
 use std::sync::Arc;
@@ -28,7 +31,9 @@ pub struct ProcFs {
 impl ProcFs {
     pub fn new() -> Arc<ProcFs> {
         sys::snapshot_host();
-        Arc::new(ProcFs { dev: super::anon_dev() })
+        Arc::new(ProcFs {
+            dev: super::anon_dev(),
+        })
     }
 
     pub fn root_dentry(&self) -> Arc<Dentry> {
@@ -44,7 +49,14 @@ impl FileSystem for ProcFs {
         self.dev
     }
     fn statfs(&self) -> StatFs {
-        StatFs { fs_type: PROC_MAGIC, bsize: 4096, namelen: 255, frsize: 4096, flags: 0x20 | 0x2 | 0x4 | 0x8, ..Default::default() }
+        StatFs {
+            fs_type: PROC_MAGIC,
+            bsize: 4096,
+            namelen: 255,
+            frsize: 4096,
+            flags: 0x20 | 0x2 | 0x4 | 0x8,
+            ..Default::default()
+        }
     }
     fn cache_dentries(&self) -> bool {
         false
@@ -62,13 +74,31 @@ pub(crate) enum Node {
     /// A directory or file under /proc/sys ("sys", "sys/kernel", "sys/kernel/ostype").
     Sys(&'static str),
     /// /proc/PID (tid None) or /proc/PID/task/TID.
-    Pid { tgid: i32, tid: Option<i32> },
-    Tasks { tgid: i32 },
+    Pid {
+        tgid: i32,
+        tid: Option<i32>,
+    },
+    Tasks {
+        tgid: i32,
+    },
     /// A file or link in a process directory.
-    PidEntry { tgid: i32, tid: Option<i32>, name: &'static str },
+    PidEntry {
+        tgid: i32,
+        tid: Option<i32>,
+        name: &'static str,
+    },
     /// /proc/PID/fd (info false) or /proc/PID/fdinfo (info true).
-    Fds { tgid: i32, tid: Option<i32>, info: bool },
-    Fd { tgid: i32, tid: Option<i32>, fd: i32, info: bool },
+    Fds {
+        tgid: i32,
+        tid: Option<i32>,
+        info: bool,
+    },
+    Fd {
+        tgid: i32,
+        tid: Option<i32>,
+        fd: i32,
+        info: bool,
+    },
 }
 
 pub struct ProcInode {
@@ -109,15 +139,30 @@ pub(crate) fn task_of(tgid: i32, tid: Option<i32>) -> Option<Arc<Task>> {
 
 /// Parses a decimal pid component (no sign, no leading zeros).
 fn parse_pid(name: &[u8]) -> Option<i32> {
-    if name.is_empty() || name.len() > 10 || (name[0] == b'0') || !name.iter().all(|b| b.is_ascii_digit()) {
+    if name.is_empty()
+        || name.len() > 10
+        || (name[0] == b'0')
+        || !name.iter().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
-    std::str::from_utf8(name).ok()?.parse::<i32>().ok().filter(|&p| p > 0)
+    std::str::from_utf8(name)
+        .ok()?
+        .parse::<i32>()
+        .ok()
+        .filter(|&p| p > 0)
 }
 
 /// Sorted pids of every thread group.
 fn all_tgids() -> Vec<i32> {
-    let mut v: Vec<i32> = crate::kernel().procs.lock().unwrap().groups.keys().copied().collect();
+    let mut v: Vec<i32> = crate::kernel()
+        .procs
+        .lock()
+        .unwrap()
+        .groups
+        .keys()
+        .copied()
+        .collect();
     v.sort_unstable();
     v
 }
@@ -152,13 +197,18 @@ pub(crate) const PID_ENTRIES: &[(&str, u32)] = &[
 ];
 
 fn pid_entry(name: &[u8]) -> Option<(&'static str, u32)> {
-    PID_ENTRIES.iter().find(|(n, _)| n.as_bytes() == name).copied()
+    PID_ENTRIES
+        .iter()
+        .find(|(n, _)| n.as_bytes() == name)
+        .copied()
 }
 
 /// Inode numbers: stable per object, distinct across kinds.
 fn ino_of(node: &Node) -> u64 {
     fn h(s: &str) -> u64 {
-        s.bytes().fold(1469598103934665603u64, |a, b| (a ^ b as u64).wrapping_mul(1099511628211)) & 0xffff
+        s.bytes().fold(1469598103934665603u64, |a, b| {
+            (a ^ b as u64).wrapping_mul(1099511628211)
+        }) & 0xffff
     }
     match node {
         Node::Root => 1,
@@ -168,9 +218,18 @@ fn ino_of(node: &Node) -> u64 {
         Node::Sys(n) => 0x2_0000 + h(n),
         Node::Pid { tgid, tid } => ((tid.unwrap_or(*tgid) as u64) << 16) | 0x1,
         Node::Tasks { tgid } => ((*tgid as u64) << 16) | 0x2,
-        Node::PidEntry { tgid, tid, name } => ((tid.unwrap_or(*tgid) as u64) << 16) | (0x10 + h(name) % 0x800),
-        Node::Fds { tgid, tid, info } => ((tid.unwrap_or(*tgid) as u64) << 16) | if *info { 0x4 } else { 0x3 },
-        Node::Fd { tgid, tid, fd, info } => ((tid.unwrap_or(*tgid) as u64) << 32) | ((*fd as u64) << 1) | *info as u64,
+        Node::PidEntry { tgid, tid, name } => {
+            ((tid.unwrap_or(*tgid) as u64) << 16) | (0x10 + h(name) % 0x800)
+        }
+        Node::Fds { tgid, tid, info } => {
+            ((tid.unwrap_or(*tgid) as u64) << 16) | if *info { 0x4 } else { 0x3 }
+        }
+        Node::Fd {
+            tgid,
+            tid,
+            fd,
+            info,
+        } => ((tid.unwrap_or(*tgid) as u64) << 32) | ((*fd as u64) << 1) | *info as u64,
     }
 }
 
@@ -182,14 +241,24 @@ impl ProcInode {
             Node::Top(n) => sys::top_mode(n),
             Node::Sys(p) => sys::sys_mode(p),
             Node::Pid { .. } | Node::Tasks { .. } => mode::S_IFDIR | 0o555,
-            Node::PidEntry { name, .. } => pid_entry(name.as_bytes()).map(|e| e.1).unwrap_or(mode::S_IFREG | 0o444),
+            Node::PidEntry { name, .. } => pid_entry(name.as_bytes())
+                .map(|e| e.1)
+                .unwrap_or(mode::S_IFREG | 0o444),
             Node::Fds { .. } => mode::S_IFDIR | 0o500,
             Node::Fd { info: true, .. } => mode::S_IFREG | 0o444,
-            Node::Fd { tgid, tid, fd, info: false } => {
+            Node::Fd {
+                tgid,
+                tid,
+                fd,
+                info: false,
+            } => {
                 // The link's permission bits show the file's access mode, as on Linux.
                 let f = task_of(*tgid, *tid).and_then(|t| t.files().get(*fd).ok());
                 let bits = match f {
-                    Some(f) => (if f.readable() { 0o500 } else { 0o100 }) | if f.writable() { 0o200 } else { 0 },
+                    Some(f) => {
+                        (if f.readable() { 0o500 } else { 0o100 })
+                            | if f.writable() { 0o200 } else { 0 }
+                    }
                     None => 0o700,
                 };
                 mode::S_IFLNK | bits
@@ -200,9 +269,10 @@ impl ProcInode {
     /// The (tgid, tid) this node belongs to, if any.
     fn owner(&self) -> Option<(i32, Option<i32>)> {
         match &self.node {
-            Node::Pid { tgid, tid } | Node::PidEntry { tgid, tid, .. } | Node::Fds { tgid, tid, .. } | Node::Fd { tgid, tid, .. } => {
-                Some((*tgid, *tid))
-            }
+            Node::Pid { tgid, tid }
+            | Node::PidEntry { tgid, tid, .. }
+            | Node::Fds { tgid, tid, .. }
+            | Node::Fd { tgid, tid, .. } => Some((*tgid, *tid)),
             Node::Tasks { tgid } => Some((*tgid, None)),
             _ => None,
         }
@@ -297,8 +367,16 @@ impl Inode for ProcInode {
                         Node::Pid { tgid: p, tid: None }
                     } else {
                         // A thread id reaches that thread's view, as on Linux (unlisted).
-                        let t = crate::kernel().procs.lock().unwrap().task(p).ok_or(Errno::ENOENT)?;
-                        Node::Pid { tgid: t.tgid(), tid: Some(p) }
+                        let t = crate::kernel()
+                            .procs
+                            .lock()
+                            .unwrap()
+                            .task(p)
+                            .ok_or(Errno::ENOENT)?;
+                        Node::Pid {
+                            tgid: t.tgid(),
+                            tid: Some(p),
+                        }
                     }
                 } else if let Some(n) = sys::top_lookup(name) {
                     n
@@ -310,24 +388,49 @@ impl Inode for ProcInode {
             Node::Pid { tgid, tid } => {
                 let (n, _) = pid_entry(name).ok_or(Errno::ENOENT)?;
                 match n {
-                    "fd" => Node::Fds { tgid: *tgid, tid: *tid, info: false },
-                    "fdinfo" => Node::Fds { tgid: *tgid, tid: *tid, info: true },
+                    "fd" => Node::Fds {
+                        tgid: *tgid,
+                        tid: *tid,
+                        info: false,
+                    },
+                    "fdinfo" => Node::Fds {
+                        tgid: *tgid,
+                        tid: *tid,
+                        info: true,
+                    },
                     "task" if tid.is_none() => Node::Tasks { tgid: *tgid },
                     "task" => return Err(Errno::ENOENT),
-                    _ => Node::PidEntry { tgid: *tgid, tid: *tid, name: n },
+                    _ => Node::PidEntry {
+                        tgid: *tgid,
+                        tid: *tid,
+                        name: n,
+                    },
                 }
             }
             Node::Tasks { tgid } => {
                 let t = parse_pid(name).ok_or(Errno::ENOENT)?;
                 task_of(*tgid, Some(t)).ok_or(Errno::ENOENT)?;
-                Node::Pid { tgid: *tgid, tid: Some(t) }
+                Node::Pid {
+                    tgid: *tgid,
+                    tid: Some(t),
+                }
             }
             Node::Fds { tgid, tid, info } => {
-                let fd = std::str::from_utf8(name).ok().and_then(|s| s.parse::<i32>().ok()).filter(|&f| f >= 0);
-                let fd = fd.filter(|f| f.to_string().as_bytes() == name).ok_or(Errno::ENOENT)?;
+                let fd = std::str::from_utf8(name)
+                    .ok()
+                    .and_then(|s| s.parse::<i32>().ok())
+                    .filter(|&f| f >= 0);
+                let fd = fd
+                    .filter(|f| f.to_string().as_bytes() == name)
+                    .ok_or(Errno::ENOENT)?;
                 let t = task_of(*tgid, *tid).ok_or(Errno::ENOENT)?;
                 t.files().get(fd).map_err(|_| Errno::ENOENT)?;
-                Node::Fd { tgid: *tgid, tid: *tid, fd, info: *info }
+                Node::Fd {
+                    tgid: *tgid,
+                    tid: *tid,
+                    fd,
+                    info: *info,
+                }
             }
             _ => return Err(Errno::ENOTDIR),
         };
@@ -350,7 +453,9 @@ impl Inode for ProcInode {
                 }
                 Ok(format!("{}/task/{}", ctx.tgid, ctx.tid).into_bytes())
             }
-            Node::Top(n) => sys::top_link(n).map(|s| s.as_bytes().to_vec()).ok_or(Errno::EINVAL),
+            Node::Top(n) => sys::top_link(n)
+                .map(|s| s.as_bytes().to_vec())
+                .ok_or(Errno::EINVAL),
             Node::PidEntry { .. } | Node::Fd { info: false, .. } => pid::link_text(&self.node, ctx),
             _ => Err(Errno::EINVAL),
         }
@@ -358,9 +463,15 @@ impl Inode for ProcInode {
 
     fn magic_link(&self, ctx: &Ctx) -> Option<Result<LinkTarget, Errno>> {
         match &self.node {
-            Node::PidEntry { name: "exe" | "cwd" | "root", .. } | Node::Fd { info: false, .. } => {
-                Some(self.check_alive().and_then(|_| pid::link_target(&self.node, ctx)).map(LinkTarget::Loc))
+            Node::PidEntry {
+                name: "exe" | "cwd" | "root",
+                ..
             }
+            | Node::Fd { info: false, .. } => Some(
+                self.check_alive()
+                    .and_then(|_| pid::link_target(&self.node, ctx))
+                    .map(LinkTarget::Loc),
+            ),
             _ => None,
         }
     }
@@ -369,7 +480,9 @@ impl Inode for ProcInode {
         self.check_alive()?;
         let m = self.node_mode();
         if mode::is_dir(m) {
-            return Ok(Box::new(ProcDir { inode: self.clone() }));
+            return Ok(Box::new(ProcDir {
+                inode: self.clone(),
+            }));
         }
         if mode::is_lnk(m) {
             return Err(Errno::ELOOP);
@@ -381,12 +494,20 @@ impl Inode for ProcInode {
             _ => return Err(Errno::EINVAL),
         };
         let _ = flags;
-        Ok(Box::new(ProcFile { inode: self.clone(), data }))
+        Ok(Box::new(ProcFile {
+            inode: self.clone(),
+            data,
+        }))
     }
 
     fn setattr(&self, _ctx: &Ctx, a: &SetAttr) -> Result<(), Errno> {
         // Truncation is what O_TRUNC does before writing a value: allow it on files.
-        if a.size.is_some() && a.mode.is_none() && a.uid.is_none() && a.gid.is_none() && !mode::is_dir(self.node_mode()) {
+        if a.size.is_some()
+            && a.mode.is_none()
+            && a.uid.is_none()
+            && a.gid.is_none()
+            && !mode::is_dir(self.node_mode())
+        {
             return Ok(());
         }
         Err(Errno::EPERM)
@@ -402,18 +523,33 @@ struct ProcDir {
 const NUM_BASE: u64 = 0x1_0000;
 
 impl FileOps for ProcDir {
-    fn readdir(&self, _ctx: &Ctx, pos: u64, emit: &mut dyn FnMut(&DirEnt) -> bool) -> Result<u64, Errno> {
+    fn readdir(
+        &self,
+        _ctx: &Ctx,
+        pos: u64,
+        emit: &mut dyn FnMut(&DirEnt) -> bool,
+    ) -> Result<u64, Errno> {
         self.inode.check_alive()?;
         let mut pos = pos;
         let me = ino_of(&self.inode.node);
         if pos == 0 {
-            if !emit(&DirEnt { ino: me, next: 1, dtype: 4, name: b".".to_vec() }) {
+            if !emit(&DirEnt {
+                ino: me,
+                next: 1,
+                dtype: 4,
+                name: b".".to_vec(),
+            }) {
                 return Ok(0);
             }
             pos = 1;
         }
         if pos == 1 {
-            if !emit(&DirEnt { ino: 1, next: 2, dtype: 4, name: b"..".to_vec() }) {
+            if !emit(&DirEnt {
+                ino: 1,
+                next: 2,
+                dtype: 4,
+                name: b"..".to_vec(),
+            }) {
                 return Ok(1);
             }
             pos = 2;
@@ -421,16 +557,31 @@ impl FileOps for ProcDir {
         // Fixed entries (name, node).
         let fixed: Vec<(String, Node)> = match &self.inode.node {
             Node::Root => sys::top_entries(),
-            Node::Sys(p) => sys::sys_children(p).into_iter().map(|(n, full)| (n.to_string(), Node::Sys(full))).collect(),
+            Node::Sys(p) => sys::sys_children(p)
+                .into_iter()
+                .map(|(n, full)| (n.to_string(), Node::Sys(full)))
+                .collect(),
             Node::Pid { tgid, tid } => PID_ENTRIES
                 .iter()
                 .filter(|(n, _)| !(*n == "task" && tid.is_some()))
                 .map(|(n, _)| {
                     let node = match *n {
-                        "fd" => Node::Fds { tgid: *tgid, tid: *tid, info: false },
-                        "fdinfo" => Node::Fds { tgid: *tgid, tid: *tid, info: true },
+                        "fd" => Node::Fds {
+                            tgid: *tgid,
+                            tid: *tid,
+                            info: false,
+                        },
+                        "fdinfo" => Node::Fds {
+                            tgid: *tgid,
+                            tid: *tid,
+                            info: true,
+                        },
                         "task" => Node::Tasks { tgid: *tgid },
-                        _ => Node::PidEntry { tgid: *tgid, tid: *tid, name: n },
+                        _ => Node::PidEntry {
+                            tgid: *tgid,
+                            tid: *tid,
+                            name: n,
+                        },
                     };
                     (n.to_string(), node)
                 })
@@ -441,7 +592,12 @@ impl FileOps for ProcDir {
         while pos >= 2 && pos - 2 < nfixed {
             let (name, node) = &fixed[(pos - 2) as usize];
             let child = ProcInode::new(self.inode.dev, node.clone());
-            let ent = DirEnt { ino: ino_of(node), next: pos + 1, dtype: mode::dtype(child.node_mode()), name: name.clone().into_bytes() };
+            let ent = DirEnt {
+                ino: ino_of(node),
+                next: pos + 1,
+                dtype: mode::dtype(child.node_mode()),
+                name: name.clone().into_bytes(),
+            };
             if !emit(&ent) {
                 return Ok(pos);
             }
@@ -452,18 +608,45 @@ impl FileOps for ProcDir {
         }
         // Numbered entries.
         let nums: Vec<(i64, Node, u8)> = match &self.inode.node {
-            Node::Root => all_tgids().into_iter().map(|p| (p as i64, Node::Pid { tgid: p, tid: None }, 4)).collect(),
+            Node::Root => all_tgids()
+                .into_iter()
+                .map(|p| (p as i64, Node::Pid { tgid: p, tid: None }, 4))
+                .collect(),
             Node::Tasks { tgid } => {
-                let mut v: Vec<i32> = group(*tgid).map(|g| g.lock().threads.clone()).unwrap_or_default();
+                let mut v: Vec<i32> = group(*tgid)
+                    .map(|g| g.lock().threads.clone())
+                    .unwrap_or_default();
                 v.sort_unstable();
-                v.into_iter().map(|t| (t as i64, Node::Pid { tgid: *tgid, tid: Some(t) }, 4)).collect()
+                v.into_iter()
+                    .map(|t| {
+                        (
+                            t as i64,
+                            Node::Pid {
+                                tgid: *tgid,
+                                tid: Some(t),
+                            },
+                            4,
+                        )
+                    })
+                    .collect()
             }
             Node::Fds { tgid, tid, info } => match task_of(*tgid, *tid) {
                 Some(t) => t
                     .files()
                     .list()
                     .into_iter()
-                    .map(|(fd, _)| (fd as i64, Node::Fd { tgid: *tgid, tid: *tid, fd, info: *info }, if *info { 8 } else { 10 }))
+                    .map(|(fd, _)| {
+                        (
+                            fd as i64,
+                            Node::Fd {
+                                tgid: *tgid,
+                                tid: *tid,
+                                fd,
+                                info: *info,
+                            },
+                            if *info { 8 } else { 10 },
+                        )
+                    })
                     .collect(),
                 None => Vec::new(),
             },
@@ -474,7 +657,12 @@ impl FileOps for ProcDir {
             if p < pos {
                 continue;
             }
-            let ent = DirEnt { ino: ino_of(&node), next: p + 1, dtype, name: num.to_string().into_bytes() };
+            let ent = DirEnt {
+                ino: ino_of(&node),
+                next: p + 1,
+                dtype,
+                name: num.to_string().into_bytes(),
+            };
             if !emit(&ent) {
                 return Ok(p);
             }

@@ -6,10 +6,13 @@ use super::pipe::Pipe;
 use crate::memfile::PAGE;
 use crate::mm::{MemObject, PageSet, VmaName};
 use crate::task::Task;
+use crate::vfs::inode::APPEND;
 use crate::vfs::inode::POLLIN;
 use crate::vfs::inode::POLLOUT;
-use crate::vfs::inode::APPEND;
-use crate::vfs::{mode, Ctx, Dentry, DirEnt, File, FileOps, FileSystem, Inode, Loc, SetAttr, Stat, StatFs, Timespec};
+use crate::vfs::{
+    mode, Ctx, Dentry, DirEnt, File, FileOps, FileSystem, Inode, Loc, SetAttr, Stat, StatFs,
+    Timespec,
+};
 use abi::Errno;
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
@@ -41,8 +44,18 @@ impl TmpFs {
     }
 
     pub fn new_named(root_mode: u32, name: &'static str) -> Arc<TmpFs> {
-        let shared = Arc::new(Shared { dev: super::anon_dev(), next_ino: AtomicU64::new(2), rename_lock: Mutex::new(()) });
-        let root = TmpInode::new(&shared, mode::S_IFDIR | (root_mode & 0o7777), 0, 0, Kind::Dir(Mutex::new(DirData::new())));
+        let shared = Arc::new(Shared {
+            dev: super::anon_dev(),
+            next_ino: AtomicU64::new(2),
+            rename_lock: Mutex::new(()),
+        });
+        let root = TmpInode::new(
+            &shared,
+            mode::S_IFDIR | (root_mode & 0o7777),
+            0,
+            0,
+            Kind::Dir(Mutex::new(DirData::new())),
+        );
         Arc::new(TmpFs { shared, root, name })
     }
 
@@ -109,16 +122,29 @@ struct Entry {
 
 impl DirData {
     fn new() -> DirData {
-        DirData { entries: BTreeMap::new(), names: HashMap::new(), next_seq: 2 }
+        DirData {
+            entries: BTreeMap::new(),
+            names: HashMap::new(),
+            next_seq: 2,
+        }
     }
     fn get(&self, name: &[u8]) -> Option<&Arc<TmpInode>> {
-        self.names.get(name).and_then(|s| self.entries.get(s)).map(|e| &e.inode)
+        self.names
+            .get(name)
+            .and_then(|s| self.entries.get(s))
+            .map(|e| &e.inode)
     }
     fn insert(&mut self, name: &[u8], inode: Arc<TmpInode>) {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.names.insert(name.to_vec(), seq);
-        self.entries.insert(seq, Entry { name: name.to_vec(), inode });
+        self.entries.insert(
+            seq,
+            Entry {
+                name: name.to_vec(),
+                inode,
+            },
+        );
     }
     fn remove(&mut self, name: &[u8]) -> Option<Arc<TmpInode>> {
         let seq = self.names.remove(name)?;
@@ -127,7 +153,9 @@ impl DirData {
     /// Replaces the inode of an existing entry in place (rename over a target).
     fn replace(&mut self, name: &[u8], inode: Arc<TmpInode>) -> Option<Arc<TmpInode>> {
         let seq = *self.names.get(name)?;
-        self.entries.get_mut(&seq).map(|e| std::mem::replace(&mut e.inode, inode))
+        self.entries
+            .get_mut(&seq)
+            .map(|e| std::mem::replace(&mut e.inode, inode))
     }
     fn is_empty(&self) -> bool {
         self.entries.is_empty()
@@ -142,7 +170,10 @@ pub struct FileData {
 
 impl FileData {
     fn new() -> FileData {
-        FileData { pages: PageSet::new(), size: Mutex::new(0) }
+        FileData {
+            pages: PageSet::new(),
+            size: Mutex::new(0),
+        }
     }
 
     pub fn read(&self, off: u64, buf: &mut [u8]) -> usize {
@@ -168,7 +199,9 @@ impl FileData {
             // Stale bytes of a partial last page must read as zero once exposed.
             self.pages.truncate(*size);
         }
-        self.pages.write(off, &data[..n]).map_err(|_| Errno::ENOSPC)?;
+        self.pages
+            .write(off, &data[..n])
+            .map_err(|_| Errno::ENOSPC)?;
         if end > *size {
             *size = end;
         }
@@ -233,7 +266,17 @@ impl TmpInode {
             ino: shared.next_ino.fetch_add(1, Ordering::Relaxed),
             me: me.clone(),
             parent: Mutex::new(Weak::new()),
-            meta: Mutex::new(Meta { mode: m, uid, gid, nlink, rdev: 0, atime: now, mtime: now, ctime: now, btime: now }),
+            meta: Mutex::new(Meta {
+                mode: m,
+                uid,
+                gid,
+                nlink,
+                rdev: 0,
+                atime: now,
+                mtime: now,
+                ctime: now,
+                btime: now,
+            }),
             kind,
         })
     }
@@ -331,7 +374,13 @@ impl TmpInode {
     /// Names in this directory (for tests and /dev population).
     pub fn names(&self) -> Vec<Vec<u8>> {
         match &self.kind {
-            Kind::Dir(d) => d.lock().unwrap().entries.values().map(|e| e.name.clone()).collect(),
+            Kind::Dir(d) => d
+                .lock()
+                .unwrap()
+                .entries
+                .values()
+                .map(|e| e.name.clone())
+                .collect(),
             _ => Vec::new(),
         }
     }
@@ -402,10 +451,19 @@ impl Inode for TmpInode {
         }
     }
 
-    fn open(self: Arc<Self>, _ctx: &Ctx, _loc: &Loc, flags: u32) -> Result<Box<dyn FileOps>, Errno> {
+    fn open(
+        self: Arc<Self>,
+        _ctx: &Ctx,
+        _loc: &Loc,
+        flags: u32,
+    ) -> Result<Box<dyn FileOps>, Errno> {
         match &self.kind {
-            Kind::File(_) => Ok(Box::new(TmpFileOps { inode: self.clone() })),
-            Kind::Dir(_) => Ok(Box::new(TmpDirOps { inode: self.clone() })),
+            Kind::File(_) => Ok(Box::new(TmpFileOps {
+                inode: self.clone(),
+            })),
+            Kind::Dir(_) => Ok(Box::new(TmpDirOps {
+                inode: self.clone(),
+            })),
             Kind::Symlink(_) => Err(Errno::ELOOP),
             Kind::Fifo(p) => Ok(Box::new(p.open_end(flags).named())),
             Kind::Special => {
@@ -420,12 +478,22 @@ impl Inode for TmpInode {
     }
 
     fn create(&self, ctx: &Ctx, name: &[u8], m: u32) -> Result<Arc<dyn Inode>, Errno> {
-        let i = self.add(ctx, name, mode::S_IFREG | (m & 0o7777), Kind::File(Arc::new(FileData::new())))?;
+        let i = self.add(
+            ctx,
+            name,
+            mode::S_IFREG | (m & 0o7777),
+            Kind::File(Arc::new(FileData::new())),
+        )?;
         Ok(i)
     }
 
     fn mkdir(&self, ctx: &Ctx, name: &[u8], m: u32) -> Result<Arc<dyn Inode>, Errno> {
-        let i = self.add(ctx, name, mode::S_IFDIR | (m & 0o7777), Kind::Dir(Mutex::new(DirData::new())))?;
+        let i = self.add(
+            ctx,
+            name,
+            mode::S_IFDIR | (m & 0o7777),
+            Kind::Dir(Mutex::new(DirData::new())),
+        )?;
         Ok(i)
     }
 
@@ -443,12 +511,20 @@ impl Inode for TmpInode {
     }
 
     fn symlink(&self, ctx: &Ctx, name: &[u8], target: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
-        let i = self.add(ctx, name, mode::S_IFLNK | 0o777, Kind::Symlink(target.to_vec()))?;
+        let i = self.add(
+            ctx,
+            name,
+            mode::S_IFLNK | 0o777,
+            Kind::Symlink(target.to_vec()),
+        )?;
         Ok(i)
     }
 
     fn link(&self, _ctx: &Ctx, name: &[u8], target: &Arc<dyn Inode>) -> Result<(), Errno> {
-        let t = target.as_any().downcast_ref::<TmpInode>().ok_or(Errno::EXDEV)?;
+        let t = target
+            .as_any()
+            .downcast_ref::<TmpInode>()
+            .ok_or(Errno::EXDEV)?;
         if !Arc::ptr_eq(&t.shared, &self.shared) {
             return Err(Errno::EXDEV);
         }
@@ -489,7 +565,9 @@ impl Inode for TmpInode {
         let dir = self.dir()?;
         let mut d = dir.lock().unwrap();
         let c = d.get(name).ok_or(Errno::ENOENT)?;
-        let Kind::Dir(cd) = &c.kind else { return Err(Errno::ENOTDIR) };
+        let Kind::Dir(cd) = &c.kind else {
+            return Err(Errno::ENOTDIR);
+        };
         if !cd.lock().unwrap().is_empty() {
             return Err(Errno::ENOTEMPTY);
         }
@@ -501,8 +579,18 @@ impl Inode for TmpInode {
         Ok(())
     }
 
-    fn rename(&self, _ctx: &Ctx, old: &[u8], newdir: &Arc<dyn Inode>, new: &[u8], flags: u32) -> Result<(), Errno> {
-        let nd = newdir.as_any().downcast_ref::<TmpInode>().ok_or(Errno::EXDEV)?;
+    fn rename(
+        &self,
+        _ctx: &Ctx,
+        old: &[u8],
+        newdir: &Arc<dyn Inode>,
+        new: &[u8],
+        flags: u32,
+    ) -> Result<(), Errno> {
+        let nd = newdir
+            .as_any()
+            .downcast_ref::<TmpInode>()
+            .ok_or(Errno::EXDEV)?;
         if !Arc::ptr_eq(&nd.shared, &self.shared) {
             return Err(Errno::EXDEV);
         }
@@ -571,7 +659,11 @@ impl Inode for TmpInode {
             // The target is the source's own directory (which we hold locked): it is
             // an ancestor of the source, hence not empty.
             if std::ptr::eq(&**dst, self) {
-                return Err(if src_dir { Errno::ENOTEMPTY } else { Errno::EISDIR });
+                return Err(if src_dir {
+                    Errno::ENOTEMPTY
+                } else {
+                    Errno::EISDIR
+                });
             }
             match (&src.kind, &dst.kind) {
                 (Kind::Dir(_), Kind::Dir(dd)) => {
@@ -631,7 +723,13 @@ impl Inode for TmpInode {
 
     fn tmpfile(&self, ctx: &Ctx, m: u32) -> Result<Arc<dyn Inode>, Errno> {
         let (uid, gid, _) = self.new_owner(ctx);
-        let i = TmpInode::new(&self.shared, mode::S_IFREG | (m & 0o7777), uid, gid, Kind::File(Arc::new(FileData::new())));
+        let i = TmpInode::new(
+            &self.shared,
+            mode::S_IFREG | (m & 0o7777),
+            uid,
+            gid,
+            Kind::File(Arc::new(FileData::new())),
+        );
         i.meta.lock().unwrap().nlink = 0;
         Ok(i)
     }
@@ -669,7 +767,9 @@ impl Inode for TmpInode {
     }
 
     fn fallocate(&self, fmode: u32, off: u64, len: u64) -> Result<(), Errno> {
-        let Kind::File(d) = &self.kind else { return Err(Errno::ENODEV) };
+        let Kind::File(d) = &self.kind else {
+            return Err(Errno::ENODEV);
+        };
         let end = off.checked_add(len).ok_or(Errno::EFBIG)?;
         if end > MAX_FILE_SIZE {
             return Err(Errno::EFBIG);
@@ -756,7 +856,11 @@ impl FileOps for TmpFileOps {
 
     fn mmap(&self, f: &File) -> Result<(Arc<dyn MemObject>, VmaName), Errno> {
         let d = self.inode.file_data().ok_or(Errno::ENODEV)?;
-        let name = VmaName::File { path: f.path(), dev: self.inode.shared.dev, ino: self.inode.ino };
+        let name = VmaName::File {
+            path: f.path(),
+            dev: self.inode.shared.dev,
+            ino: self.inode.ino,
+        };
         Ok((d.clone() as Arc<dyn MemObject>, name))
     }
 
@@ -779,25 +883,52 @@ impl FileOps for TmpDirOps {
         Ok(())
     }
 
-    fn readdir(&self, _ctx: &Ctx, pos: u64, emit: &mut dyn FnMut(&DirEnt) -> bool) -> Result<u64, Errno> {
+    fn readdir(
+        &self,
+        _ctx: &Ctx,
+        pos: u64,
+        emit: &mut dyn FnMut(&DirEnt) -> bool,
+    ) -> Result<u64, Errno> {
         let dir = self.inode.dir()?;
         let mut pos = pos;
         if pos == 0 {
-            if !emit(&DirEnt { ino: self.inode.ino, next: 1, dtype: 4, name: b".".to_vec() }) {
+            if !emit(&DirEnt {
+                ino: self.inode.ino,
+                next: 1,
+                dtype: 4,
+                name: b".".to_vec(),
+            }) {
                 return Ok(0);
             }
             pos = 1;
         }
         if pos == 1 {
-            let pino = self.inode.parent.lock().unwrap().upgrade().map(|p| p.ino).unwrap_or(self.inode.ino);
-            if !emit(&DirEnt { ino: pino, next: 2, dtype: 4, name: b"..".to_vec() }) {
+            let pino = self
+                .inode
+                .parent
+                .lock()
+                .unwrap()
+                .upgrade()
+                .map(|p| p.ino)
+                .unwrap_or(self.inode.ino);
+            if !emit(&DirEnt {
+                ino: pino,
+                next: 2,
+                dtype: 4,
+                name: b"..".to_vec(),
+            }) {
                 return Ok(1);
             }
             pos = 2;
         }
         let d = dir.lock().unwrap();
         for (&seq, e) in d.entries.range(pos..) {
-            let ent = DirEnt { ino: e.inode.ino, next: seq + 1, dtype: mode::dtype(e.inode.mode()), name: e.name.clone() };
+            let ent = DirEnt {
+                ino: e.inode.ino,
+                next: seq + 1,
+                dtype: mode::dtype(e.inode.mode()),
+                name: e.name.clone(),
+            };
             if !emit(&ent) {
                 return Ok(pos);
             }

@@ -42,7 +42,11 @@ pub enum VmaName {
     Heap,
     Stack,
     /// A file: its path, device and inode number.
-    File { path: String, dev: u64, ino: u64 },
+    File {
+        path: String,
+        dev: u64,
+        ino: u64,
+    },
     Named(String),
 }
 
@@ -262,7 +266,9 @@ impl MM {
         if private || !v.shared {
             return Ok((id, addr));
         }
-        let (frame, _) = m.materialize(page_down(addr), false).map_err(|_| Errno::EFAULT)?;
+        let (frame, _) = m
+            .materialize(page_down(addr), false)
+            .map_err(|_| Errno::EFAULT)?;
         Ok((0, frame + addr % PAGE))
     }
 
@@ -274,7 +280,9 @@ impl MM {
         if !prot_allows(v.prot, write) {
             return Err(Errno::EFAULT);
         }
-        let (frame, _) = m.materialize(page_down(addr), write).map_err(|_| Errno::EFAULT)?;
+        let (frame, _) = m
+            .materialize(page_down(addr), write)
+            .map_err(|_| Errno::EFAULT)?;
         let has_ops = !m.ops.is_empty();
         drop(m);
         if has_ops {
@@ -286,14 +294,18 @@ impl MM {
     /// Copies application memory at `addr` into `buf`.
     pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
         let mut m = self.lock();
-        m.copy(addr, buf.len(), false, |frame_off, range| memfile().read(frame_off, &mut buf[range]))
+        m.copy(addr, buf.len(), false, |frame_off, range| {
+            memfile().read(frame_off, &mut buf[range])
+        })
     }
 
     /// Copies `data` into application memory at `addr`.
     pub fn write(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
         let r = {
             let mut m = self.lock();
-            m.copy(addr, data.len(), true, |frame_off, range| memfile().write(frame_off, &data[range]))
+            m.copy(addr, data.len(), true, |frame_off, range| {
+                memfile().write(frame_off, &data[range])
+            })
         };
         if !self.lock().ops.is_empty() {
             self.pending.store(true, Ordering::Release);
@@ -330,7 +342,12 @@ impl MM {
         {
             let mut m = self.lock();
             let mut c = child.lock();
-            c.vmas = m.vmas.iter().filter(|(_, v)| !v.dontfork).map(|(k, v)| (*k, v.clone())).collect();
+            c.vmas = m
+                .vmas
+                .iter()
+                .filter(|(_, v)| !v.dontfork)
+                .map(|(k, v)| (*k, v.clone()))
+                .collect();
             c.brk_start = m.brk_start;
             c.brk = m.brk;
             c.stack_start = m.stack_start;
@@ -341,8 +358,12 @@ impl MM {
             c.auxv = m.auxv.clone();
             c.exe = m.exe.clone();
             let mut protect = Vec::new();
-            let vmas: Vec<(u64, u64, bool, u32)> =
-                m.vmas.values().filter(|v| !v.dontfork).map(|v| (v.start, v.end, v.shared, v.prot)).collect();
+            let vmas: Vec<(u64, u64, bool, u32)> = m
+                .vmas
+                .values()
+                .filter(|v| !v.dontfork)
+                .map(|v| (v.start, v.end, v.shared, v.prot))
+                .collect();
             for (start, end, shared, prot) in vmas {
                 let mut any = false;
                 for (&a, pte) in m.ptes.range_mut(start..end) {
@@ -389,7 +410,10 @@ impl MM {
             };
             let major = (dev >> 8) & 0xfff;
             let minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
-            let prefix = format!("{:08x}-{:08x} {} {:08x} {:02x}:{:02x} {}", v.start, v.end, perms, off, major, minor, ino);
+            let prefix = format!(
+                "{:08x}-{:08x} {} {:08x} {:02x}:{:02x} {}",
+                v.start, v.end, perms, off, major, minor, ino
+            );
             if name.is_empty() {
                 out.push_str(&prefix);
                 out.push_str(" \n");
@@ -437,7 +461,11 @@ impl Drop for MM {
 
 impl MMInner {
     pub fn find_vma(&self, addr: u64) -> Option<&Vma> {
-        self.vmas.range(..=addr).next_back().map(|(_, v)| v).filter(|v| addr < v.end)
+        self.vmas
+            .range(..=addr)
+            .next_back()
+            .map(|(_, v)| v)
+            .filter(|v| addr < v.end)
     }
 
     fn queue(&mut self, op: HostOp) {
@@ -466,7 +494,13 @@ impl MMInner {
                 // The old frame stays mapped in the stub until the unmap is applied.
                 self.frees.push(pte.frame);
                 self.queue(HostOp::Unmap(page, PAGE));
-                self.ptes.insert(page, Pte { frame: nf, cow: false });
+                self.ptes.insert(
+                    page,
+                    Pte {
+                        frame: nf,
+                        cow: false,
+                    },
+                );
                 return Ok((nf, false));
             }
             return Ok((pte.frame, pte.cow));
@@ -493,7 +527,12 @@ impl MMInner {
         Ok((frame, cow))
     }
 
-    fn fault_locked(&mut self, addr: u64, accerr: bool, maps: &mut Vec<(u64, u64, u32, u64)>) -> FaultResult {
+    fn fault_locked(
+        &mut self,
+        addr: u64,
+        accerr: bool,
+        maps: &mut Vec<(u64, u64, u32, u64)>,
+    ) -> FaultResult {
         let page = page_down(addr);
         let vma = match self.find_vma(addr) {
             Some(v) => v.clone(),
@@ -536,13 +575,21 @@ impl MMInner {
         let win_end = ((page_down(addr) & !(around * PAGE - 1)) + around * PAGE).min(vma.end);
         // Fresh anonymous pages are allocated as one contiguous run so one host mmap covers them.
         if vma.backing.is_none() {
-            let missing: Vec<u64> =
-                (0..(win_end - win_start) / PAGE).map(|i| win_start + i * PAGE).filter(|a| !self.ptes.contains_key(a)).collect();
+            let missing: Vec<u64> = (0..(win_end - win_start) / PAGE)
+                .map(|i| win_start + i * PAGE)
+                .filter(|a| !self.ptes.contains_key(a))
+                .collect();
             if !missing.is_empty() {
                 let mf = memfile();
                 if let Some(run) = mf.alloc(missing.len() as u64) {
                     for (i, &a) in missing.iter().enumerate() {
-                        self.ptes.insert(a, Pte { frame: run + i as u64 * PAGE, cow: false });
+                        self.ptes.insert(
+                            a,
+                            Pte {
+                                frame: run + i as u64 * PAGE,
+                                cow: false,
+                            },
+                        );
                     }
                 }
             }
@@ -555,13 +602,24 @@ impl MMInner {
                 // Only fault around on object pages that exist without allocation effort.
                 self.materialize(a, false)
             } else {
-                self.ptes.get(&a).map(|p| (p.frame, p.cow)).ok_or(FaultResult::Handled)
+                self.ptes
+                    .get(&a)
+                    .map(|p| (p.frame, p.cow))
+                    .ok_or(FaultResult::Handled)
             };
             match r {
                 Ok((frame, cow)) => {
-                    let prot = if cow { vma.prot & !PROT_WRITE } else { vma.prot };
+                    let prot = if cow {
+                        vma.prot & !PROT_WRITE
+                    } else {
+                        vma.prot
+                    };
                     match maps.last_mut() {
-                        Some((ma, ml, mp, moff)) if *ma + *ml == a && *mp == prot && *moff + *ml == frame => *ml += PAGE,
+                        Some((ma, ml, mp, moff))
+                            if *ma + *ml == a && *mp == prot && *moff + *ml == frame =>
+                        {
+                            *ml += PAGE
+                        }
                         _ => maps.push((a, PAGE, prot, frame)),
                     }
                 }
@@ -578,7 +636,13 @@ impl MMInner {
         FaultResult::Handled
     }
 
-    fn copy(&mut self, addr: u64, len: usize, write: bool, mut f: impl FnMut(u64, std::ops::Range<usize>)) -> Result<(), Errno> {
+    fn copy(
+        &mut self,
+        addr: u64,
+        len: usize,
+        write: bool,
+        mut f: impl FnMut(u64, std::ops::Range<usize>),
+    ) -> Result<(), Errno> {
         let mut done = 0usize;
         while done < len {
             let a = addr.checked_add(done as u64).ok_or(Errno::EFAULT)?;
@@ -598,7 +662,9 @@ impl MMInner {
 
     /// Splits the VMA containing `addr` so that a VMA starts at `addr`.
     fn split_at(&mut self, addr: u64) {
-        let Some(v) = self.find_vma(addr).cloned() else { return };
+        let Some(v) = self.find_vma(addr).cloned() else {
+            return;
+        };
         if v.start == addr {
             return;
         }
@@ -717,7 +783,11 @@ impl MMInner {
             self.vmas.get_mut(&k).unwrap().prot = prot;
         }
         // Re-merge neighbours.
-        let keys: Vec<u64> = self.vmas.range(start.saturating_sub(1)..=end).map(|(&k, _)| k).collect();
+        let keys: Vec<u64> = self
+            .vmas
+            .range(start.saturating_sub(1)..=end)
+            .map(|(&k, _)| k)
+            .collect();
         for k in keys.into_iter().rev() {
             if self.vmas.contains_key(&k) {
                 if let Some((&pk, prev)) = self.vmas.range(..k).next_back() {

@@ -112,7 +112,10 @@ pub struct ShmObject {
 
 impl ShmObject {
     pub fn new(size: u64) -> ShmObject {
-        ShmObject { pages: PageSet::new(), size: Mutex::new(size) }
+        ShmObject {
+            pages: PageSet::new(),
+            size: Mutex::new(size),
+        }
     }
 }
 

@@ -80,7 +80,13 @@ pub(crate) fn start_loc(t: &Task, dirfd: i32, path: &[u8]) -> Result<Loc, Errno>
 }
 
 /// The place named by (dirfd, path, AT_EMPTY_PATH / AT_SYMLINK_NOFOLLOW flags).
-pub(crate) fn at_loc(t: &Task, ctx: &crate::vfs::Ctx, dirfd: i32, path: &[u8], flags: u32) -> Result<Loc, Errno> {
+pub(crate) fn at_loc(
+    t: &Task,
+    ctx: &crate::vfs::Ctx,
+    dirfd: i32,
+    path: &[u8],
+    flags: u32,
+) -> Result<Loc, Errno> {
     if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
         if dirfd == AT_FDCWD {
             return Ok(t.fs().cwd());
@@ -99,13 +105,41 @@ pub(crate) fn read_path(t: &Task, addr: u64) -> Result<Vec<u8>, Errno> {
 /// Serves the file-system syscalls; None for the others.
 pub fn dispatch(t: &Task, n: u64, a: &[u64; 6]) -> Option<SysResult> {
     let r = match n {
-        nr::READ | nr::WRITE | nr::PREAD64 | nr::PWRITE64 | nr::READV | nr::WRITEV | nr::PREADV | nr::PWRITEV
-        | nr::PREADV2 | nr::PWRITEV2 | nr::LSEEK | nr::SENDFILE => rw::dispatch(t, n, a)?,
-        nr::CLOSE | nr::CLOSE_RANGE | nr::DUP | nr::DUP2 | nr::DUP3 | nr::FCNTL | nr::PIPE | nr::PIPE2 | nr::IOCTL
-        | nr::FLOCK | nr::FSYNC | nr::FDATASYNC | nr::SYNC | nr::SYNCFS | nr::FADVISE64 | nr::FALLOCATE
-        | nr::FTRUNCATE | nr::FCHMOD | nr::FCHOWN | nr::FCHDIR | nr::FSTATFS | nr::FSTAT | nr::SYNC_FILE_RANGE => {
-            fd::dispatch(t, n, a)?
-        }
+        nr::READ
+        | nr::WRITE
+        | nr::PREAD64
+        | nr::PWRITE64
+        | nr::READV
+        | nr::WRITEV
+        | nr::PREADV
+        | nr::PWRITEV
+        | nr::PREADV2
+        | nr::PWRITEV2
+        | nr::LSEEK
+        | nr::SENDFILE => rw::dispatch(t, n, a)?,
+        nr::CLOSE
+        | nr::CLOSE_RANGE
+        | nr::DUP
+        | nr::DUP2
+        | nr::DUP3
+        | nr::FCNTL
+        | nr::PIPE
+        | nr::PIPE2
+        | nr::IOCTL
+        | nr::FLOCK
+        | nr::FSYNC
+        | nr::FDATASYNC
+        | nr::SYNC
+        | nr::SYNCFS
+        | nr::FADVISE64
+        | nr::FALLOCATE
+        | nr::FTRUNCATE
+        | nr::FCHMOD
+        | nr::FCHOWN
+        | nr::FCHDIR
+        | nr::FSTATFS
+        | nr::FSTAT
+        | nr::SYNC_FILE_RANGE => fd::dispatch(t, n, a)?,
         nr::GETDENTS | nr::GETDENTS64 => dirent::dispatch(t, n, a)?,
         _ => path::dispatch(t, n, a)?,
     };

@@ -118,7 +118,11 @@ static SECUREBITS: Mutex<Option<HashMap<i32, (Instant, u32)>>> = Mutex::new(None
 pub fn securebits(tg: &ThreadGroup) -> u32 {
     let start = tg.lock().start;
     let g = SECUREBITS.lock().unwrap_or_else(|e| e.into_inner());
-    g.as_ref().and_then(|m| m.get(&tg.tgid)).filter(|e| e.0 == start).map(|e| e.1).unwrap_or(0)
+    g.as_ref()
+        .and_then(|m| m.get(&tg.tgid))
+        .filter(|e| e.0 == start)
+        .map(|e| e.1)
+        .unwrap_or(0)
 }
 
 /// Sets the securebits of `tg`.
@@ -378,7 +382,9 @@ pub fn setfsuid(c: &mut Creds, sb: u32, uid: u32) -> u32 {
         return old_fsuid;
     }
     let old = c.clone();
-    if uid != old.fsuid && (uid == old.uid || uid == old.euid || uid == old.suid || old.has_cap(CAP_SETUID)) {
+    if uid != old.fsuid
+        && (uid == old.uid || uid == old.euid || uid == old.suid || old.has_cap(CAP_SETUID))
+    {
         c.fsuid = uid;
         fix_setfsuid(c, &old, sb);
     }
@@ -424,7 +430,10 @@ fn setgroups(t: &Task, size: i32, list: u64) -> SysResult {
     let n = size as usize;
     let mut b = vec![0u8; n * 4];
     t.read_mem(list, &mut b)?;
-    let mut groups: Vec<u32> = b.chunks_exact(4).map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let mut groups: Vec<u32> = b
+        .chunks_exact(4)
+        .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
     // Linux keeps the list sorted (groups_sort), and getgroups reports it so.
     groups.sort_unstable();
     t.tg.lock().creds.groups = groups;
@@ -465,7 +474,12 @@ fn capget(t: &Task, hdr: u64, data: u64) -> SysResult {
     let c = if pid == 0 || pid == t.tid {
         t.creds()
     } else {
-        let other = kernel().procs.lock().unwrap().task(pid).ok_or(Errno::ESRCH)?;
+        let other = kernel()
+            .procs
+            .lock()
+            .unwrap()
+            .task(pid)
+            .ok_or(Errno::ESRCH)?;
         other.creds()
     };
     let mut out = Vec::with_capacity(24);
@@ -487,7 +501,8 @@ fn capset(t: &Task, hdr: u64, data: u64) -> SysResult {
     }
     let mut b = vec![0u8; 12 * n];
     t.read_mem(data, &mut b)?;
-    let word = |i: usize| u32::from_ne_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]) as u64;
+    let word =
+        |i: usize| u32::from_ne_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]) as u64;
     let (mut e, mut p, mut inh) = (word(0), word(1), word(2));
     if n == 2 {
         e |= word(3) << 32;
@@ -496,7 +511,12 @@ fn capset(t: &Task, hdr: u64, data: u64) -> SysResult {
     }
     let mut g = t.tg.lock();
     let mut c = g.creds.clone();
-    apply_capset(&mut c, e & CAP_VALID_MASK, p & CAP_VALID_MASK, inh & CAP_VALID_MASK)?;
+    apply_capset(
+        &mut c,
+        e & CAP_VALID_MASK,
+        p & CAP_VALID_MASK,
+        inh & CAP_VALID_MASK,
+    )?;
     g.creds = c;
     Ok(0)
 }
@@ -529,7 +549,17 @@ mod tests {
     use super::*;
 
     fn user(uid: u32) -> Creds {
-        Creds { uid, euid: uid, suid: uid, fsuid: uid, gid: uid, egid: uid, sgid: uid, fsgid: uid, ..Default::default() }
+        Creds {
+            uid,
+            euid: uid,
+            suid: uid,
+            fsuid: uid,
+            gid: uid,
+            egid: uid,
+            sgid: uid,
+            fsgid: uid,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -578,7 +608,10 @@ mod tests {
         // Swap real and effective; saved follows the new effective.
         setreuid(&mut c, 0, 2000, 1000).unwrap();
         assert_eq!((c.uid, c.euid, c.suid, c.fsuid), (2000, 1000, 1000, 1000));
-        assert_eq!(setresgid(&mut c, 5, INVALID_ID, INVALID_ID), Err(Errno::EPERM));
+        assert_eq!(
+            setresgid(&mut c, 5, INVALID_ID, INVALID_ID),
+            Err(Errno::EPERM)
+        );
         assert_eq!(setgid(&mut c, 5), Err(Errno::EPERM));
     }
 

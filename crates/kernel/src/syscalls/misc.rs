@@ -1,6 +1,9 @@
 //! Resource limits and prctl.
 
-use crate::syscalls::identity::{self, CAP_LAST_CAP, CAP_SETPCAP, SECBIT_KEEP_CAPS, SECBIT_KEEP_CAPS_LOCKED, SECBIT_NO_CAP_AMBIENT_RAISE, SECURE_ALL_BITS, SECURE_ALL_LOCKS};
+use crate::syscalls::identity::{
+    self, CAP_LAST_CAP, CAP_SETPCAP, SECBIT_KEEP_CAPS, SECBIT_KEEP_CAPS_LOCKED,
+    SECBIT_NO_CAP_AMBIENT_RAISE, SECURE_ALL_BITS, SECURE_ALL_LOCKS,
+};
 use crate::task::{Task, RLIMIT_NLIMITS};
 use crate::{kernel, SysResult};
 use abi::sysno as nr;
@@ -29,9 +32,15 @@ pub fn dispatch(t: &Task, n: u64, a: &[u64; 6]) -> Option<SysResult> {
 /// What this file implements, with a note where support is partial ("" when complete).
 pub fn compat() -> &'static [(u64, &'static str)] {
     &[
-        (nr::PRLIMIT64, "limits are recorded; enforcement is up to each resource's code"),
+        (
+            nr::PRLIMIT64,
+            "limits are recorded; enforcement is up to each resource's code",
+        ),
         (nr::GETRLIMIT, ""),
-        (nr::SETRLIMIT, "limits are recorded; enforcement is up to each resource's code"),
+        (
+            nr::SETRLIMIT,
+            "limits are recorded; enforcement is up to each resource's code",
+        ),
         (
             nr::PRCTL,
             "partial: PR_SET_SECCOMP returns EINVAL (no seccomp), PR_SET_MM returns EPERM, \
@@ -53,7 +62,12 @@ struct Rlimit {
 }
 
 /// do_prlimit on the limits of `target`: returns the old value.
-fn do_prlimit(t: &Task, target: &Task, resource: u32, new: Option<Rlimit>) -> Result<Rlimit, Errno> {
+fn do_prlimit(
+    t: &Task,
+    target: &Task,
+    resource: u32,
+    new: Option<Rlimit>,
+) -> Result<Rlimit, Errno> {
     if resource as usize >= RLIMIT_NLIMITS {
         return Err(Errno::EINVAL);
     }
@@ -79,12 +93,21 @@ fn do_prlimit(t: &Task, target: &Task, resource: u32, new: Option<Rlimit>) -> Re
 }
 
 fn prlimit64(t: &Task, pid: i32, resource: u32, new: u64, old: u64) -> SysResult {
-    let newv: Option<Rlimit> = if new != 0 { Some(t.read_val(new)?) } else { None };
+    let newv: Option<Rlimit> = if new != 0 {
+        Some(t.read_val(new)?)
+    } else {
+        None
+    };
     let target: Arc<Task>;
     let target_ref: &Task = if pid == 0 || pid == t.tid {
         t
     } else {
-        target = kernel().procs.lock().unwrap().task(pid).ok_or(Errno::ESRCH)?;
+        target = kernel()
+            .procs
+            .lock()
+            .unwrap()
+            .task(pid)
+            .ok_or(Errno::ESRCH)?;
         if !std::ptr::eq(Arc::as_ptr(&target), t) {
             check_prlimit_permission(t, &target)?;
         }
@@ -105,7 +128,13 @@ fn check_prlimit_permission(t: &Task, target: &Task) -> Result<(), Errno> {
     }
     let c = t.creds();
     let o = target.creds();
-    if c.uid == o.euid && c.uid == o.suid && c.uid == o.uid && c.gid == o.egid && c.gid == o.sgid && c.gid == o.gid {
+    if c.uid == o.euid
+        && c.uid == o.suid
+        && c.uid == o.uid
+        && c.gid == o.egid
+        && c.gid == o.sgid
+        && c.gid == o.gid
+    {
         return Ok(());
     }
     if c.has_cap(CAP_SYS_RESOURCE) {
@@ -192,7 +221,13 @@ struct PrState {
 
 impl PrState {
     fn new(start: Instant) -> PrState {
-        PrState { start, timer_slack: DEFAULT_TIMER_SLACK_NS, mce_kill: None, thp_disable: false, io_flusher: false }
+        PrState {
+            start,
+            timer_slack: DEFAULT_TIMER_SLACK_NS,
+            mce_kill: None,
+            thp_disable: false,
+            io_flusher: false,
+        }
     }
 }
 
@@ -200,7 +235,11 @@ static PRSTATE: Mutex<Option<HashMap<i32, PrState>>> = Mutex::new(None);
 
 fn pr_get(t: &Task) -> PrState {
     let g = PRSTATE.lock().unwrap_or_else(|e| e.into_inner());
-    g.as_ref().and_then(|m| m.get(&t.tid)).filter(|s| s.start == t.start).copied().unwrap_or_else(|| PrState::new(t.start))
+    g.as_ref()
+        .and_then(|m| m.get(&t.tid))
+        .filter(|s| s.start == t.start)
+        .copied()
+        .unwrap_or_else(|| PrState::new(t.start))
 }
 
 fn pr_update(t: &Task, f: impl FnOnce(&mut PrState)) {
@@ -281,7 +320,11 @@ fn prctl(t: &Task, option: i32, a2: u64, a3: u64, a4: u64, a5: u64) -> SysResult
             identity::set_securebits(&t.tg, a2 as u32);
             return Ok(0);
         }
-        PR_GET_KEEPCAPS => return Ok(u64::from(identity::securebits(&t.tg) & SECBIT_KEEP_CAPS != 0)),
+        PR_GET_KEEPCAPS => {
+            return Ok(u64::from(
+                identity::securebits(&t.tg) & SECBIT_KEEP_CAPS != 0,
+            ))
+        }
         PR_SET_KEEPCAPS => {
             if a2 > 1 {
                 return Err(Errno::EINVAL);
@@ -290,7 +333,11 @@ fn prctl(t: &Task, option: i32, a2: u64, a3: u64, a4: u64, a5: u64) -> SysResult
             if sb & SECBIT_KEEP_CAPS_LOCKED != 0 {
                 return Err(Errno::EPERM);
             }
-            let nb = if a2 == 1 { sb | SECBIT_KEEP_CAPS } else { sb & !SECBIT_KEEP_CAPS };
+            let nb = if a2 == 1 {
+                sb | SECBIT_KEEP_CAPS
+            } else {
+                sb & !SECBIT_KEEP_CAPS
+            };
             identity::set_securebits(&t.tg, nb);
             return Ok(0);
         }
@@ -474,7 +521,10 @@ fn cap_ambient(t: &Task, op: u64, cap: u64, a4: u64, a5: u64) -> SysResult {
             let mut g = t.tg.lock();
             let c = &mut g.creds;
             if op == PR_CAP_AMBIENT_RAISE {
-                if c.cap_permitted & bit == 0 || c.cap_inheritable & bit == 0 || sb & SECBIT_NO_CAP_AMBIENT_RAISE != 0 {
+                if c.cap_permitted & bit == 0
+                    || c.cap_inheritable & bit == 0
+                    || sb & SECBIT_NO_CAP_AMBIENT_RAISE != 0
+                {
                     return Err(Errno::EPERM);
                 }
                 c.cap_ambient |= bit;

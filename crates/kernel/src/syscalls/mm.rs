@@ -58,12 +58,18 @@ pub fn dispatch(t: &Task, n: u64, a: &[u64; 6]) -> Option<SysResult> {
 
 pub fn compat() -> &'static [(u64, &'static str)] {
     &[
-        (nr::MMAP, "partial: MAP_HUGETLB unsupported; MAP_POPULATE/LOCKED accepted as hints"),
+        (
+            nr::MMAP,
+            "partial: MAP_HUGETLB unsupported; MAP_POPULATE/LOCKED accepted as hints",
+        ),
         (nr::MUNMAP, ""),
         (nr::MPROTECT, "partial: PROT_GROWSDOWN/UP ignored"),
         (nr::BRK, ""),
         (nr::MREMAP, "partial: MREMAP_DONTUNMAP unsupported"),
-        (nr::MADVISE, "partial: DONTNEED/FREE/REMOVE drop pages; other advice accepted"),
+        (
+            nr::MADVISE,
+            "partial: DONTNEED/FREE/REMOVE drop pages; other advice accepted",
+        ),
         (nr::MSYNC, ""),
         (nr::MINCORE, ""),
         (nr::MLOCK, "accepted: memory is never swapped"),
@@ -79,7 +85,10 @@ fn check_range(t: &Task, addr: u64, len: u64) -> Result<(), Errno> {
     if addr % PAGE != 0 {
         return Err(Errno::EINVAL);
     }
-    let end = addr.checked_add(len).and_then(page_up).ok_or(Errno::ENOMEM)?;
+    let end = addr
+        .checked_add(len)
+        .and_then(page_up)
+        .ok_or(Errno::ENOMEM)?;
     let mm = t.mm();
     let m = mm.lock();
     let mut a = addr;
@@ -111,7 +120,22 @@ fn mmap(t: &Task, addr: u64, len: u64, prot: u64, flags: u64, fd: i32, off: u64)
         MAP_PRIVATE => false,
         _ => return Err(Errno::EINVAL),
     };
-    let known = 3 | MAP_FIXED | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_DENYWRITE | MAP_EXECUTABLE | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB | MAP_SYNC | MAP_FIXED_NOREPLACE | MAP_UNINITIALIZED | (0x3f << 26);
+    let known = 3
+        | MAP_FIXED
+        | MAP_ANONYMOUS
+        | MAP_GROWSDOWN
+        | MAP_DENYWRITE
+        | MAP_EXECUTABLE
+        | MAP_LOCKED
+        | MAP_NORESERVE
+        | MAP_POPULATE
+        | MAP_NONBLOCK
+        | MAP_STACK
+        | MAP_HUGETLB
+        | MAP_SYNC
+        | MAP_FIXED_NOREPLACE
+        | MAP_UNINITIALIZED
+        | (0x3f << 26);
     if kind == MAP_SHARED_VALIDATE && flags & !known != 0 {
         return Err(Errno::EOPNOTSUPP);
     }
@@ -124,34 +148,43 @@ fn mmap(t: &Task, addr: u64, len: u64, prot: u64, flags: u64, fd: i32, off: u64)
     }
     off.checked_add(len).ok_or(Errno::EOVERFLOW)?;
     // The backing object.
-    let (backing, name, may_write): (Option<Arc<dyn crate::mm::MemObject>>, VmaName, bool) = if flags & MAP_ANONYMOUS != 0 {
-        if shared {
-            (Some(Arc::new(ShmObject::new(len))), VmaName::Named("/dev/zero (deleted)".into()), true)
+    let (backing, name, may_write): (Option<Arc<dyn crate::mm::MemObject>>, VmaName, bool) =
+        if flags & MAP_ANONYMOUS != 0 {
+            if shared {
+                (
+                    Some(Arc::new(ShmObject::new(len))),
+                    VmaName::Named("/dev/zero (deleted)".into()),
+                    true,
+                )
+            } else {
+                (None, VmaName::None, true)
+            }
         } else {
-            (None, VmaName::None, true)
-        }
-    } else {
-        let f = t.files().get(fd)?;
-        let fl = f.flags();
-        let acc = fl & 3;
-        if fl & libc::O_PATH as u32 != 0 {
-            return Err(Errno::EBADF);
-        }
-        if acc == libc::O_WRONLY as u32 {
-            return Err(Errno::EACCES);
-        }
-        if shared && prot & PROT_WRITE != 0 && acc != libc::O_RDWR as u32 {
-            return Err(Errno::EACCES);
-        }
-        let (obj, name) = f.mmap_object()?;
-        (Some(obj), name, acc == libc::O_RDWR as u32 || !shared)
-    };
+            let f = t.files().get(fd)?;
+            let fl = f.flags();
+            let acc = fl & 3;
+            if fl & libc::O_PATH as u32 != 0 {
+                return Err(Errno::EBADF);
+            }
+            if acc == libc::O_WRONLY as u32 {
+                return Err(Errno::EACCES);
+            }
+            if shared && prot & PROT_WRITE != 0 && acc != libc::O_RDWR as u32 {
+                return Err(Errno::EACCES);
+            }
+            let (obj, name) = f.mmap_object()?;
+            (Some(obj), name, acc == libc::O_RDWR as u32 || !shared)
+        };
     let mm = t.mm();
     let mut m = mm.lock();
     let start = if fixed {
         let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
         if addr < MIN_ADDR || end > STUB_BASE {
-            return Err(if addr < MIN_ADDR { Errno::EPERM } else { Errno::ENOMEM });
+            return Err(if addr < MIN_ADDR {
+                Errno::EPERM
+            } else {
+                Errno::ENOMEM
+            });
         }
         if flags & MAP_FIXED_NOREPLACE != 0 && flags & MAP_FIXED == 0 && !m.range_free(addr, end) {
             return Err(Errno::EEXIST);
@@ -160,7 +193,10 @@ fn mmap(t: &Task, addr: u64, len: u64, prot: u64, flags: u64, fd: i32, off: u64)
         addr
     } else {
         let hint = addr & !(PAGE - 1);
-        if hint >= MIN_ADDR && hint.checked_add(len).map_or(false, |e| e <= STUB_BASE) && m.range_free(hint, hint + len) {
+        if hint >= MIN_ADDR
+            && hint.checked_add(len).map_or(false, |e| e <= STUB_BASE)
+            && m.range_free(hint, hint + len)
+        {
             hint
         } else {
             m.find_free(len, MMAP_BASE).ok_or(Errno::ENOMEM)?
@@ -188,7 +224,10 @@ fn munmap(t: &Task, addr: u64, len: u64) -> SysResult {
     if addr % PAGE != 0 || len == 0 {
         return Err(Errno::EINVAL);
     }
-    let end = addr.checked_add(len).and_then(page_up).ok_or(Errno::EINVAL)?;
+    let end = addr
+        .checked_add(len)
+        .and_then(page_up)
+        .ok_or(Errno::EINVAL)?;
     if end > STUB_BASE {
         return Err(Errno::EINVAL);
     }
@@ -205,7 +244,10 @@ fn mprotect(t: &Task, addr: u64, len: u64, prot: u64) -> SysResult {
     if prot & !(7 | 0x0100_0000 | 0x0200_0000) != 0 {
         return Err(Errno::EINVAL);
     }
-    let end = addr.checked_add(len).and_then(page_up).ok_or(Errno::ENOMEM)?;
+    let end = addr
+        .checked_add(len)
+        .and_then(page_up)
+        .ok_or(Errno::ENOMEM)?;
     if len == 0 {
         return Ok(0);
     }
@@ -235,7 +277,12 @@ fn brk(t: &Task, addr: u64) -> SysResult {
         if !m.range_free(old_end, new_end) {
             return Ok(cur);
         }
-        m.insert_vma(Vma::anon(old_end, new_end, PROT_READ | PROT_WRITE, VmaName::Heap));
+        m.insert_vma(Vma::anon(
+            old_end,
+            new_end,
+            PROT_READ | PROT_WRITE,
+            VmaName::Heap,
+        ));
     } else if new_end < old_end {
         m.unmap_range(new_end, old_end);
     }
@@ -344,14 +391,21 @@ fn madvise(t: &Task, addr: u64, len: u64, advice: u64) -> SysResult {
     if addr % PAGE != 0 {
         return Err(Errno::EINVAL);
     }
-    let end = addr.checked_add(len).and_then(page_up).ok_or(Errno::EINVAL)?;
+    let end = addr
+        .checked_add(len)
+        .and_then(page_up)
+        .ok_or(Errno::EINVAL)?;
     match advice {
         10 | 11 => {
             // MADV_DONTFORK / MADV_DOFORK
             if len == 0 {
                 return Ok(0);
             }
-            return t.mm().lock().set_dontfork(addr, end, advice == 10).map(|_| 0);
+            return t
+                .mm()
+                .lock()
+                .set_dontfork(addr, end, advice == 10)
+                .map(|_| 0);
         }
         0..=3 | 9 | 12..=19 | 100..=101 | 20..=25 => {}
         4 | 8 => {
@@ -360,7 +414,9 @@ fn madvise(t: &Task, addr: u64, len: u64, advice: u64) -> SysResult {
             let mut m = mm.lock();
             let mut a = addr;
             while a < end {
-                let Some(v) = m.find_vma(a).cloned() else { return Err(Errno::ENOMEM) };
+                let Some(v) = m.find_vma(a).cloned() else {
+                    return Err(Errno::ENOMEM);
+                };
                 let e = v.end.min(end);
                 if v.locked {
                     return Err(Errno::EINVAL);
@@ -384,7 +440,10 @@ fn msync(t: &Task, addr: u64, len: u64, flags: u64) -> SysResult {
     const MS_ASYNC: u64 = 1;
     const MS_INVALIDATE: u64 = 2;
     const MS_SYNC: u64 = 4;
-    if addr % PAGE != 0 || flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0 || (flags & MS_ASYNC != 0 && flags & MS_SYNC != 0) {
+    if addr % PAGE != 0
+        || flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
+        || (flags & MS_ASYNC != 0 && flags & MS_SYNC != 0)
+    {
         return Err(Errno::EINVAL);
     }
     check_range(t, addr, len).map(|_| 0)
@@ -394,7 +453,10 @@ fn mincore(t: &Task, addr: u64, len: u64, vec: u64) -> SysResult {
     if addr % PAGE != 0 {
         return Err(Errno::EINVAL);
     }
-    let end = addr.checked_add(len).and_then(page_up).ok_or(Errno::ENOMEM)?;
+    let end = addr
+        .checked_add(len)
+        .and_then(page_up)
+        .ok_or(Errno::ENOMEM)?;
     check_range(t, addr, len)?;
     let pages = ((end - addr) / PAGE) as usize;
     if pages > 1 << 24 {

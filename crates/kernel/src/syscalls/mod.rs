@@ -23,7 +23,11 @@ static UNKNOWN_SEEN: Mutex<Vec<u64>> = Mutex::new(Vec::new());
 /// application's) makes the kernel panic on syscall N, to test how a panic ends the sandbox.
 fn panic_hook_nr() -> Option<u64> {
     static NR: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
-    *NR.get_or_init(|| std::env::var("MOAT_TEST_PANIC_ON_SYSCALL").ok().and_then(|v| v.parse().ok()))
+    *NR.get_or_init(|| {
+        std::env::var("MOAT_TEST_PANIC_ON_SYSCALL")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    })
 }
 
 /// Handles syscall `n` for task `t`.
@@ -66,10 +70,28 @@ fn dispatch_ctx(t: &Arc<Task>, ctx: &mut Context, n: u64, a: &[u64; 6]) -> Optio
         nr::CLONE => {
             // x86-64 order: flags, newsp, parent_tid, child_tid, tls.
             let flags = a[0];
-            Flow::Ret(do_clone(t, ctx, flags & !0xff, a[1], a[2], a[3], a[4], (flags & 0xff) as u32))
+            Flow::Ret(do_clone(
+                t,
+                ctx,
+                flags & !0xff,
+                a[1],
+                a[2],
+                a[3],
+                a[4],
+                (flags & 0xff) as u32,
+            ))
         }
         nr::FORK => Flow::Ret(do_clone(t, ctx, 0, 0, 0, 0, 0, abi::signal::SIGCHLD)),
-        nr::VFORK => Flow::Ret(do_clone(t, ctx, 0x100 | 0x4000, 0, 0, 0, 0, abi::signal::SIGCHLD)),
+        nr::VFORK => Flow::Ret(do_clone(
+            t,
+            ctx,
+            0x100 | 0x4000,
+            0,
+            0,
+            0,
+            0,
+            abi::signal::SIGCHLD,
+        )),
         nr::CLONE3 => Flow::Ret(clone3(t, ctx, a[0], a[1])),
         nr::EXECVE => exec(t, ctx, libc::AT_FDCWD as u64, a[0], a[1], a[2], 0),
         nr::EXECVEAT => exec(t, ctx, a[0], a[1], a[2], a[3], a[4]),
@@ -97,8 +119,15 @@ fn clone3(t: &Arc<Task>, ctx: &mut Context, uargs: u64, size: u64) -> crate::Sys
     if b[88.min(b.len())..].iter().any(|&x| x != 0) && size > 88 {
         return Err(Errno::E2BIG);
     }
-    let w = |i: usize| if (i + 1) * 8 <= b.len() { u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap()) } else { 0 };
-    let (flags, _pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls) = (w(0), w(1), w(2), w(3), w(4), w(5), w(6), w(7));
+    let w = |i: usize| {
+        if (i + 1) * 8 <= b.len() {
+            u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap())
+        } else {
+            0
+        }
+    };
+    let (flags, _pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls) =
+        (w(0), w(1), w(2), w(3), w(4), w(5), w(6), w(7));
     if exit_signal > 64 || flags & 0xff != 0 {
         return Err(Errno::EINVAL);
     }
@@ -113,10 +142,27 @@ fn clone3(t: &Arc<Task>, ctx: &mut Context, uargs: u64, size: u64) -> crate::Sys
         return Err(Errno::EINVAL);
     }
     let sp = if stack != 0 { stack + stack_size } else { 0 };
-    do_clone(t, ctx, flags, sp, parent_tid, child_tid, tls, exit_signal as u32)
+    do_clone(
+        t,
+        ctx,
+        flags,
+        sp,
+        parent_tid,
+        child_tid,
+        tls,
+        exit_signal as u32,
+    )
 }
 
-fn exec(t: &Arc<Task>, ctx: &mut Context, dirfd: u64, path: u64, argv: u64, envp: u64, flags: u64) -> Flow {
+fn exec(
+    t: &Arc<Task>,
+    ctx: &mut Context,
+    dirfd: u64,
+    path: u64,
+    argv: u64,
+    envp: u64,
+    flags: u64,
+) -> Flow {
     let r = (|| -> Result<(), Errno> {
         const AT_EMPTY_PATH: u64 = 0x1000;
         const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
@@ -179,10 +225,16 @@ fn arch_prctl(t: &Task, ctx: &mut Context, code: u64, addr: u64) -> crate::SysRe
 /// Status of each syscall handled outside the family modules (for docs/compatibility.md).
 pub fn compat_ctx() -> &'static [(u64, &'static str)] {
     &[
-        (nr::CLONE, "partial: namespace flags (CLONE_NEW*) and CLONE_PIDFD return EPERM/EINVAL"),
+        (
+            nr::CLONE,
+            "partial: namespace flags (CLONE_NEW*) and CLONE_PIDFD return EPERM/EINVAL",
+        ),
         (nr::FORK, ""),
         (nr::VFORK, ""),
-        (nr::CLONE3, "partial: set_tid, cgroup and CLONE_PIDFD unsupported"),
+        (
+            nr::CLONE3,
+            "partial: set_tid, cgroup and CLONE_PIDFD unsupported",
+        ),
         (nr::EXECVE, ""),
         (nr::EXECVEAT, ""),
         (nr::EXIT, ""),
@@ -214,7 +266,9 @@ pub fn compat_table() -> Vec<(u64, &'static str, String)> {
     }
     let mut out = Vec::new();
     for n in 0..abi::sysno::NR_SYSCALLS as u64 {
-        let Some(name) = abi::sysno::name(n) else { continue };
+        let Some(name) = abi::sysno::name(n) else {
+            continue;
+        };
         let status = match known.get(&n) {
             Some(s) if s.is_empty() => "implemented".to_string(),
             Some(s) => s.to_string(),
@@ -229,16 +283,32 @@ pub fn compat_table() -> Vec<(u64, &'static str, String)> {
 pub fn compat_markdown() -> String {
     let t = compat_table();
     let done = t.iter().filter(|r| r.2 == "implemented").count();
-    let partial = t.iter().filter(|r| r.2 != "implemented" && r.2 != "ENOSYS").count();
+    let partial = t
+        .iter()
+        .filter(|r| r.2 != "implemented" && r.2 != "ENOSYS")
+        .count();
     let mut s = String::new();
     s.push_str("# Syscall compatibility (x86-64)\n\n");
-    s.push_str("Generated by `moat syscalls` from the kernel's own tables; a test keeps it in step.\n");
+    s.push_str(
+        "Generated by `moat syscalls` from the kernel's own tables; a test keeps it in step.\n",
+    );
     s.push_str("Status: *implemented*; *partial* (what is missing); *accepted* (succeeds with no effect,\n");
     s.push_str("as documented); *ENOSYS* (returns ENOSYS and is logged once by name).\n\n");
-    s.push_str(&format!("{} implemented, {} partial or accepted, {} ENOSYS, of {}.\n\n", done, partial, t.len() - done - partial, t.len()));
+    s.push_str(&format!(
+        "{} implemented, {} partial or accepted, {} ENOSYS, of {}.\n\n",
+        done,
+        partial,
+        t.len() - done - partial,
+        t.len()
+    ));
     s.push_str("| nr | syscall | status |\n|---:|---|---|\n");
     for (n, name, st) in t {
-        s.push_str(&format!("| {} | {} | {} |\n", n, name, st.replace('|', "\\|")));
+        s.push_str(&format!(
+            "| {} | {} | {} |\n",
+            n,
+            name,
+            st.replace('|', "\\|")
+        ));
     }
     s
 }

@@ -1,7 +1,9 @@
 //! Readiness waits over many files: poll, ppoll, select, pselect6.
 
 use crate::task::{SysResult, Task};
-use crate::vfs::inode::{POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM};
+use crate::vfs::inode::{
+    POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM,
+};
 use crate::vfs::File;
 use crate::wait::WaitQueue;
 use abi::signal::UNBLOCKABLE;
@@ -44,7 +46,11 @@ struct Watch {
 
 fn watch(t: &Task, fds: &[i32]) -> Watch {
     let table = t.files();
-    let mut w = Watch { files: Vec::with_capacity(fds.len()), queues: Vec::new(), host: Vec::new() };
+    let mut w = Watch {
+        files: Vec::with_capacity(fds.len()),
+        queues: Vec::new(),
+        host: Vec::new(),
+    };
     for &fd in fds {
         let f = if fd < 0 { None } else { table.get(fd).ok() };
         if let Some(f) = &f {
@@ -64,7 +70,13 @@ fn watch(t: &Task, fds: &[i32]) -> Watch {
 
 /// Runs `check` until it reports readiness, the deadline passes (Ok with its last
 /// value), or a signal arrives (ERESTARTNOHAND).
-fn wait_ready<T>(t: &Task, w: &Watch, deadline: Option<Instant>, mut check: impl FnMut() -> Option<T>, none: impl Fn() -> T) -> Result<T, Errno> {
+fn wait_ready<T>(
+    t: &Task,
+    w: &Watch,
+    deadline: Option<Instant>,
+    mut check: impl FnMut() -> Option<T>,
+    none: impl Fn() -> T,
+) -> Result<T, Errno> {
     if let Some(v) = check() {
         return Ok(v);
     }
@@ -72,9 +84,16 @@ fn wait_ready<T>(t: &Task, w: &Watch, deadline: Option<Instant>, mut check: impl
         return Ok(none());
     }
     let qs: Vec<&WaitQueue> = w.queues.iter().map(|q| q.as_ref()).collect();
-    let host = w.host.first().map(|&fd| (fd, (libc::POLLIN | libc::POLLOUT) as i16));
+    let host = w
+        .host
+        .first()
+        .map(|&fd| (fd, (libc::POLLIN | libc::POLLOUT) as i16));
     // Extra host fds are rechecked on a short period.
-    let step = if w.host.len() > 1 { Some(Duration::from_millis(10)) } else { None };
+    let step = if w.host.len() > 1 {
+        Some(Duration::from_millis(10))
+    } else {
+        None
+    };
     loop {
         let d = match (deadline, step) {
             (Some(d), Some(s)) => Some(d.min(Instant::now() + s)),
@@ -104,7 +123,10 @@ fn poll(t: &Task, ufds: u64, nfds: u64, deadline: Option<Instant>) -> SysResult 
     let fds: Vec<(i32, u16)> = (0..n)
         .map(|i| {
             let b = &raw[i * 8..i * 8 + 8];
-            (i32::from_le_bytes(b[0..4].try_into().unwrap()), u16::from_le_bytes(b[4..6].try_into().unwrap()))
+            (
+                i32::from_le_bytes(b[0..4].try_into().unwrap()),
+                u16::from_le_bytes(b[4..6].try_into().unwrap()),
+            )
         })
         .collect();
     let w = watch(t, &fds.iter().map(|f| f.0).collect::<Vec<_>>());
@@ -131,14 +153,20 @@ fn poll(t: &Task, ufds: u64, nfds: u64, deadline: Option<Instant>) -> SysResult 
             })
             .collect()
     };
-    let revents = wait_ready(t, &w, deadline, || {
-        let r = compute();
-        if r.iter().any(|&x| x != 0) {
-            Some(r)
-        } else {
-            None
-        }
-    }, || vec![0u16; n])?;
+    let revents = wait_ready(
+        t,
+        &w,
+        deadline,
+        || {
+            let r = compute();
+            if r.iter().any(|&x| x != 0) {
+                Some(r)
+            } else {
+                None
+            }
+        },
+        || vec![0u16; n],
+    )?;
     for (i, r) in revents.iter().enumerate() {
         raw[i * 8 + 6..i * 8 + 8].copy_from_slice(&r.to_le_bytes());
     }
@@ -185,7 +213,16 @@ fn ppoll(t: &Task, ufds: u64, nfds: u64, tsp: u64, mask: u64, size: u64) -> SysR
     r
 }
 
-fn select_call(t: &Task, nfds: u64, rp: u64, wp: u64, ep: u64, tp: u64, pselect: bool, sigdata: u64) -> SysResult {
+fn select_call(
+    t: &Task,
+    nfds: u64,
+    rp: u64,
+    wp: u64,
+    ep: u64,
+    tp: u64,
+    pselect: bool,
+    sigdata: u64,
+) -> SysResult {
     let nfds = nfds as i32;
     if nfds < 0 {
         return Err(Errno::EINVAL);
@@ -199,7 +236,10 @@ fn select_call(t: &Task, nfds: u64, rp: u64, wp: u64, ep: u64, tp: u64, pselect:
         }
         let mut b = vec![0u8; words * 8];
         t.read_mem(p, &mut b)?;
-        let mut v: Vec<u64> = b.chunks(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect();
+        let mut v: Vec<u64> = b
+            .chunks(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .collect();
         if nfds % 64 != 0 {
             if let Some(last) = v.last_mut() {
                 *last &= (1u64 << (nfds % 64)) - 1;
@@ -215,7 +255,10 @@ fn select_call(t: &Task, nfds: u64, rp: u64, wp: u64, ep: u64, tp: u64, pselect:
         if tv[0] < 0 || tv[1] < 0 {
             return Err(Errno::EINVAL);
         }
-        Some(Duration::from_secs(tv[0] as u64) + Duration::from_micros((tv[1] as u64).min(999_999_999)))
+        Some(
+            Duration::from_secs(tv[0] as u64)
+                + Duration::from_micros((tv[1] as u64).min(999_999_999)),
+        )
     } else {
         None
     };
@@ -223,7 +266,10 @@ fn select_call(t: &Task, nfds: u64, rp: u64, wp: u64, ep: u64, tp: u64, pselect:
         let sd: [u64; 2] = t.read_val(sigdata)?;
         set_temp_mask(t, sd[0], sd[1])?;
     }
-    let bit = |s: &Option<Vec<u64>>, fd: usize| s.as_ref().is_some_and(|v| v[fd / 64] & (1 << (fd % 64)) != 0);
+    let bit = |s: &Option<Vec<u64>>, fd: usize| {
+        s.as_ref()
+            .is_some_and(|v| v[fd / 64] & (1 << (fd % 64)) != 0)
+    };
     let mut fds = Vec::new();
     for fd in 0..nfds {
         if bit(&rs, fd) || bit(&ws, fd) || bit(&es, fd) {
@@ -258,14 +304,20 @@ fn select_call(t: &Task, nfds: u64, rp: u64, wp: u64, ep: u64, tp: u64, pselect:
         }
         (count, r, wr, e)
     };
-    let (count, r, wr, e) = wait_ready(t, &w, deadline, || {
-        let c = compute();
-        if c.0 > 0 {
-            Some(c)
-        } else {
-            None
-        }
-    }, || (0, vec![0u64; words], vec![0u64; words], vec![0u64; words]))?;
+    let (count, r, wr, e) = wait_ready(
+        t,
+        &w,
+        deadline,
+        || {
+            let c = compute();
+            if c.0 > 0 {
+                Some(c)
+            } else {
+                None
+            }
+        },
+        || (0, vec![0u64; words], vec![0u64; words], vec![0u64; words]),
+    )?;
     let put = |p: u64, v: &Vec<u64>| -> Result<(), Errno> {
         if p != 0 {
             let b: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();

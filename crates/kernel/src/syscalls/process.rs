@@ -53,7 +53,10 @@ pub fn compat() -> &'static [(u64, &'static str)] {
         (nr::GETPGRP, ""),
         (nr::WAIT4, ""),
         (nr::WAITID, "partial: P_PIDFD unsupported"),
-        (nr::FUTEX, "partial: PI futexes (LOCK_PI, UNLOCK_PI, TRYLOCK_PI, *_REQUEUE_PI) return ENOSYS"),
+        (
+            nr::FUTEX,
+            "partial: PI futexes (LOCK_PI, UNLOCK_PI, TRYLOCK_PI, *_REQUEUE_PI) return ENOSYS",
+        ),
         (nr::SET_ROBUST_LIST, ""),
         (nr::GET_ROBUST_LIST, ""),
     ]
@@ -76,7 +79,12 @@ fn getsid(t: &Task, pid: i32) -> SysResult {
     if pid == 0 {
         return Ok(t.tg.lock().sid as u64);
     }
-    let g = kernel().procs.lock().unwrap().group(pid).ok_or(Errno::ESRCH)?;
+    let g = kernel()
+        .procs
+        .lock()
+        .unwrap()
+        .group(pid)
+        .ok_or(Errno::ESRCH)?;
     let s = g.lock().sid;
     Ok(s as u64)
 }
@@ -88,7 +96,12 @@ fn getpgid(t: &Task, pid: i32) -> SysResult {
     if pid < 0 {
         return Err(Errno::ESRCH);
     }
-    let g = kernel().procs.lock().unwrap().group(pid).ok_or(Errno::ESRCH)?;
+    let g = kernel()
+        .procs
+        .lock()
+        .unwrap()
+        .group(pid)
+        .ok_or(Errno::ESRCH)?;
     let s = g.lock().pgid;
     Ok(s as u64)
 }
@@ -195,7 +208,10 @@ fn find_child(t: &Task, sel: &Sel, opts: u64, reap: bool) -> Result<Option<Repor
                 ExitStatus::Signaled(sg, false) => (CLD_KILLED, sg as i32),
             };
             if reap {
-                let (cu, cs) = (s.dead_utime.saturating_add(s.cutime), s.dead_stime.saturating_add(s.cstime));
+                let (cu, cs) = (
+                    s.dead_utime.saturating_add(s.cutime),
+                    s.dead_stime.saturating_add(s.cstime),
+                );
                 drop(s);
                 procs.groups.remove(&c);
                 let mut me = t.tg.lock();
@@ -203,20 +219,35 @@ fn find_child(t: &Task, sel: &Sel, opts: u64, reap: bool) -> Result<Option<Repor
                 me.cutime = me.cutime.saturating_add(cu);
                 me.cstime = me.cstime.saturating_add(cs);
             }
-            return Ok(Some(Report { pid: c, wstatus: st.wstatus(), code, status }));
+            return Ok(Some(Report {
+                pid: c,
+                wstatus: st.wstatus(),
+                code,
+                status,
+            }));
         }
         match s.child_event {
             Some(ChildEvent::Stopped(sig)) if opts & WSTOPPED != 0 && s.stopped => {
                 if reap {
                     s.child_event = None;
                 }
-                return Ok(Some(Report { pid: c, wstatus: ((sig as i32) << 8) | 0x7f, code: CLD_STOPPED, status: sig as i32 }));
+                return Ok(Some(Report {
+                    pid: c,
+                    wstatus: ((sig as i32) << 8) | 0x7f,
+                    code: CLD_STOPPED,
+                    status: sig as i32,
+                }));
             }
             Some(ChildEvent::Continued) if opts & WCONTINUED != 0 => {
                 if reap {
                     s.child_event = None;
                 }
-                return Ok(Some(Report { pid: c, wstatus: 0xffff, code: CLD_CONTINUED, status: SIGCONT as i32 }));
+                return Ok(Some(Report {
+                    pid: c,
+                    wstatus: 0xffff,
+                    code: CLD_CONTINUED,
+                    status: SIGCONT as i32,
+                }));
             }
             _ => {}
         }
@@ -231,11 +262,13 @@ fn find_child(t: &Task, sel: &Sel, opts: u64, reap: bool) -> Result<Option<Repor
 fn wait_common(t: &Task, sel: Sel, opts: u64) -> Result<Option<Report>, Errno> {
     let reap = opts & WNOWAIT == 0;
     let tg = t.tg.clone();
-    let r = t.wait_until(&[&tg.child_wait], None, None, || match find_child(t, &sel, opts, reap) {
-        Ok(Some(r)) => Ok(Some(Some(r))),
-        Ok(None) if opts & WNOHANG != 0 => Ok(Some(None)),
-        Ok(None) => Ok(None),
-        Err(e) => Err(e),
+    let r = t.wait_until(&[&tg.child_wait], None, None, || {
+        match find_child(t, &sel, opts, reap) {
+            Ok(Some(r)) => Ok(Some(Some(r))),
+            Ok(None) if opts & WNOHANG != 0 => Ok(Some(None)),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
+        }
     });
     r
 }
@@ -270,7 +303,9 @@ fn wait4(t: &Task, pid: i32, status: u64, options: u64, rusage: u64) -> SysResul
 }
 
 fn waitid(t: &Task, idtype: u64, id: i32, infop: u64, options: u64, rusage: u64) -> SysResult {
-    if options & !(WNOHANG | WSTOPPED | WEXITED | WCONTINUED | WNOWAIT | WNOTHREAD | WALL | WCLONE) != 0 {
+    if options & !(WNOHANG | WSTOPPED | WEXITED | WCONTINUED | WNOWAIT | WNOTHREAD | WALL | WCLONE)
+        != 0
+    {
         return Err(Errno::EINVAL);
     }
     if options & (WEXITED | WSTOPPED | WCONTINUED) == 0 {
@@ -319,9 +354,21 @@ fn read_timeout(t: &Task, addr: u64) -> Result<Option<Duration>, Errno> {
 }
 
 fn clock_now(realtime: bool) -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: valid out pointer.
-    unsafe { libc::clock_gettime(if realtime { libc::CLOCK_REALTIME } else { libc::CLOCK_MONOTONIC }, &mut ts) };
+    unsafe {
+        libc::clock_gettime(
+            if realtime {
+                libc::CLOCK_REALTIME
+            } else {
+                libc::CLOCK_MONOTONIC
+            },
+            &mut ts,
+        )
+    };
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
@@ -367,10 +414,21 @@ fn do_futex(t: &Task, a: &[u64; 6]) -> SysResult {
 
 fn get_robust_list(t: &Task, pid: i32, head_ptr: u64, len_ptr: u64) -> SysResult {
     let target = if pid == 0 {
-        (t.robust_list.load(Ordering::Relaxed), t.robust_len.load(Ordering::Relaxed))
+        (
+            t.robust_list.load(Ordering::Relaxed),
+            t.robust_len.load(Ordering::Relaxed),
+        )
     } else {
-        let tt = kernel().procs.lock().unwrap().task(pid).ok_or(Errno::ESRCH)?;
-        let v = (tt.robust_list.load(Ordering::Relaxed), tt.robust_len.load(Ordering::Relaxed));
+        let tt = kernel()
+            .procs
+            .lock()
+            .unwrap()
+            .task(pid)
+            .ok_or(Errno::ESRCH)?;
+        let v = (
+            tt.robust_list.load(Ordering::Relaxed),
+            tt.robust_len.load(Ordering::Relaxed),
+        );
         v
     };
     t.write_val(head_ptr, &target.0)?;
@@ -407,7 +465,9 @@ fn walk_robust(t: &Task, head: u64) {
     const FUTEX_WAITERS: u32 = 0x8000_0000;
     const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
     const TID_MASK: u32 = 0x3fff_ffff;
-    let Ok(h) = t.read_val::<[u64; 3]>(head) else { return };
+    let Ok(h) = t.read_val::<[u64; 3]>(head) else {
+        return;
+    };
     let offset = h[1] as i64;
     let pending = h[2];
     let handle = |entry: u64| {

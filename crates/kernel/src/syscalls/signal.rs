@@ -21,7 +21,8 @@ pub fn dispatch(t: &Task, n: u64, a: &[u64; 6]) -> Option<SysResult> {
                 let s = t.sig.lock().unwrap();
                 (s.pending.set() | sh) & s.mask
             };
-            t.write_mem(a[0], &set.to_le_bytes()[..a[1] as usize]).map(|_| 0)
+            t.write_mem(a[0], &set.to_le_bytes()[..a[1] as usize])
+                .map(|_| 0)
         }
         nr::RT_SIGSUSPEND => sigsuspend(t, a[0], a[1]),
         nr::PAUSE => {
@@ -67,7 +68,11 @@ fn sigaction(t: &Task, sig: u64, act: u64, oact: u64, size: u64) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let sig = sig as u32;
-    let new: Option<KSigaction> = if act != 0 { Some(t.read_val(act)?) } else { None };
+    let new: Option<KSigaction> = if act != 0 {
+        Some(t.read_val(act)?)
+    } else {
+        None
+    };
     if new.is_some() && (sig == SIGKILL || sig == SIGSTOP) {
         return Err(Errno::EINVAL);
     }
@@ -86,7 +91,9 @@ fn sigaction(t: &Task, sig: u64, act: u64, oact: u64, size: u64) -> SysResult {
     }
     // Setting SIG_IGN (or default-ignore) discards pending instances (POSIX).
     if let Some(n) = new {
-        let ign = n.handler == SIG_IGN || (n.handler == SIG_DFL && crate::signal::default_action(sig) == crate::signal::DefaultAction::Ignore);
+        let ign = n.handler == SIG_IGN
+            || (n.handler == SIG_DFL
+                && crate::signal::default_action(sig) == crate::signal::DefaultAction::Ignore);
         if ign {
             t.tg.lock().shared_pending.discard(sigbit(sig));
             let threads = kernel().procs.lock().unwrap().threads_of(&t.tg);
@@ -102,7 +109,11 @@ fn sigprocmask(t: &Task, how: u64, set: u64, oset: u64, size: u64) -> SysResult 
     if size != 8 {
         return Err(Errno::EINVAL);
     }
-    let new: Option<u64> = if set != 0 { Some(t.read_val(set)?) } else { None };
+    let new: Option<u64> = if set != 0 {
+        Some(t.read_val(set)?)
+    } else {
+        None
+    };
     let old = t.sig.lock().unwrap().mask;
     if let Some(n) = new {
         let m = match how {
@@ -209,12 +220,22 @@ fn sigaltstack(t: &Task, ss: u64, old: u64) -> SysResult {
         }
         let mut s = t.sig.lock().unwrap();
         if flags & SS_DISABLE != 0 {
-            s.altstack = StackT { sp: 0, flags: SS_DISABLE, _pad: 0, size: 0 };
+            s.altstack = StackT {
+                sp: 0,
+                flags: SS_DISABLE,
+                _pad: 0,
+                size: 0,
+            };
         } else {
             if n.size < MINSIGSTKSZ {
                 return Err(Errno::ENOMEM);
             }
-            s.altstack = StackT { sp: n.sp, flags: flags & SS_AUTODISARM, _pad: 0, size: n.size };
+            s.altstack = StackT {
+                sp: n.sp,
+                flags: flags & SS_AUTODISARM,
+                _pad: 0,
+                size: n.size,
+            };
         }
     }
     Ok(0)
@@ -232,9 +253,17 @@ fn kill(t: &Task, pid: i32, sig: u64) -> SysResult {
     let my_pgid = t.tg.lock().pgid;
     let procs = kernel().procs.lock().unwrap();
     let targets: Vec<_> = match pid {
-        p if p > 0 => vec![procs.group(p).filter(|g| g.lock().zombie.is_none()).ok_or(Errno::ESRCH)?],
+        p if p > 0 => vec![procs
+            .group(p)
+            .filter(|g| g.lock().zombie.is_none())
+            .ok_or(Errno::ESRCH)?],
         0 => procs.pgrp_members(my_pgid),
-        -1 => procs.groups.values().filter(|g| g.tgid != 1 && g.tgid != t.tgid() && g.lock().zombie.is_none()).cloned().collect(),
+        -1 => procs
+            .groups
+            .values()
+            .filter(|g| g.tgid != 1 && g.tgid != t.tgid() && g.lock().zombie.is_none())
+            .cloned()
+            .collect(),
         p => procs.pgrp_members(p.checked_neg().ok_or(Errno::ESRCH)?),
     };
     drop(procs);
@@ -252,7 +281,12 @@ fn tgkill(t: &Task, tgid: i32, tid: i32, sig: u64) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let sig = check_sig(sig)?;
-    let target = kernel().procs.lock().unwrap().task(tid).ok_or(Errno::ESRCH)?;
+    let target = kernel()
+        .procs
+        .lock()
+        .unwrap()
+        .task(tid)
+        .ok_or(Errno::ESRCH)?;
     if tgid != -1 && target.tgid() != tgid {
         return Err(Errno::ESRCH);
     }

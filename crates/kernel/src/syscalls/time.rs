@@ -188,7 +188,10 @@ fn all_cpus_mask() -> Vec<u8> {
 }
 
 fn host_clock(id: libc::clockid_t) -> Result<libc::timespec, Errno> {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: valid out pointer.
     let r = unsafe { libc::clock_gettime(id, &mut ts) };
     if r != 0 {
@@ -198,7 +201,9 @@ fn host_clock(id: libc::clockid_t) -> Result<libc::timespec, Errno> {
 }
 
 fn host_clock_ns(id: libc::clockid_t) -> Option<u64> {
-    host_clock(id).ok().map(|ts| ts.tv_sec as u64 * NSEC_PER_SEC + ts.tv_nsec as u64)
+    host_clock(id)
+        .ok()
+        .map(|ts| ts.tv_sec as u64 * NSEC_PER_SEC + ts.tv_nsec as u64)
 }
 
 /// Host CPU clock of thread `tid` (a thread of this host process).
@@ -230,7 +235,11 @@ fn stub_thread_cpu_ns(stub_pid: i32, stub_tid: i32) -> Option<u64> {
         return None;
     }
     if let Ok(s) = std::fs::read_to_string(format!("/proc/{stub_tid}/schedstat")) {
-        if let Some(v) = s.split_whitespace().next().and_then(|x| x.parse::<u64>().ok()) {
+        if let Some(v) = s
+            .split_whitespace()
+            .next()
+            .and_then(|x| x.parse::<u64>().ok())
+        {
             return Some(v);
         }
     }
@@ -257,7 +266,8 @@ pub fn group_cpu_ns(tg: &Arc<ThreadGroup>) -> (u64, u64) {
     let mut sys = 0u64;
     let mut stubs: Vec<i32> = Vec::new();
     for th in &threads {
-        sys = sys.saturating_add(host_thread_cpu_ns(th.host_tid.load(Ordering::Relaxed)).unwrap_or(0));
+        sys = sys
+            .saturating_add(host_thread_cpu_ns(th.host_tid.load(Ordering::Relaxed)).unwrap_or(0));
         let sp = th.mm().stub_pid();
         if !stubs.contains(&sp) {
             stubs.push(sp);
@@ -283,7 +293,13 @@ fn clamp_monotonic(id: i32, start: Instant, group: bool, v: (u64, u64)) -> (u64,
         // Forget entries of tasks and groups that are gone (try_lock: a caller may hold
         // the process table).
         if let Ok(procs) = kernel().procs.try_lock() {
-            m.retain(|&(i, grp), _| if grp { procs.groups.contains_key(&i) } else { procs.tasks.contains_key(&i) });
+            m.retain(|&(i, grp), _| {
+                if grp {
+                    procs.groups.contains_key(&i)
+                } else {
+                    procs.tasks.contains_key(&i)
+                }
+            });
         }
     }
     let e = m.entry((id, group)).or_insert((start, 0, 0));
@@ -313,19 +329,31 @@ struct Timeval {
 }
 
 fn ts_from_ns(ns: u64) -> Timespec {
-    Timespec { sec: (ns / NSEC_PER_SEC) as i64, nsec: (ns % NSEC_PER_SEC) as i64 }
+    Timespec {
+        sec: (ns / NSEC_PER_SEC) as i64,
+        nsec: (ns % NSEC_PER_SEC) as i64,
+    }
 }
 
 fn ts_from_dur(d: Duration) -> Timespec {
-    Timespec { sec: d.as_secs().min(i64::MAX as u64) as i64, nsec: d.subsec_nanos() as i64 }
+    Timespec {
+        sec: d.as_secs().min(i64::MAX as u64) as i64,
+        nsec: d.subsec_nanos() as i64,
+    }
 }
 
 fn tv_from_dur(d: Duration) -> Timeval {
-    Timeval { sec: d.as_secs().min(i64::MAX as u64) as i64, usec: d.subsec_micros() as i64 }
+    Timeval {
+        sec: d.as_secs().min(i64::MAX as u64) as i64,
+        usec: d.subsec_micros() as i64,
+    }
 }
 
 fn tv_from_ns(ns: u64) -> Timeval {
-    Timeval { sec: (ns / NSEC_PER_SEC) as i64, usec: ((ns % NSEC_PER_SEC) / 1000) as i64 }
+    Timeval {
+        sec: (ns / NSEC_PER_SEC) as i64,
+        usec: ((ns % NSEC_PER_SEC) / 1000) as i64,
+    }
 }
 
 /// A timespec from the application, checked as Linux's timespec64_valid.
@@ -350,8 +378,15 @@ enum Clock {
 
 fn decode_clock(t: &Task, id: i32) -> Result<Clock, Errno> {
     match id {
-        CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_REALTIME_COARSE | CLOCK_MONOTONIC_COARSE
-        | CLOCK_BOOTTIME | CLOCK_REALTIME_ALARM | CLOCK_BOOTTIME_ALARM | CLOCK_TAI => Ok(Clock::Host(id)),
+        CLOCK_REALTIME
+        | CLOCK_MONOTONIC
+        | CLOCK_MONOTONIC_RAW
+        | CLOCK_REALTIME_COARSE
+        | CLOCK_MONOTONIC_COARSE
+        | CLOCK_BOOTTIME
+        | CLOCK_REALTIME_ALARM
+        | CLOCK_BOOTTIME_ALARM
+        | CLOCK_TAI => Ok(Clock::Host(id)),
         CLOCK_PROCESS_CPUTIME_ID => Ok(Clock::ProcessCpu(t.tgid(), false)),
         CLOCK_THREAD_CPUTIME_ID => Ok(Clock::ThreadCpu(t.tid, false)),
         id if id < 0 => {
@@ -367,7 +402,12 @@ fn decode_clock(t: &Task, id: i32) -> Result<Clock, Errno> {
                 if pid == 0 {
                     return Ok(Clock::ThreadCpu(t.tid, virt));
                 }
-                let other = kernel().procs.lock().unwrap().task(pid).ok_or(Errno::EINVAL)?;
+                let other = kernel()
+                    .procs
+                    .lock()
+                    .unwrap()
+                    .task(pid)
+                    .ok_or(Errno::EINVAL)?;
                 if other.tgid() != t.tgid() {
                     return Err(Errno::EINVAL);
                 }
@@ -376,7 +416,12 @@ fn decode_clock(t: &Task, id: i32) -> Result<Clock, Errno> {
                 if pid == 0 {
                     return Ok(Clock::ProcessCpu(t.tgid(), virt));
                 }
-                let other = kernel().procs.lock().unwrap().task(pid).ok_or(Errno::EINVAL)?;
+                let other = kernel()
+                    .procs
+                    .lock()
+                    .unwrap()
+                    .task(pid)
+                    .ok_or(Errno::EINVAL)?;
                 Ok(Clock::ProcessCpu(other.tgid(), virt))
             }
         }
@@ -390,7 +435,12 @@ fn cpu_clock_ns(t: &Task, c: Clock) -> Result<u64, Errno> {
             let (u, s) = if tid == t.tid {
                 task_cpu_ns(t)
             } else {
-                let other = kernel().procs.lock().unwrap().task(tid).ok_or(Errno::EINVAL)?;
+                let other = kernel()
+                    .procs
+                    .lock()
+                    .unwrap()
+                    .task(tid)
+                    .ok_or(Errno::EINVAL)?;
                 task_cpu_ns(&other)
             };
             (u, s, virt)
@@ -399,7 +449,12 @@ fn cpu_clock_ns(t: &Task, c: Clock) -> Result<u64, Errno> {
             let tg = if tgid == t.tgid() {
                 t.tg.clone()
             } else {
-                kernel().procs.lock().unwrap().group(tgid).ok_or(Errno::EINVAL)?
+                kernel()
+                    .procs
+                    .lock()
+                    .unwrap()
+                    .group(tgid)
+                    .ok_or(Errno::EINVAL)?
             };
             let (u, s) = group_cpu_ns(&tg);
             (u, s, virt)
@@ -427,12 +482,18 @@ fn clock_getres(t: &Task, id: i32, tp: u64) -> SysResult {
     let c = decode_clock(t, id)?;
     let res = match c {
         Clock::Host(id) => {
-            let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
             // SAFETY: valid out pointer.
             if unsafe { libc::clock_getres(id, &mut ts) } != 0 {
                 return Err(Errno::EINVAL);
             }
-            Timespec { sec: ts.tv_sec, nsec: ts.tv_nsec }
+            Timespec {
+                sec: ts.tv_sec,
+                nsec: ts.tv_nsec,
+            }
         }
         _ => Timespec { sec: 0, nsec: 1 },
     };
@@ -540,7 +601,14 @@ fn store_restart(t: &Task, resume: Resume, rem: u64) {
             m.retain(|tid, _| procs.tasks.contains_key(tid));
         }
     }
-    m.insert(t.tid, RestartBlock { start: t.start, resume, rem });
+    m.insert(
+        t.tid,
+        RestartBlock {
+            start: t.start,
+            resume,
+            rem,
+        },
+    );
 }
 
 fn take_restart(t: &Task) -> Option<RestartBlock> {
@@ -561,7 +629,9 @@ pub fn clear_restart(tid: i32) {
 /// Whether task `t` has a sleep pending for restart_syscall.
 pub fn has_restart(t: &Task) -> bool {
     let g = RESTARTS.lock().unwrap_or_else(|e| e.into_inner());
-    g.as_ref().and_then(|m| m.get(&t.tid)).is_some_and(|b| b.start == t.start)
+    g.as_ref()
+        .and_then(|m| m.get(&t.tid))
+        .is_some_and(|b| b.start == t.start)
 }
 
 /// Sleeps until `deadline` (None: until a signal). Err(ERESTARTSYS) when a signal comes.
@@ -597,9 +667,16 @@ fn run_relative(t: &Task, resume: Resume, rem: u64) -> SysResult {
         Err(Errno::ERESTARTSYS) => {
             if rem != 0 {
                 let left = match resume {
-                    Resume::Wall(Some(d)) => ts_from_dur(d.saturating_duration_since(Instant::now())),
-                    Resume::Wall(None) => Timespec { sec: i64::MAX, nsec: 0 },
-                    Resume::Cpu(c, target) => ts_from_ns(target.saturating_sub(cpu_clock_ns(t, c).unwrap_or(target))),
+                    Resume::Wall(Some(d)) => {
+                        ts_from_dur(d.saturating_duration_since(Instant::now()))
+                    }
+                    Resume::Wall(None) => Timespec {
+                        sec: i64::MAX,
+                        nsec: 0,
+                    },
+                    Resume::Cpu(c, target) => {
+                        ts_from_ns(target.saturating_sub(cpu_clock_ns(t, c).unwrap_or(target)))
+                    }
                 };
                 t.write_val(rem, &left)?;
             }
@@ -651,7 +728,9 @@ fn clock_nanosleep(t: &Task, id: i32, flags: u64, req: u64, rem: u64) -> SysResu
         }
         return run_relative(t, Resume::Cpu(c, now.saturating_add(d_ns)), rem);
     }
-    let Clock::Host(hid) = c else { return Err(Errno::EINVAL) };
+    let Clock::Host(hid) = c else {
+        return Err(Errno::EINVAL);
+    };
     if abs {
         // The target is a reading of clock `hid`; sleep for the difference from now.
         let now = host_clock_ns(hid).ok_or(Errno::EINVAL)?;
@@ -681,7 +760,12 @@ fn restart_syscall(t: &Task) -> SysResult {
 // Interval timers
 
 fn alarm(t: &Task, secs: u32) -> SysResult {
-    let (old, _) = timers::set(&t.tg, timers::ITIMER_REAL, Duration::from_secs(secs as u64), Duration::ZERO);
+    let (old, _) = timers::set(
+        &t.tg,
+        timers::ITIMER_REAL,
+        Duration::from_secs(secs as u64),
+        Duration::ZERO,
+    );
     // Linux rounds the old value to the nearest second, and never reports 0 for an armed timer.
     let mut s = old.as_secs();
     let us = old.subsec_micros();
@@ -715,13 +799,23 @@ fn tv_to_dur(tv: Timeval) -> Result<Duration, Errno> {
 }
 
 fn setitimer(t: &Task, which: i32, new: u64, old: u64) -> SysResult {
-    let v: Itimerval = if new != 0 { t.read_val(new)? } else { Itimerval::default() };
+    let v: Itimerval = if new != 0 {
+        t.read_val(new)?
+    } else {
+        Itimerval::default()
+    };
     let value = tv_to_dur(v.value)?;
     let interval = tv_to_dur(v.interval)?;
     let w = itimer_which(which)?;
     let (ov, oi) = timers::set(&t.tg, w, value, interval);
     if old != 0 {
-        t.write_val(old, &Itimerval { interval: tv_from_dur(oi), value: tv_from_dur(ov) })?;
+        t.write_val(
+            old,
+            &Itimerval {
+                interval: tv_from_dur(oi),
+                value: tv_from_dur(ov),
+            },
+        )?;
     }
     Ok(0)
 }
@@ -729,7 +823,13 @@ fn setitimer(t: &Task, which: i32, new: u64, old: u64) -> SysResult {
 fn getitimer(t: &Task, which: i32, cur: u64) -> SysResult {
     let w = itimer_which(which)?;
     let (v, i) = timers::get(&t.tg, w);
-    t.write_val(cur, &Itimerval { interval: tv_from_dur(i), value: tv_from_dur(v) })?;
+    t.write_val(
+        cur,
+        &Itimerval {
+            interval: tv_from_dur(i),
+            value: tv_from_dur(v),
+        },
+    )?;
     Ok(0)
 }
 
@@ -747,7 +847,12 @@ fn times(t: &Task, buf: u64) -> SysResult {
             let g = t.tg.lock();
             (g.cutime, g.cstime)
         };
-        let tms: [i64; 4] = [ns_to_ticks(u), ns_to_ticks(s), ns_to_ticks(cu), ns_to_ticks(cs)];
+        let tms: [i64; 4] = [
+            ns_to_ticks(u),
+            ns_to_ticks(s),
+            ns_to_ticks(cu),
+            ns_to_ticks(cs),
+        ];
         t.write_val(buf, &tms)?;
     }
     Ok(ns_to_ticks(kernel().boot.elapsed().as_nanos().min(u64::MAX as u128) as u64) as u64)
@@ -831,7 +936,13 @@ fn sysinfo(t: &Task, info: u64) -> SysResult {
     s.mem_unit = 1;
     let up = kernel().boot.elapsed();
     s.uptime = up.as_secs() as i64 + i64::from(up.subsec_nanos() != 0);
-    s.procs = kernel().procs.lock().unwrap().tasks.len().min(u16::MAX as usize) as u16;
+    s.procs = kernel()
+        .procs
+        .lock()
+        .unwrap()
+        .tasks
+        .len()
+        .min(u16::MAX as usize) as u16;
     t.write_val(info, &s)?;
     Ok(0)
 }
@@ -883,7 +994,9 @@ fn getrandom(t: &Task, buf: u64, len: u64, flags: u32) -> SysResult {
     const GRND_RANDOM: u32 = 2;
     const GRND_INSECURE: u32 = 4;
     const MAX_RW_COUNT: u64 = 0x7fff_f000;
-    if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0 || flags & (GRND_RANDOM | GRND_INSECURE) == (GRND_RANDOM | GRND_INSECURE) {
+    if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0
+        || flags & (GRND_RANDOM | GRND_INSECURE) == (GRND_RANDOM | GRND_INSECURE)
+    {
         return Err(Errno::EINVAL);
     }
     let len = len.min(MAX_RW_COUNT);
@@ -897,17 +1010,24 @@ fn getrandom(t: &Task, buf: u64, len: u64, flags: u32) -> SysResult {
         let mut filled = 0;
         while filled < n {
             // SAFETY: writing into our own buffer.
-            let r = unsafe { libc::getrandom(chunk[filled..n].as_mut_ptr() as *mut _, n - filled, 0) };
+            let r =
+                unsafe { libc::getrandom(chunk[filled..n].as_mut_ptr() as *mut _, n - filled, 0) };
             if r <= 0 {
                 let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
                 if r < 0 && e == libc::EINTR {
                     continue;
                 }
-                return if done > 0 { Ok(done) } else { Err(Errno::EAGAIN) };
+                return if done > 0 {
+                    Ok(done)
+                } else {
+                    Err(Errno::EAGAIN)
+                };
             }
             filled += r as usize;
         }
-        let Some(addr) = buf.checked_add(done) else { break };
+        let Some(addr) = buf.checked_add(done) else {
+            break;
+        };
         if let Err(e) = t.write_mem(addr, &chunk[..n]) {
             return if done > 0 { Ok(done) } else { Err(e) };
         }
@@ -934,7 +1054,16 @@ struct Sched {
 
 impl Sched {
     fn new(start: Instant) -> Sched {
-        Sched { start, nice: 0, policy: SCHED_OTHER, prio: 0, reset_on_fork: false, affinity: None, ioprio: 0, personality: 0 }
+        Sched {
+            start,
+            nice: 0,
+            policy: SCHED_OTHER,
+            prio: 0,
+            reset_on_fork: false,
+            affinity: None,
+            ioprio: 0,
+            personality: 0,
+        }
     }
 }
 
@@ -1100,7 +1229,12 @@ fn sched_getscheduler(t: &Task, pid: i32) -> SysResult {
     }
     let target = find_task(t, pid)?;
     let s = sched_get(&target);
-    Ok((s.policy | if s.reset_on_fork { SCHED_RESET_ON_FORK } else { 0 }) as u64)
+    Ok((s.policy
+        | if s.reset_on_fork {
+            SCHED_RESET_ON_FORK
+        } else {
+            0
+        }) as u64)
 }
 
 fn sched_setscheduler(t: &Task, pid: i32, policy: i32, param: u64) -> SysResult {
@@ -1109,7 +1243,10 @@ fn sched_setscheduler(t: &Task, pid: i32, policy: i32, param: u64) -> SysResult 
     }
     let reset = policy as u32 & SCHED_RESET_ON_FORK != 0;
     let p = policy as u32 & !SCHED_RESET_ON_FORK;
-    if !matches!(p, SCHED_OTHER | SCHED_FIFO | SCHED_RR | SCHED_BATCH | SCHED_IDLE) {
+    if !matches!(
+        p,
+        SCHED_OTHER | SCHED_FIFO | SCHED_RR | SCHED_BATCH | SCHED_IDLE
+    ) {
         return Err(Errno::EINVAL);
     }
     let prio: i32 = t.read_val(param)?;
@@ -1131,7 +1268,14 @@ fn sched_rr_get_interval(t: &Task, pid: i32, tp: u64) -> SysResult {
     }
     let target = find_task(t, pid)?;
     let s = sched_get(&target);
-    let v = if s.policy == SCHED_RR { Timespec { sec: 0, nsec: 100_000_000 } } else { Timespec::default() };
+    let v = if s.policy == SCHED_RR {
+        Timespec {
+            sec: 0,
+            nsec: 100_000_000,
+        }
+    } else {
+        Timespec::default()
+    };
     t.write_val(tp, &v)?;
     Ok(0)
 }
@@ -1155,7 +1299,12 @@ fn prio_targets(t: &Task, which: i32, who: i32) -> Result<Vec<Arc<Task>>, Errno>
         }
         PRIO_USER => {
             let uid = if who == 0 { t.creds().uid } else { who as u32 };
-            procs.tasks.values().filter(|x| x.tg.lock().creds.uid == uid).cloned().collect()
+            procs
+                .tasks
+                .values()
+                .filter(|x| x.tg.lock().creds.uid == uid)
+                .cloned()
+                .collect()
         }
         _ => return Err(Errno::EINVAL),
     };
@@ -1164,7 +1313,11 @@ fn prio_targets(t: &Task, which: i32, who: i32) -> Result<Vec<Arc<Task>>, Errno>
 
 fn getpriority(t: &Task, which: i32, who: i32) -> SysResult {
     let targets = prio_targets(t, which, who)?;
-    let best = targets.iter().map(|x| 20 - sched_get(x).nice).max().ok_or(Errno::ESRCH)?;
+    let best = targets
+        .iter()
+        .map(|x| 20 - sched_get(x).nice)
+        .max()
+        .ok_or(Errno::ESRCH)?;
     Ok(best as u64)
 }
 
@@ -1178,7 +1331,11 @@ fn setpriority(t: &Task, which: i32, who: i32, nice: i32) -> SysResult {
     let mut err = None;
     for x in &targets {
         let other = x.creds();
-        if x.tid != t.tid && other.uid != me.euid && other.euid != me.euid && !me.has_cap(CAP_SYS_NICE) {
+        if x.tid != t.tid
+            && other.uid != me.euid
+            && other.euid != me.euid
+            && !me.has_cap(CAP_SYS_NICE)
+        {
             err = Some(Errno::EPERM);
             continue;
         }
@@ -1217,7 +1374,11 @@ fn ioprio_get(t: &Task, which: i32, who: i32) -> SysResult {
         0 | 2 => 1,
         _ => 2,
     };
-    let best = targets.iter().map(|x| sched_get(x).ioprio).min_by_key(|&p| (rank(p), p & 0x1fff)).unwrap_or(0);
+    let best = targets
+        .iter()
+        .map(|x| sched_get(x).ioprio)
+        .min_by_key(|&p| (rank(p), p & 0x1fff))
+        .unwrap_or(0);
     Ok(best as u64)
 }
 
@@ -1292,9 +1453,16 @@ mod tests {
 
     #[test]
     fn timeval_checks() {
-        assert!(tv_to_dur(Timeval { sec: 0, usec: 1_000_000 }).is_err());
+        assert!(tv_to_dur(Timeval {
+            sec: 0,
+            usec: 1_000_000
+        })
+        .is_err());
         assert!(tv_to_dur(Timeval { sec: -1, usec: 0 }).is_err());
-        assert_eq!(tv_to_dur(Timeval { sec: 1, usec: 5 }), Ok(Duration::new(1, 5000)));
+        assert_eq!(
+            tv_to_dur(Timeval { sec: 1, usec: 5 }),
+            Ok(Duration::new(1, 5000))
+        );
     }
 
     #[test]

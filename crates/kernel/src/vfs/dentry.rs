@@ -35,7 +35,12 @@ impl Dentry {
 
     /// A dentry for `inode` named `name` in `parent`; cached there when `cache`.
     /// If a live cached dentry already exists for the name, that one is returned.
-    pub fn new_child(parent: &Arc<Dentry>, name: &[u8], inode: Arc<dyn Inode>, cache: bool) -> Arc<Dentry> {
+    pub fn new_child(
+        parent: &Arc<Dentry>,
+        name: &[u8],
+        inode: Arc<dyn Inode>,
+        cache: bool,
+    ) -> Arc<Dentry> {
         let d = Arc::new(Dentry {
             link: Mutex::new((name.to_vec(), Some(parent.clone()))),
             inode,
@@ -60,12 +65,20 @@ impl Dentry {
 
     /// The cached live child `name`.
     pub fn cached(&self, name: &[u8]) -> Option<Arc<Dentry>> {
-        self.children.lock().unwrap().get(name).and_then(|w| w.upgrade())
+        self.children
+            .lock()
+            .unwrap()
+            .get(name)
+            .and_then(|w| w.upgrade())
     }
 
     /// Forgets the cached child `name` (after unlink or rename by the VFS).
     pub fn forget(&self, name: &[u8]) -> Option<Arc<Dentry>> {
-        self.children.lock().unwrap().remove(name).and_then(|w| w.upgrade())
+        self.children
+            .lock()
+            .unwrap()
+            .remove(name)
+            .and_then(|w| w.upgrade())
     }
 
     pub fn name(&self) -> Vec<u8> {
@@ -86,11 +99,18 @@ impl Dentry {
         };
         if let (n, Some(p)) = old {
             let mut c = p.children.lock().unwrap();
-            if c.get(&n).map(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(self))).unwrap_or(false) {
+            if c.get(&n)
+                .map(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(self)))
+                .unwrap_or(false)
+            {
                 c.remove(&n);
             }
         }
-        parent.children.lock().unwrap().insert(name.to_vec(), Arc::downgrade(self));
+        parent
+            .children
+            .lock()
+            .unwrap()
+            .insert(name.to_vec(), Arc::downgrade(self));
     }
 
     pub fn set_deleted(&self) {
@@ -146,7 +166,13 @@ pub struct Mount {
 
 impl Mount {
     /// A tree's root mount, or an internal one.
-    pub fn new_root(fs: Arc<dyn FileSystem>, root: Arc<Dentry>, flags: u32, source: &str, internal: bool) -> Arc<Mount> {
+    pub fn new_root(
+        fs: Arc<dyn FileSystem>,
+        root: Arc<Dentry>,
+        flags: u32,
+        source: &str,
+        internal: bool,
+    ) -> Arc<Mount> {
         Arc::new(Mount {
             id: NEXT_MOUNT_ID.fetch_add(1, Ordering::Relaxed),
             fs,
@@ -160,7 +186,13 @@ impl Mount {
     }
 
     /// Mounts `fs` (root dentry `root`) on `at`.
-    pub fn attach(at: &Loc, fs: Arc<dyn FileSystem>, root: Arc<Dentry>, flags: u32, source: &str) -> Arc<Mount> {
+    pub fn attach(
+        at: &Loc,
+        fs: Arc<dyn FileSystem>,
+        root: Arc<Dentry>,
+        flags: u32,
+        source: &str,
+    ) -> Arc<Mount> {
         let m = Arc::new(Mount {
             id: NEXT_MOUNT_ID.fetch_add(1, Ordering::Relaxed),
             fs,
@@ -179,7 +211,15 @@ impl Mount {
     /// The topmost mount on dentry `d` of this mount.
     pub fn mounted_on(&self, d: &Arc<Dentry>) -> Option<Arc<Mount>> {
         let c = self.children.lock().unwrap();
-        c.iter().rev().find(|m| m.parent.as_ref().map(|(_, pd)| Arc::ptr_eq(pd, d)).unwrap_or(false)).cloned()
+        c.iter()
+            .rev()
+            .find(|m| {
+                m.parent
+                    .as_ref()
+                    .map(|(_, pd)| Arc::ptr_eq(pd, d))
+                    .unwrap_or(false)
+            })
+            .cloned()
     }
 
     pub fn children(&self) -> Vec<Arc<Mount>> {
@@ -217,7 +257,10 @@ impl Loc {
 
     /// The root of a mount.
     pub fn root_of(mnt: &Arc<Mount>) -> Loc {
-        Loc { mnt: mnt.clone(), dentry: mnt.root.clone() }
+        Loc {
+            mnt: mnt.clone(),
+            dentry: mnt.root.clone(),
+        }
     }
 
     pub fn same(&self, o: &Loc) -> bool {
@@ -311,5 +354,8 @@ pub fn anon_mount() -> Arc<Mount> {
 
 /// A detached place for an internal file named `name` ("pipe:[3]").
 pub fn anon_loc(name: &[u8], inode: Arc<dyn Inode>) -> Loc {
-    Loc { mnt: anon_mount(), dentry: Dentry::new_root(name, inode) }
+    Loc {
+        mnt: anon_mount(),
+        dentry: Dentry::new_root(name, inode),
+    }
 }

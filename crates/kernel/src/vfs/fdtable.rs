@@ -26,7 +26,9 @@ impl FdTable {
 
     /// A copy for fork: same open file descriptions, same flags.
     pub fn fork_copy(&self) -> FdTable {
-        FdTable { slots: Mutex::new(self.slots.lock().unwrap().clone()) }
+        FdTable {
+            slots: Mutex::new(self.slots.lock().unwrap().clone()),
+        }
     }
 
     /// Closes every close-on-exec fd (execve).
@@ -89,7 +91,13 @@ impl FdTable {
 
     /// Installs at the lowest free fd ≥ `min` and below `limit` (RLIMIT_NOFILE): EMFILE
     /// if none (EINVAL for F_DUPFD when `min` itself is out of range is the caller's).
-    pub fn install_from(&self, f: Arc<File>, cloexec: bool, min: i32, limit: u64) -> Result<i32, Errno> {
+    pub fn install_from(
+        &self,
+        f: Arc<File>,
+        cloexec: bool,
+        min: i32,
+        limit: u64,
+    ) -> Result<i32, Errno> {
         let limit = limit.min(NR_OPEN as u64) as usize;
         let min = min.max(0) as usize;
         let mut s = self.slots.lock().unwrap();
@@ -167,7 +175,12 @@ impl FdTable {
 
     /// Number of open fds.
     pub fn count(&self) -> usize {
-        self.slots.lock().unwrap().iter().filter(|x| x.is_some()).count()
+        self.slots
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|x| x.is_some())
+            .count()
     }
 
     /// One past the highest fd slot (FDSize in /proc/PID/status is at least 64).
@@ -178,7 +191,10 @@ impl FdTable {
     /// Every open fd with its file, in order.
     pub fn list(&self) -> Vec<(i32, Arc<File>)> {
         let s = self.slots.lock().unwrap();
-        s.iter().enumerate().filter_map(|(i, x)| x.as_ref().map(|x| (i as i32, x.file.clone()))).collect()
+        s.iter()
+            .enumerate()
+            .filter_map(|(i, x)| x.as_ref().map(|x| (i as i32, x.file.clone())))
+            .collect()
     }
 }
 

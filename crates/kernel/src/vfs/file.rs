@@ -55,7 +55,8 @@ impl File {
     /// F_SETFL: only the changeable flags move.
     pub fn set_flags(&self, f: u32) {
         let keep = self.flags() & !oflags::SETFL_MASK;
-        self.flags.store(keep | (f & oflags::SETFL_MASK), Ordering::Release);
+        self.flags
+            .store(keep | (f & oflags::SETFL_MASK), Ordering::Release);
     }
 
     pub fn nonblock(&self) -> bool {
@@ -68,12 +69,14 @@ impl File {
 
     pub fn readable(&self) -> bool {
         let f = self.flags();
-        f & oflags::O_PATH == 0 && matches!(f & oflags::O_ACCMODE, oflags::O_RDONLY | oflags::O_RDWR)
+        f & oflags::O_PATH == 0
+            && matches!(f & oflags::O_ACCMODE, oflags::O_RDONLY | oflags::O_RDWR)
     }
 
     pub fn writable(&self) -> bool {
         let f = self.flags();
-        f & oflags::O_PATH == 0 && matches!(f & oflags::O_ACCMODE, oflags::O_WRONLY | oflags::O_RDWR)
+        f & oflags::O_PATH == 0
+            && matches!(f & oflags::O_ACCMODE, oflags::O_WRONLY | oflags::O_RDWR)
     }
 
     /// The absolute path /proc/self/fd shows ("pipe:[N]" for pipes).
@@ -114,7 +117,11 @@ impl File {
         if !self.ops.seekable() {
             return Err(Errno::ESPIPE);
         }
-        let off = if self.flags() & oflags::O_APPEND != 0 { APPEND } else { off };
+        let off = if self.flags() & oflags::O_APPEND != 0 {
+            APPEND
+        } else {
+            off
+        };
         let n = self.fsize_clip(t, off, data.len())?;
         self.ops.write(t, self, off, &data[..n])
     }
@@ -126,10 +133,15 @@ impl File {
         if limit == u64::MAX || len == 0 || !mode::is_reg(self.inode().mode()) {
             return Ok(len);
         }
-        let start = if off == APPEND || off == CURRENT { self.inode().stat().map(|s| s.size).unwrap_or(0) } else { off };
+        let start = if off == APPEND || off == CURRENT {
+            self.inode().stat().map(|s| s.size).unwrap_or(0)
+        } else {
+            off
+        };
         if start >= limit {
             if let Some(tt) = crate::kernel().procs.lock().unwrap().task(t.tid) {
-                let mut info = abi::signal::SigInfo::new(abi::signal::SIGXFSZ, abi::signal::SI_USER);
+                let mut info =
+                    abi::signal::SigInfo::new(abi::signal::SIGXFSZ, abi::signal::SI_USER);
                 info.set_pid_uid(t.tgid(), 0);
                 crate::signal::send_to_task(&tt, info);
             }

@@ -20,17 +20,35 @@ impl FsContext {
     /// directory there ("/" otherwise).
     pub fn initial(cwd: &str) -> FsContext {
         let root = root_loc();
-        let ctx = Ctx { tid: 0, tgid: 0, creds: crate::task::Creds::root(), root: root.clone(), umask: 0o022 };
+        let ctx = Ctx {
+            tid: 0,
+            tgid: 0,
+            creds: crate::task::Creds::root(),
+            root: root.clone(),
+            umask: 0o022,
+        };
         let c = walk::resolve(&ctx, &root, cwd.as_bytes(), true)
             .ok()
             .filter(|l| super::mode::is_dir(l.inode().mode()))
             .unwrap_or_else(|| root.clone());
-        FsContext { inner: Mutex::new(Inner { root, cwd: c, umask: 0o022 }) }
+        FsContext {
+            inner: Mutex::new(Inner {
+                root,
+                cwd: c,
+                umask: 0o022,
+            }),
+        }
     }
 
     pub fn fork_copy(&self) -> FsContext {
         let g = self.inner.lock().unwrap();
-        FsContext { inner: Mutex::new(Inner { root: g.root.clone(), cwd: g.cwd.clone(), umask: g.umask }) }
+        FsContext {
+            inner: Mutex::new(Inner {
+                root: g.root.clone(),
+                cwd: g.cwd.clone(),
+                umask: g.umask,
+            }),
+        }
     }
 
     pub fn umask(&self) -> u32 {

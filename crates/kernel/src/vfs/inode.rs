@@ -42,7 +42,16 @@ impl StatFs {
     /// x86-64 `struct statfs` (120 bytes).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut o = Vec::with_capacity(120);
-        for v in [self.fs_type, self.bsize, self.blocks, self.bfree, self.bavail, self.files, self.ffree, self.fsid] {
+        for v in [
+            self.fs_type,
+            self.bsize,
+            self.blocks,
+            self.bfree,
+            self.bavail,
+            self.files,
+            self.ffree,
+            self.fsid,
+        ] {
             o.extend_from_slice(&v.to_le_bytes());
         }
         for v in [self.namelen, self.frsize, self.flags] {
@@ -114,7 +123,13 @@ pub trait Inode: Send + Sync + Any {
         Err(Errno::EPERM)
     }
     /// Creates a device node, FIFO or socket (mode carries the type).
-    fn mknod(&self, _ctx: &Ctx, _name: &[u8], _mode: u32, _rdev: u64) -> Result<Arc<dyn Inode>, Errno> {
+    fn mknod(
+        &self,
+        _ctx: &Ctx,
+        _name: &[u8],
+        _mode: u32,
+        _rdev: u64,
+    ) -> Result<Arc<dyn Inode>, Errno> {
         Err(Errno::EPERM)
     }
     fn symlink(&self, _ctx: &Ctx, _name: &[u8], _target: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
@@ -134,7 +149,14 @@ pub trait Inode: Send + Sync + Any {
     }
     /// Moves `old` of this directory to `new` of `newdir` (same file system), replacing
     /// a compatible target. `flags`: RENAME_NOREPLACE / RENAME_EXCHANGE.
-    fn rename(&self, _ctx: &Ctx, _old: &[u8], _newdir: &Arc<dyn Inode>, _new: &[u8], _flags: u32) -> Result<(), Errno> {
+    fn rename(
+        &self,
+        _ctx: &Ctx,
+        _old: &[u8],
+        _newdir: &Arc<dyn Inode>,
+        _new: &[u8],
+        _flags: u32,
+    ) -> Result<(), Errno> {
         Err(Errno::EPERM)
     }
     /// An unnamed regular file in this directory (O_TMPFILE).
@@ -175,7 +197,12 @@ pub trait FileOps: Send + Sync {
     }
     /// Entries from position `pos`; `emit` returns false when the caller's buffer is full
     /// (the entry was not taken). Returns the position after the last taken entry.
-    fn readdir(&self, _ctx: &Ctx, _pos: u64, _emit: &mut dyn FnMut(&DirEnt) -> bool) -> Result<u64, Errno> {
+    fn readdir(
+        &self,
+        _ctx: &Ctx,
+        _pos: u64,
+        _emit: &mut dyn FnMut(&DirEnt) -> bool,
+    ) -> Result<u64, Errno> {
         Err(Errno::ENOTDIR)
     }
     fn ioctl(&self, _t: &Task, _f: &File, _cmd: u32, _arg: u64) -> SysResult {

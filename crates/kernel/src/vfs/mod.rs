@@ -128,19 +128,36 @@ impl Ctx {
     /// The context of a task's path operation.
     pub fn of(t: &Task) -> Ctx {
         let fs = t.fs();
-        Ctx { tid: t.tid, tgid: t.tgid(), creds: t.creds(), root: fs.root(), umask: fs.umask() }
+        Ctx {
+            tid: t.tid,
+            tgid: t.tgid(),
+            creds: t.creds(),
+            root: fs.root(),
+            umask: fs.umask(),
+        }
     }
 
     /// A root context at the global root (kernel-internal lookups, tests).
     pub fn kernel() -> Ctx {
-        Ctx { tid: 0, tgid: 0, creds: Creds::root(), root: dentry::root_loc(), umask: 0o022 }
+        Ctx {
+            tid: 0,
+            tgid: 0,
+            creds: Creds::root(),
+            root: dentry::root_loc(),
+            umask: 0o022,
+        }
     }
 }
 
 /// Current wall-clock time.
 pub fn now() -> Timespec {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    Timespec { sec: d.as_secs() as i64, nsec: d.subsec_nanos() as i64 }
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timespec {
+        sec: d.as_secs() as i64,
+        nsec: d.subsec_nanos() as i64,
+    }
 }
 
 #[cfg(test)]

@@ -43,7 +43,8 @@ fn may_modify_dir(ctx: &Ctx, dir: &Loc) -> Result<Stat, Errno> {
 /// Opens `loc` (already resolved) with `flags`; checks access and applies O_TRUNC.
 pub fn open_loc(ctx: &Ctx, loc: Loc, flags: u32, created: bool) -> Result<Arc<File>, Errno> {
     let m = loc.inode().mode();
-    let fflags = (flags & !(oflags::O_CREAT | oflags::O_EXCL | oflags::O_NOCTTY | oflags::O_TRUNC)) | oflags::O_LARGEFILE;
+    let fflags = (flags & !(oflags::O_CREAT | oflags::O_EXCL | oflags::O_NOCTTY | oflags::O_TRUNC))
+        | oflags::O_LARGEFILE;
     if flags & oflags::O_PATH != 0 {
         if flags & oflags::O_DIRECTORY != 0 && !mode::is_dir(m) {
             return Err(Errno::ENOTDIR);
@@ -84,19 +85,37 @@ pub fn open_loc(ctx: &Ctx, loc: Loc, flags: u32, created: bool) -> Result<Arc<Fi
         let st = loc.inode().stat()?;
         perm::check(&ctx.creds, &st, want)?;
     }
-    if want & MAY_WRITE != 0 && matches!(m & mode::S_IFMT, mode::S_IFREG | mode::S_IFDIR | mode::S_IFLNK) {
+    if want & MAY_WRITE != 0
+        && matches!(
+            m & mode::S_IFMT,
+            mode::S_IFREG | mode::S_IFDIR | mode::S_IFLNK
+        )
+    {
         want_write(&loc)?;
     }
     let ops = loc.inode().clone().open(ctx, &loc, flags)?;
     if flags & oflags::O_TRUNC != 0 && mode::is_reg(m) && !created {
-        loc.inode().setattr(ctx, &SetAttr { size: Some(0), ..Default::default() })?;
+        loc.inode().setattr(
+            ctx,
+            &SetAttr {
+                size: Some(0),
+                ..Default::default()
+            },
+        )?;
     }
     Ok(File::new(loc, fflags, ops))
 }
 
 /// open/openat/openat2 on a path from `start`. FIFO peers are waited for by the caller
 /// (`FileOps::open_wait`), which has the task.
-pub fn open(ctx: &Ctx, start: &Loc, path: &[u8], flags: u32, cmode: u32, resolve: u64) -> Result<Arc<File>, Errno> {
+pub fn open(
+    ctx: &Ctx,
+    start: &Loc,
+    path: &[u8],
+    flags: u32,
+    cmode: u32,
+    resolve: u64,
+) -> Result<Arc<File>, Errno> {
     let mut w = Walker::new(ctx, start, resolve);
     if flags & oflags::O_TMPFILE == oflags::O_TMPFILE {
         let acc = flags & oflags::O_ACCMODE;
@@ -116,7 +135,8 @@ pub fn open(ctx: &Ctx, start: &Loc, path: &[u8], flags: u32, cmode: u32, resolve
         let loc = Loc::new(dir.mnt.clone(), d);
         return open_loc(ctx, loc, flags & !oflags::O_TMPFILE, true);
     }
-    let follow = flags & oflags::O_NOFOLLOW == 0 && flags & (oflags::O_CREAT | oflags::O_EXCL) != (oflags::O_CREAT | oflags::O_EXCL);
+    let follow = flags & oflags::O_NOFOLLOW == 0
+        && flags & (oflags::O_CREAT | oflags::O_EXCL) != (oflags::O_CREAT | oflags::O_EXCL);
     if flags & oflags::O_CREAT == 0 || flags & oflags::O_PATH != 0 {
         let loc = w.resolve_from(start.clone(), path, follow)?;
         return open_loc(ctx, loc, flags & !oflags::O_CREAT, false);
@@ -131,13 +151,19 @@ pub fn open(ctx: &Ctx, start: &Loc, path: &[u8], flags: u32, cmode: u32, resolve
             }
             open_loc(ctx, l, flags, false)
         }
-        Last::Missing { dir, name, trailing } => {
+        Last::Missing {
+            dir,
+            name,
+            trailing,
+        } => {
             if trailing {
                 return Err(Errno::EISDIR);
             }
             want_write(&dir)?;
             may_modify_dir(ctx, &dir)?;
-            let ino = dir.inode().create(ctx, &name, cmode & !ctx.umask & 0o7777)?;
+            let ino = dir
+                .inode()
+                .create(ctx, &name, cmode & !ctx.umask & 0o7777)?;
             let cache = dir.mnt.fs.cache_dentries();
             let d = Dentry::new_child(&dir.dentry, &name, ino, cache);
             open_loc(ctx, Loc::new(dir.mnt.clone(), d), flags, true)
@@ -147,7 +173,12 @@ pub fn open(ctx: &Ctx, start: &Loc, path: &[u8], flags: u32, cmode: u32, resolve
 
 /// The parent and name for creating `path`: EEXIST if it exists (including "." and ".."
 /// and "/"), ENOENT for a trailing slash on a non-directory, then EROFS and EACCES.
-fn prepare_create(ctx: &Ctx, start: &Loc, path: &[u8], is_dir_op: bool) -> Result<(Loc, Vec<u8>), Errno> {
+fn prepare_create(
+    ctx: &Ctx,
+    start: &Loc,
+    path: &[u8],
+    is_dir_op: bool,
+) -> Result<(Loc, Vec<u8>), Errno> {
     let mut w = Walker::new(ctx, start, 0);
     let p = w.parent(start.clone(), path)?;
     if p.name.is_empty() || p.name == b"." || p.name == b".." {
@@ -243,7 +274,11 @@ pub fn unlink(ctx: &Ctx, start: &Loc, path: &[u8]) -> Result<(), Errno> {
     let d = lookup_dentry(ctx, &p.dir, &p.name)?;
     let cm = d.inode.mode();
     if p.trailing {
-        return Err(if mode::is_dir(cm) { Errno::EISDIR } else { Errno::ENOTDIR });
+        return Err(if mode::is_dir(cm) {
+            Errno::EISDIR
+        } else {
+            Errno::ENOTDIR
+        });
     }
     if mode::is_dir(cm) {
         return Err(Errno::EISDIR);
@@ -281,7 +316,9 @@ pub fn rmdir(ctx: &Ctx, start: &Loc, path: &[u8]) -> Result<(), Errno> {
     }
     let dst = may_modify_dir(ctx, &p.dir)?;
     perm::sticky_ok(&ctx.creds, &dst, &d.inode.stat()?)?;
-    if d.is_mountpoint() || (Arc::ptr_eq(&d, &ctx.root.dentry) && Arc::ptr_eq(&p.dir.mnt, &ctx.root.mnt)) {
+    if d.is_mountpoint()
+        || (Arc::ptr_eq(&d, &ctx.root.dentry) && Arc::ptr_eq(&p.dir.mnt, &ctx.root.mnt))
+    {
         return Err(Errno::EBUSY);
     }
     p.dir.inode().rmdir(ctx, &p.name)?;
@@ -290,7 +327,14 @@ pub fn rmdir(ctx: &Ctx, start: &Loc, path: &[u8]) -> Result<(), Errno> {
 }
 
 /// rename/renameat/renameat2.
-pub fn rename(ctx: &Ctx, ostart: &Loc, opath: &[u8], nstart: &Loc, npath: &[u8], flags: u32) -> Result<(), Errno> {
+pub fn rename(
+    ctx: &Ctx,
+    ostart: &Loc,
+    opath: &[u8],
+    nstart: &Loc,
+    npath: &[u8],
+    flags: u32,
+) -> Result<(), Errno> {
     if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT) != 0 {
         return Err(Errno::EINVAL);
     }
@@ -310,7 +354,11 @@ pub fn rename(ctx: &Ctx, ostart: &Loc, opath: &[u8], nstart: &Loc, npath: &[u8],
         return Err(Errno::EBUSY);
     }
     if special(&np.name) {
-        return Err(if flags & RENAME_NOREPLACE != 0 { Errno::EEXIST } else { Errno::EBUSY });
+        return Err(if flags & RENAME_NOREPLACE != 0 {
+            Errno::EEXIST
+        } else {
+            Errno::EBUSY
+        });
     }
     want_write(&op.dir)?;
     for d in [&op.dir, &np.dir] {
@@ -352,7 +400,9 @@ pub fn rename(ctx: &Ctx, ostart: &Loc, opath: &[u8], nstart: &Loc, npath: &[u8],
     if od.is_mountpoint() || nd.as_ref().map(|d| d.is_mountpoint()).unwrap_or(false) {
         return Err(Errno::EBUSY);
     }
-    op.dir.inode().rename(ctx, &op.name, np.dir.inode(), &np.name, flags)?;
+    op.dir
+        .inode()
+        .rename(ctx, &op.name, np.dir.inode(), &np.name, flags)?;
     // Keep the name cache in step with the file system.
     if exchange {
         if let Some(n) = &nd {
@@ -397,7 +447,12 @@ pub fn access(ctx: &Ctx, loc: &Loc, amode: u32, eaccess: bool) -> Result<(), Err
     let st = loc.inode().stat()?;
     // W_OK, R_OK, X_OK are 2, 4, 1: the same bits as MAY_*.
     perm::check(&c, &st, amode)?;
-    if amode & MAY_WRITE != 0 && matches!(st.mode & mode::S_IFMT, mode::S_IFREG | mode::S_IFDIR | mode::S_IFLNK) {
+    if amode & MAY_WRITE != 0
+        && matches!(
+            st.mode & mode::S_IFMT,
+            mode::S_IFREG | mode::S_IFDIR | mode::S_IFLNK
+        )
+    {
         want_write(loc)?;
     }
     Ok(())
@@ -408,7 +463,13 @@ pub fn chmod(ctx: &Ctx, loc: &Loc, m: u32) -> Result<(), Errno> {
     let st = loc.inode().stat()?;
     perm::owner_or_cap(&ctx.creds, &st)?;
     let m = perm::chmod_mode(&ctx.creds, &st, m);
-    loc.inode().setattr(ctx, &SetAttr { mode: Some(m), ..Default::default() })
+    loc.inode().setattr(
+        ctx,
+        &SetAttr {
+            mode: Some(m),
+            ..Default::default()
+        },
+    )
 }
 
 /// chown family; u32::MAX (-1) leaves an id unchanged.
@@ -418,7 +479,11 @@ pub fn chown(ctx: &Ctx, loc: &Loc, uid: u32, gid: u32) -> Result<(), Errno> {
     let uid = if uid == u32::MAX { None } else { Some(uid) };
     let gid = if gid == u32::MAX { None } else { Some(gid) };
     perm::may_chown(&ctx.creds, &st, uid, gid)?;
-    let mut a = SetAttr { uid, gid, ..Default::default() };
+    let mut a = SetAttr {
+        uid,
+        gid,
+        ..Default::default()
+    };
     if (uid.is_some() || gid.is_some()) && !mode::is_dir(st.mode) {
         // chown clears set-user-ID, and set-group-ID when group-executable.
         let mut m = st.mode & 0o7777 & !mode::S_ISUID;
@@ -458,7 +523,14 @@ pub fn utimes(ctx: &Ctx, loc: &Loc, atime: TimeArg, mtime: TimeArg) -> Result<()
         TimeArg::Omit => None,
         TimeArg::At(x) => Some(x),
     };
-    loc.inode().setattr(ctx, &SetAttr { atime: conv(atime), mtime: conv(mtime), ..Default::default() })
+    loc.inode().setattr(
+        ctx,
+        &SetAttr {
+            atime: conv(atime),
+            mtime: conv(mtime),
+            ..Default::default()
+        },
+    )
 }
 
 /// truncate(2) by path.
@@ -475,7 +547,13 @@ pub fn truncate(ctx: &Ctx, loc: &Loc, len: i64) -> Result<(), Errno> {
     }
     perm::check(&ctx.creds, &st, MAY_WRITE)?;
     want_write(loc)?;
-    loc.inode().setattr(ctx, &SetAttr { size: Some(len as u64), ..Default::default() })
+    loc.inode().setattr(
+        ctx,
+        &SetAttr {
+            size: Some(len as u64),
+            ..Default::default()
+        },
+    )
 }
 
 /// ftruncate(2) on an open file.
@@ -494,7 +572,13 @@ pub fn ftruncate(ctx: &Ctx, f: &File, len: i64) -> Result<(), Errno> {
         return Err(Errno::EPERM);
     }
     want_write(&f.loc)?;
-    f.inode().setattr(ctx, &SetAttr { size: Some(len as u64), ..Default::default() })
+    f.inode().setattr(
+        ctx,
+        &SetAttr {
+            size: Some(len as u64),
+            ..Default::default()
+        },
+    )
 }
 
 /// A directory the caller may enter (chdir, chroot).

@@ -56,7 +56,11 @@ pub fn owner_or_cap(c: &Creds, st: &Stat) -> Result<(), Errno> {
 
 /// Sticky-directory rule for removing or replacing `victim` in `dir`.
 pub fn sticky_ok(c: &Creds, dir: &Stat, victim: &Stat) -> Result<(), Errno> {
-    if dir.mode & mode::S_ISVTX == 0 || c.fsuid == dir.uid || c.fsuid == victim.uid || c.has_cap(CAP_FOWNER) {
+    if dir.mode & mode::S_ISVTX == 0
+        || c.fsuid == dir.uid
+        || c.fsuid == victim.uid
+        || c.has_cap(CAP_FOWNER)
+    {
         Ok(())
     } else {
         Err(Errno::EPERM)
@@ -97,12 +101,25 @@ mod tests {
     use super::*;
 
     fn user(uid: u32) -> Creds {
-        Creds { uid, euid: uid, fsuid: uid, gid: uid, egid: uid, fsgid: uid, ..Default::default() }
+        Creds {
+            uid,
+            euid: uid,
+            fsuid: uid,
+            gid: uid,
+            egid: uid,
+            fsgid: uid,
+            ..Default::default()
+        }
     }
 
     #[test]
     fn owner_group_other() {
-        let st = Stat { mode: mode::S_IFREG | 0o640, uid: 1, gid: 2, ..Default::default() };
+        let st = Stat {
+            mode: mode::S_IFREG | 0o640,
+            uid: 1,
+            gid: 2,
+            ..Default::default()
+        };
         assert!(check(&user(1), &st, MAY_READ | MAY_WRITE).is_ok());
         assert_eq!(check(&user(1), &st, MAY_EXEC), Err(Errno::EACCES));
         let mut g = user(5);
@@ -115,12 +132,23 @@ mod tests {
     #[test]
     fn root_overrides_but_needs_an_x_bit() {
         let r = Creds::root();
-        let st = Stat { mode: mode::S_IFREG | 0o000, uid: 1, gid: 1, ..Default::default() };
+        let st = Stat {
+            mode: mode::S_IFREG | 0o000,
+            uid: 1,
+            gid: 1,
+            ..Default::default()
+        };
         assert!(check(&r, &st, MAY_READ | MAY_WRITE).is_ok());
         assert_eq!(check(&r, &st, MAY_EXEC), Err(Errno::EACCES));
-        let x = Stat { mode: mode::S_IFREG | 0o001, ..st.clone() };
+        let x = Stat {
+            mode: mode::S_IFREG | 0o001,
+            ..st.clone()
+        };
         assert!(check(&r, &x, MAY_EXEC).is_ok());
-        let d = Stat { mode: mode::S_IFDIR, ..st };
+        let d = Stat {
+            mode: mode::S_IFDIR,
+            ..st
+        };
         assert!(check(&r, &d, MAY_EXEC).is_ok());
     }
 }

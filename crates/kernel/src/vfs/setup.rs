@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 /// Finds (in the tree being built) the directory `path` to mount on.
 fn mountpoint(ctx: &Ctx, path: &str) -> Result<Loc, String> {
-    let l = walk::resolve(ctx, &ctx.root, path.as_bytes(), true).map_err(|e| format!("{path}: {}", e.name()))?;
+    let l = walk::resolve(ctx, &ctx.root, path.as_bytes(), true)
+        .map_err(|e| format!("{path}: {}", e.name()))?;
     if !mode::is_dir(l.inode().mode()) {
         return Err(format!("{path}: not a directory"));
     }
@@ -27,19 +28,46 @@ pub fn setup_root(cwd_hint: &str) -> Result<(), String> {
     let root_mnt = Mount::new_root(hfs, Dentry::new_root(b"/", hroot), MNT_RDONLY, "/", false);
     let root = Loc::root_of(&root_mnt);
     dentry::set_root(root.clone());
-    let ctx = Ctx { root: root.clone(), ..Ctx::kernel() };
+    let ctx = Ctx {
+        root: root.clone(),
+        ..Ctx::kernel()
+    };
 
     let tmp = TmpFs::new(0o1777);
-    Mount::attach(&mountpoint(&ctx, "/tmp")?, tmp.clone(), tmp.root_dentry(), MNT_NOSUID | MNT_NODEV, "tmpfs");
+    Mount::attach(
+        &mountpoint(&ctx, "/tmp")?,
+        tmp.clone(),
+        tmp.root_dentry(),
+        MNT_NOSUID | MNT_NODEV,
+        "tmpfs",
+    );
 
     let dev = devfs::build().map_err(|e| format!("building /dev: {}", e.name()))?;
-    Mount::attach(&mountpoint(&ctx, "/dev")?, dev.clone(), dev.root_dentry(), MNT_NOSUID, "tmpfs");
+    Mount::attach(
+        &mountpoint(&ctx, "/dev")?,
+        dev.clone(),
+        dev.root_dentry(),
+        MNT_NOSUID,
+        "tmpfs",
+    );
     let shm = TmpFs::new(0o1777);
-    Mount::attach(&mountpoint(&ctx, "/dev/shm")?, shm.clone(), shm.root_dentry(), MNT_NOSUID | MNT_NODEV, "shm");
+    Mount::attach(
+        &mountpoint(&ctx, "/dev/shm")?,
+        shm.clone(),
+        shm.root_dentry(),
+        MNT_NOSUID | MNT_NODEV,
+        "shm",
+    );
 
     let proc = procfs::ProcFs::new();
     let proot = proc.root_dentry();
-    Mount::attach(&mountpoint(&ctx, "/proc")?, proc, proot, MNT_NOSUID | MNT_NODEV, "proc");
+    Mount::attach(
+        &mountpoint(&ctx, "/proc")?,
+        proc,
+        proot,
+        MNT_NOSUID | MNT_NODEV,
+        "proc",
+    );
 
     for fd in 0..3 {
         hostfd::note_ctty(fd);
@@ -83,7 +111,11 @@ pub fn host_fd_file(fd: i32) -> Arc<File> {
                 }
             }
             let ino = crate::fs::anon::AnonInode::new(mode::S_IFCHR | 0o600, 0);
-            File::new(dentry::anon_loc(b"/dev/null", ino), oflags::O_PATH, Box::new(Closed))
+            File::new(
+                dentry::anon_loc(b"/dev/null", ino),
+                oflags::O_PATH,
+                Box::new(Closed),
+            )
         }
     }
 }

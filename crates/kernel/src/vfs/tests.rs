@@ -1,7 +1,9 @@
 //! Unit tests of the path walker, the path operations and tmpfs (no stub needed).
 
 use super::dentry::{Loc, Mount, MNT_RDONLY};
-use super::walk::{self, Last, Walker, RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV};
+use super::walk::{
+    self, Last, Walker, RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV,
+};
 use super::{mode, oflags, ops, Ctx, DirEnt};
 use crate::fs::tmpfs::TmpFs;
 use crate::task::Creds;
@@ -20,7 +22,13 @@ fn tree() -> Ctx {
     memfile();
     let fs = TmpFs::new(0o755);
     let m = Mount::new_root(fs.clone(), fs.root_dentry(), 0, "tmpfs", false);
-    Ctx { tid: 1, tgid: 1, creds: Creds::root(), root: Loc::root_of(&m), umask: 0o022 }
+    Ctx {
+        tid: 1,
+        tgid: 1,
+        creds: Creds::root(),
+        root: Loc::root_of(&m),
+        umask: 0o022,
+    }
 }
 
 fn res(c: &Ctx, p: &str) -> Result<Loc, Errno> {
@@ -40,7 +48,15 @@ fn mkdir(c: &Ctx, p: &str) {
 }
 
 fn touch(c: &Ctx, p: &str) {
-    ops::open(c, &c.root, p.as_bytes(), oflags::O_CREAT | oflags::O_WRONLY, 0o644, 0).unwrap_or_else(|e| panic!("create {p}: {e:?}"));
+    ops::open(
+        c,
+        &c.root,
+        p.as_bytes(),
+        oflags::O_CREAT | oflags::O_WRONLY,
+        0o644,
+        0,
+    )
+    .unwrap_or_else(|e| panic!("create {p}: {e:?}"));
 }
 
 fn symlink(c: &Ctx, target: &str, p: &str) {
@@ -79,12 +95,28 @@ fn not_a_directory_and_trailing_slash() {
     assert_eq!(err(res(&c, "/f/..")), Errno::ENOTDIR);
     assert!(res(&c, "/f").is_ok());
     // Creation rules with a trailing slash.
-    assert_eq!(err(ops::open(&c, &c.root, b"/g/", oflags::O_CREAT | oflags::O_WRONLY, 0o644, 0)), Errno::EISDIR);
+    assert_eq!(
+        err(ops::open(
+            &c,
+            &c.root,
+            b"/g/",
+            oflags::O_CREAT | oflags::O_WRONLY,
+            0o644,
+            0
+        )),
+        Errno::EISDIR
+    );
     ops::mkdir(&c, &c.root, b"/d/", 0o755).unwrap();
-    assert_eq!(err(ops::mknod(&c, &c.root, b"/p/", mode::S_IFIFO | 0o644, 0)), Errno::ENOENT);
+    assert_eq!(
+        err(ops::mknod(&c, &c.root, b"/p/", mode::S_IFIFO | 0o644, 0)),
+        Errno::ENOENT
+    );
     assert_eq!(err(ops::unlink(&c, &c.root, b"/f/")), Errno::ENOTDIR);
     assert_eq!(err(ops::unlink(&c, &c.root, b"/d/")), Errno::EISDIR);
-    assert_eq!(err(ops::rename(&c, &c.root, b"/f", &c.root, b"/h/", 0)), Errno::ENOTDIR);
+    assert_eq!(
+        err(ops::rename(&c, &c.root, b"/f", &c.root, b"/h/", 0)),
+        Errno::ENOTDIR
+    );
     ops::rmdir(&c, &c.root, b"/d/").unwrap();
 }
 
@@ -107,9 +139,18 @@ fn symlinks() {
     symlink(&c, "/nowhere", "/dangling");
     assert_eq!(err(res(&c, "/dangling")), Errno::ENOENT);
     assert!(res_nf(&c, "/dangling").is_ok());
-    assert_eq!(ops::readlink(&c, &res_nf(&c, "/a/rel").unwrap()).unwrap(), b"b");
-    assert_eq!(err(ops::readlink(&c, &res(&c, "/a").unwrap())), Errno::EINVAL);
-    assert_eq!(err(ops::symlink(&c, b"", &c.root, b"/empty")), Errno::ENOENT);
+    assert_eq!(
+        ops::readlink(&c, &res_nf(&c, "/a/rel").unwrap()).unwrap(),
+        b"b"
+    );
+    assert_eq!(
+        err(ops::readlink(&c, &res(&c, "/a").unwrap())),
+        Errno::EINVAL
+    );
+    assert_eq!(
+        err(ops::symlink(&c, b"", &c.root, b"/empty")),
+        Errno::ENOENT
+    );
 }
 
 #[test]
@@ -129,8 +170,19 @@ fn eloop() {
     assert_eq!(path(&c, &res(&c, "/l39").unwrap()), "/end");
     assert_eq!(err(res(&c, "/l40")), Errno::ELOOP);
     // O_NOFOLLOW on a final symlink: ELOOP; with O_PATH it opens the link.
-    assert_eq!(err(ops::open(&c, &c.root, b"/l0", oflags::O_NOFOLLOW, 0, 0)), Errno::ELOOP);
-    assert!(ops::open(&c, &c.root, b"/l0", oflags::O_NOFOLLOW | oflags::O_PATH, 0, 0).is_ok());
+    assert_eq!(
+        err(ops::open(&c, &c.root, b"/l0", oflags::O_NOFOLLOW, 0, 0)),
+        Errno::ELOOP
+    );
+    assert!(ops::open(
+        &c,
+        &c.root,
+        b"/l0",
+        oflags::O_NOFOLLOW | oflags::O_PATH,
+        0,
+        0
+    )
+    .is_ok());
 }
 
 #[test]
@@ -138,7 +190,10 @@ fn name_too_long() {
     let c = tree();
     let long = format!("/{}", "x".repeat(256));
     assert_eq!(err(res(&c, &long)), Errno::ENAMETOOLONG);
-    assert_eq!(err(ops::mkdir(&c, &c.root, long.as_bytes(), 0o755)), Errno::ENAMETOOLONG);
+    assert_eq!(
+        err(ops::mkdir(&c, &c.root, long.as_bytes(), 0o755)),
+        Errno::ENAMETOOLONG
+    );
     let ok = format!("/{}", "x".repeat(255));
     ops::mkdir(&c, &c.root, ok.as_bytes(), 0o755).unwrap();
     let huge = "/a".repeat(2048);
@@ -167,11 +222,20 @@ fn mount_crossing() {
     // The mountpoint cannot be removed; cross-mount renames and links are EXDEV.
     assert_eq!(err(ops::rmdir(&c, &c.root, b"/mnt")), Errno::EBUSY);
     touch(&c, "/y");
-    assert_eq!(err(ops::rename(&c, &c.root, b"/y", &c.root, b"/mnt/y", 0)), Errno::EXDEV);
-    assert_eq!(err(ops::link(&c, &res(&c, "/y").unwrap(), &c.root, b"/mnt/y")), Errno::EXDEV);
+    assert_eq!(
+        err(ops::rename(&c, &c.root, b"/y", &c.root, b"/mnt/y", 0)),
+        Errno::EXDEV
+    );
+    assert_eq!(
+        err(ops::link(&c, &res(&c, "/y").unwrap(), &c.root, b"/mnt/y")),
+        Errno::EXDEV
+    );
     // RESOLVE_NO_XDEV refuses to cross.
     let mut w = Walker::new(&c, &c.root, RESOLVE_NO_XDEV);
-    assert_eq!(err(w.resolve_from(c.root.clone(), b"mnt/x", true)), Errno::EXDEV);
+    assert_eq!(
+        err(w.resolve_from(c.root.clone(), b"mnt/x", true)),
+        Errno::EXDEV
+    );
 }
 
 #[test]
@@ -185,13 +249,32 @@ fn readonly_mount() {
     r2.mkdir(&c, b"sub", 0o755).unwrap();
     Mount::attach(&at, fs2.clone(), fs2.root_dentry(), MNT_RDONLY, "tmpfs");
     // EEXIST wins over EROFS for creation; EROFS otherwise.
-    assert_eq!(err(ops::mkdir(&c, &c.root, b"/ro/sub", 0o755)), Errno::EEXIST);
-    assert_eq!(err(ops::mkdir(&c, &c.root, b"/ro/new", 0o755)), Errno::EROFS);
+    assert_eq!(
+        err(ops::mkdir(&c, &c.root, b"/ro/sub", 0o755)),
+        Errno::EEXIST
+    );
+    assert_eq!(
+        err(ops::mkdir(&c, &c.root, b"/ro/new", 0o755)),
+        Errno::EROFS
+    );
     assert_eq!(err(ops::rmdir(&c, &c.root, b"/ro/sub")), Errno::EROFS);
     assert_eq!(err(ops::unlink(&c, &c.root, b"/ro/nothing")), Errno::EROFS);
-    assert_eq!(err(ops::open(&c, &c.root, b"/ro/f", oflags::O_CREAT | oflags::O_RDWR, 0o644, 0)), Errno::EROFS);
+    assert_eq!(
+        err(ops::open(
+            &c,
+            &c.root,
+            b"/ro/f",
+            oflags::O_CREAT | oflags::O_RDWR,
+            0o644,
+            0
+        )),
+        Errno::EROFS
+    );
     assert!(ops::open(&c, &c.root, b"/ro/sub", oflags::O_RDONLY, 0, 0).is_ok());
-    assert_eq!(err(ops::access(&c, &res(&c, "/ro/sub").unwrap(), 2, false)), Errno::EROFS);
+    assert_eq!(
+        err(ops::access(&c, &res(&c, "/ro/sub").unwrap(), 2, false)),
+        Errno::EROFS
+    );
 }
 
 #[test]
@@ -205,16 +288,28 @@ fn resolve_beneath_and_in_root() {
     let mut w = Walker::new(&c, &jail, RESOLVE_BENEATH);
     assert_eq!(err(w.resolve_from(jail.clone(), b"..", true)), Errno::EXDEV);
     let mut w = Walker::new(&c, &jail, RESOLVE_BENEATH);
-    assert_eq!(err(w.resolve_from(jail.clone(), b"abs", true)), Errno::EXDEV);
+    assert_eq!(
+        err(w.resolve_from(jail.clone(), b"abs", true)),
+        Errno::EXDEV
+    );
     let mut w = Walker::new(&c, &jail, RESOLVE_BENEATH);
     assert!(w.resolve_from(jail.clone(), b"d/..", true).is_ok());
     // IN_ROOT: "/" and ".." stop at the start directory.
     let mut w = Walker::new(&c, &jail, RESOLVE_IN_ROOT);
-    assert_eq!(path(&c, &w.resolve_from(jail.clone(), b"../../d", true).unwrap()), "/jail/d");
+    assert_eq!(
+        path(&c, &w.resolve_from(jail.clone(), b"../../d", true).unwrap()),
+        "/jail/d"
+    );
     let mut w = Walker::new(&c, &jail, RESOLVE_IN_ROOT);
-    assert_eq!(err(w.resolve_from(jail.clone(), b"abs", true)), Errno::ENOENT);
+    assert_eq!(
+        err(w.resolve_from(jail.clone(), b"abs", true)),
+        Errno::ENOENT
+    );
     let mut w = Walker::new(&c, &jail, RESOLVE_NO_SYMLINKS);
-    assert_eq!(err(w.resolve_from(jail.clone(), b"abs", true)), Errno::ELOOP);
+    assert_eq!(
+        err(w.resolve_from(jail.clone(), b"abs", true)),
+        Errno::ELOOP
+    );
 }
 
 #[test]
@@ -230,10 +325,28 @@ fn create_through_dangling_symlink() {
         }
         Last::Found(_) => panic!("found"),
     }
-    ops::open(&c, &c.root, b"/link", oflags::O_CREAT | oflags::O_WRONLY, 0o600, 0).unwrap();
+    ops::open(
+        &c,
+        &c.root,
+        b"/link",
+        oflags::O_CREAT | oflags::O_WRONLY,
+        0o600,
+        0,
+    )
+    .unwrap();
     assert!(res(&c, "/d/target").is_ok());
     // O_CREAT|O_EXCL never follows: the link exists.
-    assert_eq!(err(ops::open(&c, &c.root, b"/link", oflags::O_CREAT | oflags::O_EXCL | oflags::O_WRONLY, 0o600, 0)), Errno::EEXIST);
+    assert_eq!(
+        err(ops::open(
+            &c,
+            &c.root,
+            b"/link",
+            oflags::O_CREAT | oflags::O_EXCL | oflags::O_WRONLY,
+            0o600,
+            0
+        )),
+        Errno::EEXIST
+    );
 }
 
 #[test]
@@ -251,28 +364,101 @@ fn namespace_errors() {
     assert_eq!(err(ops::rmdir(&c, &c.root, b"/a/f")), Errno::ENOTDIR);
     assert_eq!(err(ops::unlink(&c, &c.root, b"/a/b")), Errno::EISDIR);
     assert_eq!(err(ops::unlink(&c, &c.root, b"/a/nope")), Errno::ENOENT);
-    assert_eq!(err(ops::open(&c, &c.root, b"/a/f", oflags::O_CREAT | oflags::O_EXCL | oflags::O_WRONLY, 0, 0)), Errno::EEXIST);
-    assert_eq!(err(ops::open(&c, &c.root, b"/a", oflags::O_WRONLY, 0, 0)), Errno::EISDIR);
-    assert_eq!(err(ops::open(&c, &c.root, b"/a", oflags::O_CREAT | oflags::O_RDONLY, 0, 0)), Errno::EISDIR);
-    assert_eq!(err(ops::open(&c, &c.root, b"/a/f", oflags::O_DIRECTORY, 0, 0)), Errno::ENOTDIR);
+    assert_eq!(
+        err(ops::open(
+            &c,
+            &c.root,
+            b"/a/f",
+            oflags::O_CREAT | oflags::O_EXCL | oflags::O_WRONLY,
+            0,
+            0
+        )),
+        Errno::EEXIST
+    );
+    assert_eq!(
+        err(ops::open(&c, &c.root, b"/a", oflags::O_WRONLY, 0, 0)),
+        Errno::EISDIR
+    );
+    assert_eq!(
+        err(ops::open(
+            &c,
+            &c.root,
+            b"/a",
+            oflags::O_CREAT | oflags::O_RDONLY,
+            0,
+            0
+        )),
+        Errno::EISDIR
+    );
+    assert_eq!(
+        err(ops::open(&c, &c.root, b"/a/f", oflags::O_DIRECTORY, 0, 0)),
+        Errno::ENOTDIR
+    );
     // Renames: into its own subtree, over a non-empty dir, file over dir, dir over file.
-    assert_eq!(err(ops::rename(&c, &c.root, b"/a", &c.root, b"/a/b/c", 0)), Errno::EINVAL);
+    assert_eq!(
+        err(ops::rename(&c, &c.root, b"/a", &c.root, b"/a/b/c", 0)),
+        Errno::EINVAL
+    );
     mkdir(&c, "/e");
     touch(&c, "/e/x");
     mkdir(&c, "/empty");
-    assert_eq!(err(ops::rename(&c, &c.root, b"/empty", &c.root, b"/e", 0)), Errno::ENOTEMPTY);
-    assert_eq!(err(ops::rename(&c, &c.root, b"/a/f", &c.root, b"/empty", 0)), Errno::EISDIR);
-    assert_eq!(err(ops::rename(&c, &c.root, b"/empty", &c.root, b"/a/f", 0)), Errno::ENOTDIR);
-    assert_eq!(err(ops::rename(&c, &c.root, b"/a/f", &c.root, b"/e/x", ops::RENAME_NOREPLACE)), Errno::EEXIST);
-    assert_eq!(err(ops::rename(&c, &c.root, b"/.", &c.root, b"/z", 0)), Errno::EBUSY);
+    assert_eq!(
+        err(ops::rename(&c, &c.root, b"/empty", &c.root, b"/e", 0)),
+        Errno::ENOTEMPTY
+    );
+    assert_eq!(
+        err(ops::rename(&c, &c.root, b"/a/f", &c.root, b"/empty", 0)),
+        Errno::EISDIR
+    );
+    assert_eq!(
+        err(ops::rename(&c, &c.root, b"/empty", &c.root, b"/a/f", 0)),
+        Errno::ENOTDIR
+    );
+    assert_eq!(
+        err(ops::rename(
+            &c,
+            &c.root,
+            b"/a/f",
+            &c.root,
+            b"/e/x",
+            ops::RENAME_NOREPLACE
+        )),
+        Errno::EEXIST
+    );
+    assert_eq!(
+        err(ops::rename(&c, &c.root, b"/.", &c.root, b"/z", 0)),
+        Errno::EBUSY
+    );
     // Onto an ancestor of the source (its own parent, or further up).
     mkdir(&c, "/a/b/c");
-    assert_eq!(err(ops::rename(&c, &c.root, b"/a/b/c", &c.root, b"/a/b", 0)), Errno::ENOTEMPTY);
-    assert_eq!(err(ops::rename(&c, &c.root, b"/a/b/c", &c.root, b"/a", 0)), Errno::ENOTEMPTY);
-    assert_eq!(err(ops::rename(&c, &c.root, b"/a/f", &c.root, b"/a/b/c/..", 0)), Errno::EBUSY);
-    assert_eq!(err(ops::rename(&c, &c.root, b"/a/b", &c.root, b"/a", ops::RENAME_EXCHANGE)), Errno::EINVAL);
+    assert_eq!(
+        err(ops::rename(&c, &c.root, b"/a/b/c", &c.root, b"/a/b", 0)),
+        Errno::ENOTEMPTY
+    );
+    assert_eq!(
+        err(ops::rename(&c, &c.root, b"/a/b/c", &c.root, b"/a", 0)),
+        Errno::ENOTEMPTY
+    );
+    assert_eq!(
+        err(ops::rename(&c, &c.root, b"/a/f", &c.root, b"/a/b/c/..", 0)),
+        Errno::EBUSY
+    );
+    assert_eq!(
+        err(ops::rename(
+            &c,
+            &c.root,
+            b"/a/b",
+            &c.root,
+            b"/a",
+            ops::RENAME_EXCHANGE
+        )),
+        Errno::EINVAL
+    );
     ops::rmdir(&c, &c.root, b"/a/b/c").unwrap();
-    assert_eq!(err(ops::link(&c, &res(&c, "/a").unwrap(), &c.root, b"/alink")), Errno::EPERM);
+    assert_eq!(
+        err(ops::link(&c, &res(&c, "/a").unwrap(), &c.root, b"/alink")),
+        Errno::EPERM
+    );
     // A valid rename of a directory moves its subtree and cached names.
     ops::rename(&c, &c.root, b"/a", &c.root, b"/e/a2", 0).unwrap();
     assert_eq!(path(&c, &res(&c, "/e/a2/b").unwrap()), "/e/a2/b");
@@ -296,8 +482,13 @@ fn links_and_deleted_names() {
     let file = ops::open(&c, &c.root, b"/f", oflags::O_RDONLY, 0, 0).unwrap();
     ops::unlink(&c, &c.root, b"/f").unwrap();
     assert_eq!(f.inode().stat().unwrap().nlink, 1);
-    assert_eq!(file.path(), String::from_utf8(file.loc.path_from(&super::dentry::root_loc())).unwrap());
-    assert!(String::from_utf8(file.loc.path_from(&c.root)).unwrap().ends_with("/f (deleted)"));
+    assert_eq!(
+        file.path(),
+        String::from_utf8(file.loc.path_from(&super::dentry::root_loc())).unwrap()
+    );
+    assert!(String::from_utf8(file.loc.path_from(&c.root))
+        .unwrap()
+        .ends_with("/f (deleted)"));
     assert!(res(&c, "/g").is_ok());
     // Directory link counts follow subdirectories.
     mkdir(&c, "/d");
@@ -316,7 +507,15 @@ fn readdir_positions_are_stable() {
     for n in ["one", "two", "three"] {
         touch(&c, &format!("/d/{n}"));
     }
-    let dir = ops::open(&c, &c.root, b"/d", oflags::O_RDONLY | oflags::O_DIRECTORY, 0, 0).unwrap();
+    let dir = ops::open(
+        &c,
+        &c.root,
+        b"/d",
+        oflags::O_RDONLY | oflags::O_DIRECTORY,
+        0,
+        0,
+    )
+    .unwrap();
     let mut got: Vec<DirEnt> = Vec::new();
     // Take two entries, then the rest: the position carries over.
     let mut n = 0;
@@ -337,7 +536,10 @@ fn readdir_positions_are_stable() {
         true
     })
     .unwrap();
-    let names: Vec<String> = got.iter().map(|e| String::from_utf8(e.name.clone()).unwrap()).collect();
+    let names: Vec<String> = got
+        .iter()
+        .map(|e| String::from_utf8(e.name.clone()).unwrap())
+        .collect();
     assert_eq!(names, vec![".", "..", "one", "three", "four"]);
     assert!(got.windows(2).all(|w| w[0].next < w[1].next));
     assert_eq!(got[2].dtype, 8);
@@ -386,13 +588,40 @@ fn permissions_of_other_users() {
     mkdir(&c, "/sticky");
     ops::chmod(&c, &res(&c, "/sticky").unwrap(), 0o1777).unwrap();
     touch(&c, "/sticky/rootfile");
-    c.creds = Creds { uid: 1000, euid: 1000, fsuid: 1000, gid: 1000, egid: 1000, fsgid: 1000, ..Default::default() };
+    c.creds = Creds {
+        uid: 1000,
+        euid: 1000,
+        fsuid: 1000,
+        gid: 1000,
+        egid: 1000,
+        fsgid: 1000,
+        ..Default::default()
+    };
     assert_eq!(err(res(&c, "/priv/x")), Errno::EACCES);
-    assert_eq!(err(ops::mkdir(&c, &c.root, b"/newdir", 0o755)), Errno::EACCES);
+    assert_eq!(
+        err(ops::mkdir(&c, &c.root, b"/newdir", 0o755)),
+        Errno::EACCES
+    );
     touch(&c, "/sticky/mine");
-    assert_eq!(err(ops::unlink(&c, &c.root, b"/sticky/rootfile")), Errno::EPERM);
+    assert_eq!(
+        err(ops::unlink(&c, &c.root, b"/sticky/rootfile")),
+        Errno::EPERM
+    );
     ops::unlink(&c, &c.root, b"/sticky/mine").unwrap();
-    assert_eq!(err(ops::chmod(&c, &res(&c, "/sticky/rootfile").unwrap(), 0o777)), Errno::EPERM);
-    assert_eq!(err(ops::open(&c, &c.root, b"/sticky/rootfile", oflags::O_WRONLY, 0, 0)), Errno::EACCES);
+    assert_eq!(
+        err(ops::chmod(&c, &res(&c, "/sticky/rootfile").unwrap(), 0o777)),
+        Errno::EPERM
+    );
+    assert_eq!(
+        err(ops::open(
+            &c,
+            &c.root,
+            b"/sticky/rootfile",
+            oflags::O_WRONLY,
+            0,
+            0
+        )),
+        Errno::EACCES
+    );
     assert!(ops::open(&c, &c.root, b"/sticky/rootfile", oflags::O_RDONLY, 0, 0).is_ok());
 }

@@ -21,7 +21,11 @@ pub const RESOLVE_ALL: u64 = 0x3f;
 pub enum Last {
     Found(Loc),
     /// The parent exists, the name does not.
-    Missing { dir: Loc, name: Vec<u8>, trailing: bool },
+    Missing {
+        dir: Loc,
+        name: Vec<u8>,
+        trailing: bool,
+    },
 }
 
 /// The parent directory of a path and its last component. `name` is empty for "/",
@@ -50,9 +54,23 @@ fn components(p: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 impl<'a> Walker<'a> {
     pub fn new(ctx: &'a Ctx, start: &Loc, resolve: u64) -> Walker<'a> {
-        let root = if resolve & RESOLVE_IN_ROOT != 0 { start.clone() } else { ctx.root.clone() };
-        let beneath = if resolve & RESOLVE_BENEATH != 0 { Some(start.clone()) } else { None };
-        Walker { ctx, root, beneath, resolve, links: 0 }
+        let root = if resolve & RESOLVE_IN_ROOT != 0 {
+            start.clone()
+        } else {
+            ctx.root.clone()
+        };
+        let beneath = if resolve & RESOLVE_BENEATH != 0 {
+            Some(start.clone())
+        } else {
+            None
+        };
+        Walker {
+            ctx,
+            root,
+            beneath,
+            resolve,
+            links: 0,
+        }
     }
 
     fn is_dir(l: &Loc) -> bool {
@@ -198,7 +216,11 @@ impl<'a> Walker<'a> {
         if path.len() >= PATH_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
-        let trimmed_len = path.iter().rposition(|&b| b != b'/').map(|p| p + 1).unwrap_or(0);
+        let trimmed_len = path
+            .iter()
+            .rposition(|&b| b != b'/')
+            .map(|p| p + 1)
+            .unwrap_or(0);
         let trailing = trimmed_len < path.len() && trimmed_len > 0;
         let trimmed = &path[..trimmed_len];
         if trimmed.is_empty() {
@@ -206,20 +228,32 @@ impl<'a> Walker<'a> {
             if self.beneath.is_some() {
                 return Err(Errno::EXDEV);
             }
-            return Ok(Parent { dir: self.root.clone(), name: Vec::new(), trailing: false });
+            return Ok(Parent {
+                dir: self.root.clone(),
+                name: Vec::new(),
+                trailing: false,
+            });
         }
         let (dirpart, name) = match trimmed.iter().rposition(|&b| b == b'/') {
             Some(p) => (&trimmed[..p + 1], &trimmed[p + 1..]),
             None => (&b""[..], trimmed),
         };
-        let dir = if dirpart.is_empty() { start } else { self.resolve_from(start, dirpart, true)? };
+        let dir = if dirpart.is_empty() {
+            start
+        } else {
+            self.resolve_from(start, dirpart, true)?
+        };
         if !Self::is_dir(&dir) {
             return Err(Errno::ENOTDIR);
         }
         if name.len() > NAME_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
-        Ok(Parent { dir, name: name.to_vec(), trailing })
+        Ok(Parent {
+            dir,
+            name: name.to_vec(),
+            trailing,
+        })
     }
 
     /// Resolves `path` for open: the object, or its parent and name when missing.
@@ -231,12 +265,20 @@ impl<'a> Walker<'a> {
         if name.is_empty() || name == b"." || name == b".." {
             let dir = p.dir;
             self.may_search(&dir)?;
-            let l = if name == b".." { self.dotdot(&dir)? } else { dir };
+            let l = if name == b".." {
+                self.dotdot(&dir)?
+            } else {
+                dir
+            };
             return Ok(Last::Found(l));
         }
         self.may_search(&p.dir)?;
         match self.child(&p.dir, &name) {
-            Err(Errno::ENOENT) => Ok(Last::Missing { dir: p.dir, name, trailing: p.trailing }),
+            Err(Errno::ENOENT) => Ok(Last::Missing {
+                dir: p.dir,
+                name,
+                trailing: p.trailing,
+            }),
             Err(e) => Err(e),
             Ok(l) => {
                 if Self::is_link(&l) && (follow || p.trailing) {

@@ -523,7 +523,11 @@ pub fn c_dir() -> PathBuf {
 pub fn artifact_root() -> PathBuf {
     let t = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     if t.starts_with("/tmp") {
-        let tag: String = t.to_string_lossy().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+        let tag: String = t
+            .to_string_lossy()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
         PathBuf::from("/var/tmp/moat-tests").join(tag)
     } else {
         t

@@ -74,7 +74,12 @@ impl Context {
 
     pub(crate) fn from_stopped(tid: i32) -> Result<Context> {
         let regs = getregs(tid)?;
-        Ok(Context { tid, tgid: tid, regs, alive: true })
+        Ok(Context {
+            tid,
+            tgid: tid,
+            regs,
+            alive: true,
+        })
     }
 
     pub fn tid(&self) -> i32 {
@@ -82,7 +87,10 @@ impl Context {
     }
 
     pub fn interrupter(&self) -> Interrupter {
-        Interrupter { tgid: self.tgid, tid: self.tid }
+        Interrupter {
+            tgid: self.tgid,
+            tid: self.tid,
+        }
     }
 
     /// Runs the application until its next event.
@@ -117,7 +125,11 @@ impl Context {
                     if code <= 0 {
                         return Ok(Event::Interrupted);
                     }
-                    return Ok(Event::Fault(FaultInfo { signo, code, addr: si[2] }));
+                    return Ok(Event::Fault(FaultInfo {
+                        signo,
+                        code,
+                        addr: si[2],
+                    }));
                 }
                 _ => return Ok(Event::Interrupted),
             }
@@ -177,9 +189,19 @@ impl Context {
 
     /// Like `map`; `populate` fills the host page tables at once (MAP_POPULATE), which saves
     /// a host fault per page for memory that is about to be touched.
-    pub fn map_with(&mut self, addr: u64, len: u64, prot: u32, offset: u64, populate: bool) -> Result<()> {
+    pub fn map_with(
+        &mut self,
+        addr: u64,
+        len: u64,
+        prot: u32,
+        offset: u64,
+        populate: bool,
+    ) -> Result<()> {
         let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
-        let r = self.inject(libc::SYS_mmap as u64, &[addr, len, prot as u64, flags, STUB_MEMFD as u64, offset]);
+        let r = self.inject(
+            libc::SYS_mmap as u64,
+            &[addr, len, prot as u64, flags, STUB_MEMFD as u64, offset],
+        );
         if r < 0 {
             return Err(HostError(-r as i32));
         }
@@ -188,7 +210,11 @@ impl Context {
             // call; failure is harmless (pages then fault in one by one).
             const MADV_POPULATE_READ: u64 = 22;
             const MADV_POPULATE_WRITE: u64 = 23;
-            let advice = if prot & crate::PROT_WRITE != 0 { MADV_POPULATE_WRITE } else { MADV_POPULATE_READ };
+            let advice = if prot & crate::PROT_WRITE != 0 {
+                MADV_POPULATE_WRITE
+            } else {
+                MADV_POPULATE_READ
+            };
             self.inject(libc::SYS_madvise as u64, &[addr, len, advice]);
         }
         Ok(())
@@ -221,7 +247,11 @@ impl Context {
             | libc::CLONE_SIGHAND
             | libc::CLONE_THREAD
             | libc::CLONE_SYSVSEM;
-        let r = self.inject_at(stub::clone_addr(), libc::SYS_clone as u64, &[flags as u64, 0, 0, 0, 0]);
+        let r = self.inject_at(
+            stub::clone_addr(),
+            libc::SYS_clone as u64,
+            &[flags as u64, 0, 0, 0, 0],
+        );
         if r < 0 {
             Err(HostError(-r as i32))
         } else {
@@ -236,15 +266,32 @@ impl Context {
     /// The full xsave state of the thread (for signal frames).
     pub fn get_fpstate(&self) -> Result<Vec<u8>> {
         let mut buf = vec![0u8; 16384];
-        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr() as *mut _, iov_len: buf.len() };
-        ptrace(libc::PTRACE_GETREGSET, self.tid, NT_X86_XSTATE, &mut iov as *mut _ as u64)?;
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr() as *mut _,
+            iov_len: buf.len(),
+        };
+        ptrace(
+            libc::PTRACE_GETREGSET,
+            self.tid,
+            NT_X86_XSTATE,
+            &mut iov as *mut _ as u64,
+        )?;
         buf.truncate(iov.iov_len);
         Ok(buf)
     }
 
     pub fn set_fpstate(&self, state: &[u8]) -> Result<()> {
-        let mut iov = libc::iovec { iov_base: state.as_ptr() as *mut _, iov_len: state.len() };
-        ptrace(libc::PTRACE_SETREGSET, self.tid, NT_X86_XSTATE, &mut iov as *mut _ as u64).map(|_| ())
+        let mut iov = libc::iovec {
+            iov_base: state.as_ptr() as *mut _,
+            iov_len: state.len(),
+        };
+        ptrace(
+            libc::PTRACE_SETREGSET,
+            self.tid,
+            NT_X86_XSTATE,
+            &mut iov as *mut _ as u64,
+        )
+        .map(|_| ())
     }
 
     /// Ends this stub thread (only this thread: its process lives on). The thread is

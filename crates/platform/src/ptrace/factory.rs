@@ -62,7 +62,9 @@ impl StubFactory {
         // SAFETY: reading one byte from our pipe, then closing both ends.
         unsafe {
             libc::close(ready[1]);
-            while libc::read(ready[0], b.as_mut_ptr() as *mut _, 1) < 0 && *libc::__errno_location() == libc::EINTR {}
+            while libc::read(ready[0], b.as_mut_ptr() as *mut _, 1) < 0
+                && *libc::__errno_location() == libc::EINTR
+            {}
             libc::close(ready[0]);
         }
         // SAFETY: unmapping our own copy of the stub page.
@@ -74,13 +76,20 @@ impl StubFactory {
             .spawn(move || serve(pid, rx, ready_tx))
             .map_err(|_| HostError(libc::EAGAIN))?;
         ready_rx.recv().map_err(|_| HostError(libc::EIO))??;
-        Ok(StubFactory { requests: Mutex::new(tx), master: pid })
+        Ok(StubFactory {
+            requests: Mutex::new(tx),
+            master: pid,
+        })
     }
 
     /// A new stub process, idle in the pause loop, not yet traced by anyone.
     pub fn new_stub(&self) -> Result<i32> {
         let (tx, rx) = mpsc::channel();
-        self.requests.lock().unwrap().send(tx).map_err(|_| HostError(libc::EIO))?;
+        self.requests
+            .lock()
+            .unwrap()
+            .send(tx)
+            .map_err(|_| HostError(libc::EIO))?;
         rx.recv().map_err(|_| HostError(libc::EIO))?
     }
 
@@ -149,7 +158,10 @@ fn serve(master: i32, rx: mpsc::Receiver<Request>, ready: mpsc::Sender<Result<()
     };
     // Empty the master's address space: only the stub page stays.
     let r1 = ctx.inject(libc::SYS_munmap as u64, &[0, STUB_BASE]);
-    let r2 = ctx.inject(libc::SYS_munmap as u64, &[STUB_BASE + 4096, TASK_SIZE - STUB_BASE - 4096]);
+    let r2 = ctx.inject(
+        libc::SYS_munmap as u64,
+        &[STUB_BASE + 4096, TASK_SIZE - STUB_BASE - 4096],
+    );
     if r1 < 0 || r2 < 0 {
         let _ = ready.send(Err(HostError(-(r1.min(r2)) as i32)));
         return;
@@ -157,6 +169,10 @@ fn serve(master: i32, rx: mpsc::Receiver<Request>, ready: mpsc::Sender<Result<()
     let _ = ready.send(Ok(()));
     while let Ok(reply) = rx.recv() {
         let r = ctx.inject_at(stub::clone_addr(), libc::SYS_fork as u64, &[]);
-        let _ = reply.send(if r < 0 { Err(HostError(-r as i32)) } else { Ok(r as i32) });
+        let _ = reply.send(if r < 0 {
+            Err(HostError(-r as i32))
+        } else {
+            Ok(r as i32)
+        });
     }
 }

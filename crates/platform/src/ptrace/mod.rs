@@ -11,11 +11,19 @@ use crate::{HostError, Result};
 /// The host signal used to kick a running stub thread back to its tracer.
 pub const INTERRUPT_SIGNAL: i32 = libc::SIGURG;
 
-pub(crate) const PTRACE_OPTIONS: libc::c_int = libc::PTRACE_O_TRACESYSGOOD | libc::PTRACE_O_EXITKILL;
+pub(crate) const PTRACE_OPTIONS: libc::c_int =
+    libc::PTRACE_O_TRACESYSGOOD | libc::PTRACE_O_EXITKILL;
 
 pub(crate) fn ptrace(req: libc::c_uint, pid: i32, addr: u64, data: u64) -> Result<i64> {
     // SAFETY: ptrace with plain integer/pointer arguments the callers own.
-    let r = unsafe { libc::ptrace(req, pid, addr as *mut libc::c_void, data as *mut libc::c_void) };
+    let r = unsafe {
+        libc::ptrace(
+            req,
+            pid,
+            addr as *mut libc::c_void,
+            data as *mut libc::c_void,
+        )
+    };
     if r < 0 {
         Err(HostError::last())
     } else {

@@ -19,20 +19,37 @@ fn need_task(tgid: i32, tid: Option<i32>) -> Result<Arc<Task>, Errno> {
 /// Text of a /proc/PID link (exe, cwd, root, fd/N).
 pub(super) fn link_text(node: &Node, ctx: &Ctx) -> Result<Vec<u8>, Errno> {
     match node {
-        Node::PidEntry { tgid, tid, name: "exe" } => {
+        Node::PidEntry {
+            tgid,
+            tid,
+            name: "exe",
+        } => {
             let t = need_task(*tgid, *tid)?;
             let exe = t.mm().lock().exe.clone().ok_or(Errno::ENOENT)?;
             Ok(exe.into_bytes())
         }
-        Node::PidEntry { tgid, tid, name: "cwd" } => {
+        Node::PidEntry {
+            tgid,
+            tid,
+            name: "cwd",
+        } => {
             let t = need_task(*tgid, *tid)?;
             Ok(t.fs().cwd().path_from(&ctx.root))
         }
-        Node::PidEntry { tgid, tid, name: "root" } => {
+        Node::PidEntry {
+            tgid,
+            tid,
+            name: "root",
+        } => {
             let t = need_task(*tgid, *tid)?;
             Ok(t.fs().root().path_from(&ctx.root))
         }
-        Node::Fd { tgid, tid, fd, info: false } => {
+        Node::Fd {
+            tgid,
+            tid,
+            fd,
+            info: false,
+        } => {
             let t = need_task(*tgid, *tid)?;
             let f = t.files().get(*fd).map_err(|_| Errno::ENOENT)?;
             if f.ops().name().is_some() || f.loc.mnt.internal {
@@ -47,15 +64,40 @@ pub(super) fn link_text(node: &Node, ctx: &Ctx) -> Result<Vec<u8>, Errno> {
 /// Where a /proc/PID magic link leads.
 pub(super) fn link_target(node: &Node, ctx: &Ctx) -> Result<Loc, Errno> {
     match node {
-        Node::PidEntry { tgid, tid, name: "exe" } => {
+        Node::PidEntry {
+            tgid,
+            tid,
+            name: "exe",
+        } => {
             let t = need_task(*tgid, *tid)?;
             let exe = t.mm().lock().exe.clone().ok_or(Errno::ENOENT)?;
             let root = dentry::root_loc();
-            walk::resolve(&Ctx { root: root.clone(), ..ctx.clone() }, &root, exe.as_bytes(), true)
+            walk::resolve(
+                &Ctx {
+                    root: root.clone(),
+                    ..ctx.clone()
+                },
+                &root,
+                exe.as_bytes(),
+                true,
+            )
         }
-        Node::PidEntry { tgid, tid, name: "cwd" } => Ok(need_task(*tgid, *tid)?.fs().cwd()),
-        Node::PidEntry { tgid, tid, name: "root" } => Ok(need_task(*tgid, *tid)?.fs().root()),
-        Node::Fd { tgid, tid, fd, info: false } => {
+        Node::PidEntry {
+            tgid,
+            tid,
+            name: "cwd",
+        } => Ok(need_task(*tgid, *tid)?.fs().cwd()),
+        Node::PidEntry {
+            tgid,
+            tid,
+            name: "root",
+        } => Ok(need_task(*tgid, *tid)?.fs().root()),
+        Node::Fd {
+            tgid,
+            tid,
+            fd,
+            info: false,
+        } => {
             let t = need_task(*tgid, *tid)?;
             let f = t.files().get(*fd).map_err(|_| Errno::ENOENT)?;
             Ok(f.loc.clone())
@@ -101,7 +143,10 @@ fn cpu_ns(t: &Task) -> u64 {
     }
     // A thread's CPU clock id: (~tid << 3) | CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED.
     let clk = ((!tid) << 3) | 6;
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: valid out pointer; a bad clock id just fails.
     if unsafe { libc::clock_gettime(clk, &mut ts) } != 0 {
         return 0;
@@ -144,14 +189,20 @@ fn vm_sizes(t: &Task) -> (u64, u64, u64, u64, u64) {
 }
 
 fn comm_of(t: Option<&Task>) -> String {
-    t.map(|t| String::from_utf8_lossy(&t.comm.lock().unwrap()).into_owned()).unwrap_or_default()
+    t.map(|t| String::from_utf8_lossy(&t.comm.lock().unwrap()).into_owned())
+        .unwrap_or_default()
 }
 
 /// Generates the contents of a /proc/PID file.
 pub(super) fn content(node: &Node, ctx: &Ctx) -> Result<Vec<u8>, Errno> {
     let (tgid, tid, name) = match node {
         Node::PidEntry { tgid, tid, name } => (*tgid, *tid, *name),
-        Node::Fd { tgid, tid, fd, info: true } => return fdinfo(*tgid, *tid, *fd),
+        Node::Fd {
+            tgid,
+            tid,
+            fd,
+            info: true,
+        } => return fdinfo(*tgid, *tid, *fd),
         _ => return Err(Errno::EINVAL),
     };
     let g = group(tgid).ok_or(Errno::ENOENT)?;
@@ -215,8 +266,14 @@ pub(super) fn content(node: &Node, ctx: &Ctx) -> Result<Vec<u8>, Errno> {
 fn stat(g: &ThreadGroup, t: Option<&Task>, tid: Option<i32>, ctx: &Ctx) -> String {
     let (st, _) = state(g, t, ctx);
     let s = g.lock();
-    let (ppid, pgrp, sid, nthreads, start, exit_signal) =
-        (s.parent, s.pgid, s.sid, s.threads.len().max(1), s.start, s.exit_signal);
+    let (ppid, pgrp, sid, nthreads, start, exit_signal) = (
+        s.parent,
+        s.pgid,
+        s.sid,
+        s.threads.len().max(1),
+        s.start,
+        s.exit_signal,
+    );
     let (cutime, cstime) = (s.cutime, s.cstime);
     let exit_code = match s.zombie {
         Some(ExitStatus::Exited(c)) => (c & 0xff) << 8,
@@ -226,12 +283,17 @@ fn stat(g: &ThreadGroup, t: Option<&Task>, tid: Option<i32>, ctx: &Ctx) -> Strin
     drop(s);
     let pid = tid.unwrap_or(g.tgid);
     let comm = comm_of(t);
-    let start_ticks = start.saturating_duration_since(crate::kernel().boot).as_millis() as u64 / (1000 / HZ);
+    let start_ticks = start
+        .saturating_duration_since(crate::kernel().boot)
+        .as_millis() as u64
+        / (1000 / HZ);
     let utime = t.map(cpu_ns).unwrap_or(0) / (1_000_000_000 / HZ);
-    let (mask, pending) = t.map(|t| {
-        let s = t.sig.lock().unwrap();
-        (s.mask, s.pending.set())
-    }).unwrap_or((0, 0));
+    let (mask, pending) = t
+        .map(|t| {
+            let s = t.sig.lock().unwrap();
+            (s.mask, s.pending.set())
+        })
+        .unwrap_or((0, 0));
     let (ign, cgt) = t.map(sig_disp).unwrap_or((0, 0));
     let (vsize, rss, rsslim) = match t {
         Some(t) => {
@@ -244,7 +306,14 @@ fn stat(g: &ThreadGroup, t: Option<&Task>, tid: Option<i32>, ctx: &Ctx) -> Strin
         Some(t) => {
             let mm = t.mm();
             let m = mm.lock();
-            (m.stack_start, m.arg_start, m.arg_end, m.env_start, m.env_end, m.brk_start)
+            (
+                m.stack_start,
+                m.arg_start,
+                m.arg_end,
+                m.env_start,
+                m.env_end,
+                m.brk_start,
+            )
         }
         None => (0, 0, 0, 0, 0, 0),
     };
@@ -278,10 +347,20 @@ fn status(g: &ThreadGroup, t: Option<&Task>, tid: Option<i32>, ctx: &Ctx) -> Str
     let _ = writeln!(o, "TracerPid:\t0");
     let _ = writeln!(o, "Uid:\t{}\t{}\t{}\t{}", c.uid, c.euid, c.suid, c.fsuid);
     let _ = writeln!(o, "Gid:\t{}\t{}\t{}\t{}", c.gid, c.egid, c.sgid, c.fsgid);
-    let fdsize = t.map(|t| t.files().capacity().max(64).next_power_of_two()).unwrap_or(64);
+    let fdsize = t
+        .map(|t| t.files().capacity().max(64).next_power_of_two())
+        .unwrap_or(64);
     let _ = writeln!(o, "FDSize:\t{}", fdsize);
     let groups: Vec<String> = c.groups.iter().map(|g| g.to_string()).collect();
-    let _ = writeln!(o, "Groups:\t{}", if groups.is_empty() { String::new() } else { groups.join(" ") + " " });
+    let _ = writeln!(
+        o,
+        "Groups:\t{}",
+        if groups.is_empty() {
+            String::new()
+        } else {
+            groups.join(" ") + " "
+        }
+    );
     let _ = writeln!(o, "NStgid:\t{}", g.tgid);
     let _ = writeln!(o, "NSpid:\t{}", pid);
     let _ = writeln!(o, "NSpgid:\t{}", pgid);
@@ -308,10 +387,12 @@ fn status(g: &ThreadGroup, t: Option<&Task>, tid: Option<i32>, ctx: &Ctx) -> Str
     let _ = writeln!(o, "CoreDumping:\t0");
     let _ = writeln!(o, "THP_enabled:\t1");
     let _ = writeln!(o, "Threads:\t{}", nthreads.max(1));
-    let (mask, pending) = t.map(|t| {
-        let s = t.sig.lock().unwrap();
-        (s.mask, s.pending.set())
-    }).unwrap_or((0, 0));
+    let (mask, pending) = t
+        .map(|t| {
+            let s = t.sig.lock().unwrap();
+            (s.mask, s.pending.set())
+        })
+        .unwrap_or((0, 0));
     let (ign, cgt) = t.map(sig_disp).unwrap_or((0, 0));
     let queued = (pending | shared).count_ones();
     let _ = writeln!(o, "SigQ:\t{}/{}", queued, sigq_max);
@@ -325,16 +406,30 @@ fn status(g: &ThreadGroup, t: Option<&Task>, tid: Option<i32>, ctx: &Ctx) -> Str
     let _ = writeln!(o, "CapEff:\t{:016x}", c.cap_effective);
     let _ = writeln!(o, "CapBnd:\t{:016x}", c.cap_bounding);
     let _ = writeln!(o, "CapAmb:\t{:016x}", c.cap_ambient);
-    let nnp = t.map(|t| t.no_new_privs.load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(false);
+    let nnp = t
+        .map(|t| t.no_new_privs.load(std::sync::atomic::Ordering::Relaxed))
+        .unwrap_or(false);
     let _ = writeln!(o, "NoNewPrivs:\t{}", nnp as u32);
     let _ = writeln!(o, "Seccomp:\t0");
     let _ = writeln!(o, "Seccomp_filters:\t0");
     let _ = writeln!(o, "Speculation_Store_Bypass:\tthread vulnerable");
     let _ = writeln!(o, "SpeculationIndirectBranch:\tconditional enabled");
     let ncpu = super::sys::ncpus();
-    let mask_hex = if ncpu >= 64 { "ffffffffffffffff".to_string() } else { format!("{:x}", (1u64 << ncpu) - 1) };
+    let mask_hex = if ncpu >= 64 {
+        "ffffffffffffffff".to_string()
+    } else {
+        format!("{:x}", (1u64 << ncpu) - 1)
+    };
     let _ = writeln!(o, "Cpus_allowed:\t{}", mask_hex);
-    let _ = writeln!(o, "Cpus_allowed_list:\t{}", if ncpu <= 1 { "0".to_string() } else { format!("0-{}", ncpu - 1) });
+    let _ = writeln!(
+        o,
+        "Cpus_allowed_list:\t{}",
+        if ncpu <= 1 {
+            "0".to_string()
+        } else {
+            format!("0-{}", ncpu - 1)
+        }
+    );
     let _ = writeln!(o, "Mems_allowed:\t00000001");
     let _ = writeln!(o, "Mems_allowed_list:\t0");
     let _ = writeln!(o, "voluntary_ctxt_switches:\t0");
@@ -363,9 +458,18 @@ fn limits(g: &ThreadGroup) -> String {
         ("Max realtime timeout", "us"),
     ];
     let r = g.lock().rlimits;
-    let mut o = format!("{:<25} {:<20} {:<20} {:<10}\n", "Limit", "Soft Limit", "Hard Limit", "Units");
+    let mut o = format!(
+        "{:<25} {:<20} {:<20} {:<10}\n",
+        "Limit", "Soft Limit", "Hard Limit", "Units"
+    );
     for (i, (n, u)) in NAMES.iter().enumerate() {
-        let f = |v: u64| if v == u64::MAX { "unlimited".to_string() } else { v.to_string() };
+        let f = |v: u64| {
+            if v == u64::MAX {
+                "unlimited".to_string()
+            } else {
+                v.to_string()
+            }
+        };
         let _ = writeln!(o, "{:<25} {:<20} {:<20} {:<10}", n, f(r[i].0), f(r[i].1), u);
     }
     o
@@ -420,16 +524,27 @@ pub(super) fn mounts(t: Option<&Task>, info: bool) -> String {
 fn fdinfo(tgid: i32, tid: Option<i32>, fd: i32) -> Result<Vec<u8>, Errno> {
     let t = need_task(tgid, tid)?;
     let (f, cloexec) = t.files().get_with_flags(fd).map_err(|_| Errno::ENOENT)?;
-    let flags = f.flags() | if cloexec { crate::vfs::oflags::O_CLOEXEC } else { 0 };
+    let flags = f.flags()
+        | if cloexec {
+            crate::vfs::oflags::O_CLOEXEC
+        } else {
+            0
+        };
     let st = f.stat().unwrap_or_default();
     let mnt = f.loc.mnt.id;
     let pos = if f.seekable() { f.pos() } else { 0 };
-    Ok(format!("pos:\t{}\nflags:\t0{:o}\nmnt_id:\t{}\nino:\t{}\n", pos, flags, mnt, st.ino).into_bytes())
+    Ok(format!(
+        "pos:\t{}\nflags:\t0{:o}\nmnt_id:\t{}\nino:\t{}\n",
+        pos, flags, mnt, st.ino
+    )
+    .into_bytes())
 }
 
 /// Writes to a /proc/PID file: comm renames the thread; the oom files accept values.
 pub(super) fn write(node: &Node, t: &Task, data: &[u8]) -> Result<usize, Errno> {
-    let Node::PidEntry { tgid, tid, name } = node else { return Err(Errno::EIO) };
+    let Node::PidEntry { tgid, tid, name } = node else {
+        return Err(Errno::EIO);
+    };
     match *name {
         "comm" => {
             let target = need_task(*tgid, *tid)?;

@@ -25,7 +25,10 @@ pub(super) fn snapshot_host() {
         let cpuinfo = std::fs::read("/proc/cpuinfo").unwrap_or_default();
         // SAFETY: plain host call.
         let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
-        Host { cpuinfo, ncpus: n.max(1) as usize }
+        Host {
+            cpuinfo,
+            ncpus: n.max(1) as usize,
+        }
     });
 }
 
@@ -40,20 +43,38 @@ pub(super) fn ncpus() -> usize {
 
 /// Top-level names (besides self, thread-self and pids), in listing order.
 const TOP: &[&str] = &[
-    "cmdline", "cpuinfo", "filesystems", "loadavg", "meminfo", "mounts", "stat", "swaps", "sys", "uptime", "version",
+    "cmdline",
+    "cpuinfo",
+    "filesystems",
+    "loadavg",
+    "meminfo",
+    "mounts",
+    "stat",
+    "swaps",
+    "sys",
+    "uptime",
+    "version",
 ];
 
 pub(super) fn top_lookup(name: &[u8]) -> Option<Node> {
     if name == b"sys" {
         return Some(Node::Sys("sys"));
     }
-    TOP.iter().find(|n| n.as_bytes() == name).map(|n| Node::Top(*n))
+    TOP.iter()
+        .find(|n| n.as_bytes() == name)
+        .map(|n| Node::Top(*n))
 }
 
 pub(super) fn top_entries() -> Vec<(String, Node)> {
-    let mut v = vec![("self".to_string(), Node::SelfLink), ("thread-self".to_string(), Node::ThreadSelf)];
+    let mut v = vec![
+        ("self".to_string(), Node::SelfLink),
+        ("thread-self".to_string(), Node::ThreadSelf),
+    ];
     for n in TOP {
-        v.push((n.to_string(), top_lookup(n.as_bytes()).unwrap_or(Node::Root)));
+        v.push((
+            n.to_string(),
+            top_lookup(n.as_bytes()).unwrap_or(Node::Root),
+        ));
     }
     v
 }
@@ -195,7 +216,9 @@ const SYS_FILES: &[&str] = &[
 ];
 
 fn is_sys_dir(p: &str) -> bool {
-    SYS_FILES.iter().any(|f| f.len() > p.len() && f.starts_with(p) && f.as_bytes()[p.len()] == b'/')
+    SYS_FILES
+        .iter()
+        .any(|f| f.len() > p.len() && f.starts_with(p) && f.as_bytes()[p.len()] == b'/')
 }
 
 /// The /proc/sys path for `name` inside directory `dir`, if it exists (as a static str).
@@ -235,7 +258,10 @@ pub(super) fn sys_mode(p: &str) -> u32 {
         return mode::S_IFDIR | 0o555;
     }
     match p {
-        "sys/kernel/hostname" | "sys/kernel/domainname" | "sys/vm/overcommit_memory" | "sys/vm/max_map_count" => mode::S_IFREG | 0o644,
+        "sys/kernel/hostname"
+        | "sys/kernel/domainname"
+        | "sys/vm/overcommit_memory"
+        | "sys/vm/max_map_count" => mode::S_IFREG | 0o644,
         _ => mode::S_IFREG | 0o444,
     }
 }
@@ -247,7 +273,14 @@ fn uuid() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: Vec<String> = b.iter().map(|x| format!("{:02x}", x)).collect();
-    format!("{}-{}-{}-{}-{}", h[0..4].concat(), h[4..6].concat(), h[6..8].concat(), h[8..10].concat(), h[10..16].concat())
+    format!(
+        "{}-{}-{}-{}-{}",
+        h[0..4].concat(),
+        h[4..6].concat(),
+        h[6..8].concat(),
+        h[8..10].concat(),
+        h[10..16].concat()
+    )
 }
 
 pub(super) fn sys_content(p: &str) -> Result<Vec<u8>, Errno> {
@@ -258,7 +291,9 @@ pub(super) fn sys_content(p: &str) -> Result<Vec<u8>, Errno> {
         "sys/fs/nr_open" => crate::vfs::fdtable::NR_OPEN.to_string(),
         "sys/fs/pipe-max-size" => crate::fs::pipe::MAX_SIZE.to_string(),
         "sys/kernel/cap_last_cap" => "40".to_string(),
-        "sys/kernel/domainname" => String::from_utf8_lossy(&k.domainname.lock().unwrap()).into_owned(),
+        "sys/kernel/domainname" => {
+            String::from_utf8_lossy(&k.domainname.lock().unwrap()).into_owned()
+        }
         "sys/kernel/hostname" => String::from_utf8_lossy(&k.hostname.lock().unwrap()).into_owned(),
         "sys/kernel/ngroups_max" => "65536".to_string(),
         "sys/kernel/osrelease" => OSRELEASE.to_string(),
@@ -296,7 +331,11 @@ pub(super) fn sys_write(p: &str, t: &Task, data: &[u8]) -> Result<usize, Errno> 
                 return Err(Errno::EINVAL);
             }
             let k = crate::kernel();
-            let slot = if p.ends_with("hostname") { &k.hostname } else { &k.domainname };
+            let slot = if p.ends_with("hostname") {
+                &k.hostname
+            } else {
+                &k.domainname
+            };
             *slot.lock().unwrap() = v;
             Ok(data.len())
         }

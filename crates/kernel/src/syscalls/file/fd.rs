@@ -60,20 +60,31 @@ pub(super) fn dispatch(t: &Task, n: u64, a: &[u64; 6]) -> Option<SysResult> {
         nr::PIPE2 => pipe2(t, a[0], a[1]),
         nr::IOCTL => ioctl(t, fd_arg(a[0]), a[1] as u32, a[2]),
         nr::FLOCK => flock(t, fd_arg(a[0]), a[1]),
-        nr::FSYNC | nr::FDATASYNC => io_file(t, fd_arg(a[0])).and_then(|f| f.ops().fsync()).map(|_| 0),
+        nr::FSYNC | nr::FDATASYNC => io_file(t, fd_arg(a[0]))
+            .and_then(|f| f.ops().fsync())
+            .map(|_| 0),
         nr::SYNC => Ok(0),
         nr::SYNCFS => io_file(t, fd_arg(a[0])).map(|_| 0),
         nr::SYNC_FILE_RANGE => sync_file_range(t, fd_arg(a[0]), a[1] as i64, a[2] as i64, a[3]),
         nr::FADVISE64 => fadvise(t, fd_arg(a[0]), a[1] as i64, a[2] as i64, a[3]),
         nr::FALLOCATE => fallocate(t, fd_arg(a[0]), a[1] as u32, a[2] as i64, a[3] as i64),
-        nr::FTRUNCATE => io_file(t, fd_arg(a[0])).and_then(|f| ops::ftruncate(&Ctx::of(t), &f, a[1] as i64)).map(|_| 0),
-        nr::FCHMOD => io_file(t, fd_arg(a[0])).and_then(|f| ops::chmod(&Ctx::of(t), &f.loc, a[1] as u32)).map(|_| 0),
-        nr::FCHOWN => {
-            io_file(t, fd_arg(a[0])).and_then(|f| ops::chown(&Ctx::of(t), &f.loc, a[1] as u32, a[2] as u32)).map(|_| 0)
-        }
+        nr::FTRUNCATE => io_file(t, fd_arg(a[0]))
+            .and_then(|f| ops::ftruncate(&Ctx::of(t), &f, a[1] as i64))
+            .map(|_| 0),
+        nr::FCHMOD => io_file(t, fd_arg(a[0]))
+            .and_then(|f| ops::chmod(&Ctx::of(t), &f.loc, a[1] as u32))
+            .map(|_| 0),
+        nr::FCHOWN => io_file(t, fd_arg(a[0]))
+            .and_then(|f| ops::chown(&Ctx::of(t), &f.loc, a[1] as u32, a[2] as u32))
+            .map(|_| 0),
         nr::FCHDIR => fchdir(t, fd_arg(a[0])),
-        nr::FSTATFS => get_file(t, fd_arg(a[0])).and_then(|f| t.write_mem(a[1], &ops::statfs(&f.loc).to_bytes())).map(|_| 0),
-        nr::FSTAT => get_file(t, fd_arg(a[0])).and_then(|f| f.stat()).and_then(|s| t.write_mem(a[1], &s.to_bytes())).map(|_| 0),
+        nr::FSTATFS => get_file(t, fd_arg(a[0]))
+            .and_then(|f| t.write_mem(a[1], &ops::statfs(&f.loc).to_bytes()))
+            .map(|_| 0),
+        nr::FSTAT => get_file(t, fd_arg(a[0]))
+            .and_then(|f| f.stat())
+            .and_then(|s| t.write_mem(a[1], &s.to_bytes()))
+            .map(|_| 0),
         _ => return None,
     })
 }
@@ -94,7 +105,8 @@ fn close_range(t: &Task, first: u64, last: u64, flags: u64) -> SysResult {
         let copy = Arc::new(t.files().fork_copy());
         *t.files.lock().unwrap() = copy;
     }
-    t.files().close_range(first, last, flags & CLOSE_RANGE_CLOEXEC != 0);
+    t.files()
+        .close_range(first, last, flags & CLOSE_RANGE_CLOEXEC != 0);
     Ok(0)
 }
 
@@ -251,8 +263,16 @@ fn ioctl(t: &Task, fd: i32, cmd: u32, arg: u64) -> SysResult {
     match cmd {
         FIONBIO | FIOASYNC => {
             let on: i32 = t.read_val(arg)?;
-            let bit = if cmd == FIONBIO { oflags::O_NONBLOCK } else { oflags::O_ASYNC };
-            let fl = if on != 0 { f.flags() | bit } else { f.flags() & !bit };
+            let bit = if cmd == FIONBIO {
+                oflags::O_NONBLOCK
+            } else {
+                oflags::O_ASYNC
+            };
+            let fl = if on != 0 {
+                f.flags() | bit
+            } else {
+                f.flags() & !bit
+            };
             f.set_flags(fl);
             Ok(0)
         }
@@ -287,7 +307,11 @@ fn sync_file_range(t: &Task, fd: i32, off: i64, len: i64, flags: u64) -> SysResu
     }
     let f = io_file(t, fd)?;
     let m = f.inode().mode();
-    if !mode::is_reg(m) && !mode::is_dir(m) && m & mode::S_IFMT != mode::S_IFBLK && m & mode::S_IFMT != mode::S_IFLNK {
+    if !mode::is_reg(m)
+        && !mode::is_dir(m)
+        && m & mode::S_IFMT != mode::S_IFBLK
+        && m & mode::S_IFMT != mode::S_IFLNK
+    {
         return Err(Errno::ESPIPE);
     }
     Ok(0)

@@ -3,8 +3,8 @@
 //! chdir, chroot, getcwd, statfs, mknod, umask, xattrs).
 
 use super::{
-    at_loc, fd_arg, get_file, install, read_path, start_loc, AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT,
-    AT_REMOVEDIR, AT_STATX_SYNC_TYPE, AT_SYMLINK_FOLLOW, AT_SYMLINK_NOFOLLOW,
+    at_loc, fd_arg, get_file, install, read_path, start_loc, AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD,
+    AT_NO_AUTOMOUNT, AT_REMOVEDIR, AT_STATX_SYNC_TYPE, AT_SYMLINK_FOLLOW, AT_SYMLINK_NOFOLLOW,
 };
 use crate::task::{SysResult, Task};
 use crate::vfs::ops::{self, TimeArg};
@@ -21,7 +21,13 @@ pub(super) fn dispatch(t: &Task, n: u64, a: &[u64; 6]) -> Option<SysResult> {
     let cwd = AT_FDCWD;
     Some(match n {
         nr::OPEN => openat(t, cwd, a[0], a[1] as u32, a[2] as u32),
-        nr::CREAT => openat(t, cwd, a[0], oflags::O_CREAT | oflags::O_WRONLY | oflags::O_TRUNC, a[1] as u32),
+        nr::CREAT => openat(
+            t,
+            cwd,
+            a[0],
+            oflags::O_CREAT | oflags::O_WRONLY | oflags::O_TRUNC,
+            a[1] as u32,
+        ),
         nr::OPENAT => openat(t, fd_arg(a[0]), a[1], a[2] as u32, a[3] as u32),
         nr::OPENAT2 => openat2(t, fd_arg(a[0]), a[1], a[2], a[3]),
         nr::STAT => fstatat(t, cwd, a[0], a[1], 0),
@@ -51,7 +57,14 @@ pub(super) fn dispatch(t: &Task, n: u64, a: &[u64; 6]) -> Option<SysResult> {
         nr::FCHMODAT => fchmodat(t, fd_arg(a[0]), a[1], a[2] as u32, 0),
         nr::FCHMODAT2 => fchmodat(t, fd_arg(a[0]), a[1], a[2] as u32, a[3]),
         nr::CHOWN => fchownat(t, cwd, a[0], a[1] as u32, a[2] as u32, 0),
-        nr::LCHOWN => fchownat(t, cwd, a[0], a[1] as u32, a[2] as u32, AT_SYMLINK_NOFOLLOW as u64),
+        nr::LCHOWN => fchownat(
+            t,
+            cwd,
+            a[0],
+            a[1] as u32,
+            a[2] as u32,
+            AT_SYMLINK_NOFOLLOW as u64,
+        ),
         nr::FCHOWNAT => fchownat(t, fd_arg(a[0]), a[1], a[2] as u32, a[3] as u32, a[4]),
         nr::UTIME => utime(t, a[0], a[1]),
         nr::UTIMES => futimesat(t, cwd, a[0], a[1]),
@@ -63,9 +76,13 @@ pub(super) fn dispatch(t: &Task, n: u64, a: &[u64; 6]) -> Option<SysResult> {
         nr::GETCWD => getcwd(t, a[0], a[1]),
         nr::STATFS => statfs(t, a[0], a[1]),
         nr::UMASK => Ok(t.fs().set_umask(a[0] as u32) as u64),
-        nr::GETXATTR | nr::LGETXATTR => xattr_path(t, a[0], n == nr::GETXATTR).and(Err(Errno::ENODATA)),
+        nr::GETXATTR | nr::LGETXATTR => {
+            xattr_path(t, a[0], n == nr::GETXATTR).and(Err(Errno::ENODATA))
+        }
         nr::LISTXATTR | nr::LLISTXATTR => xattr_path(t, a[0], n == nr::LISTXATTR).map(|_| 0),
-        nr::REMOVEXATTR | nr::LREMOVEXATTR => xattr_path(t, a[0], n == nr::REMOVEXATTR).and(Err(Errno::ENODATA)),
+        nr::REMOVEXATTR | nr::LREMOVEXATTR => {
+            xattr_path(t, a[0], n == nr::REMOVEXATTR).and(Err(Errno::ENODATA))
+        }
         nr::SETXATTR | nr::LSETXATTR => xattr_set(t, a[0], n == nr::SETXATTR),
         nr::FGETXATTR | nr::FREMOVEXATTR => get_file(t, fd_arg(a[0])).and(Err(Errno::ENODATA)),
         nr::FLISTXATTR => get_file(t, fd_arg(a[0])).map(|_| 0),
@@ -115,7 +132,9 @@ fn openat2(t: &Task, dirfd: i32, pathp: u64, howp: u64, size: u64) -> SysResult 
     if resolve & walk::RESOLVE_BENEATH != 0 && resolve & walk::RESOLVE_IN_ROOT != 0 {
         return Err(Errno::EINVAL);
     }
-    if resolve & walk::RESOLVE_CACHED != 0 && flags & (oflags::O_TRUNC | oflags::O_CREAT | oflags::O_TMPFILE) != 0 {
+    if resolve & walk::RESOLVE_CACHED != 0
+        && flags & (oflags::O_TRUNC | oflags::O_CREAT | oflags::O_TMPFILE) != 0
+    {
         return Err(Errno::EAGAIN);
     }
     let path = read_path(t, pathp)?;
@@ -136,7 +155,9 @@ fn do_open(t: &Task, dirfd: i32, path: &[u8], flags: u32, cmode: u32, resolve: u
         flags &= oflags::O_PATH | oflags::O_DIRECTORY | oflags::O_NOFOLLOW | oflags::O_CLOEXEC;
     }
     let ctx = Ctx::of(t);
-    let start = if resolve & (walk::RESOLVE_BENEATH | walk::RESOLVE_IN_ROOT) != 0 && path.first() == Some(&b'/') {
+    let start = if resolve & (walk::RESOLVE_BENEATH | walk::RESOLVE_IN_ROOT) != 0
+        && path.first() == Some(&b'/')
+    {
         // Absolute paths are relative to the start dir (IN_ROOT) or refused (BENEATH): the
         // walker needs the dirfd's place either way.
         if dirfd == AT_FDCWD {
@@ -246,7 +267,11 @@ fn linkat(t: &Task, ofd: i32, op: u64, nfd: i32, np: u64, flags: u64) -> SysResu
     let npath = read_path(t, np)?;
     let ctx = Ctx::of(t);
     // linkat follows a final symlink only with AT_SYMLINK_FOLLOW.
-    let follow = if flags & AT_SYMLINK_FOLLOW != 0 { 0 } else { AT_SYMLINK_NOFOLLOW };
+    let follow = if flags & AT_SYMLINK_FOLLOW != 0 {
+        0
+    } else {
+        AT_SYMLINK_NOFOLLOW
+    };
     let old = at_loc(t, &ctx, ofd, &opath, follow | (flags & AT_EMPTY_PATH))?;
     let ns = start_loc(t, nfd, &npath)?;
     ops::link(&ctx, &old, &ns, &npath)?;
@@ -267,8 +292,20 @@ fn readlinkat(t: &Task, dirfd: i32, pathp: u64, buf: u64, size: u64) -> SysResul
     }
     let path = read_path(t, pathp)?;
     let ctx = Ctx::of(t);
-    let loc = at_loc(t, &ctx, dirfd, &path, AT_SYMLINK_NOFOLLOW | if path.is_empty() { AT_EMPTY_PATH } else { 0 })?;
-    let text = ops::readlink(&ctx, &loc).map_err(|e| if path.is_empty() && e == Errno::EINVAL { Errno::ENOENT } else { e })?;
+    let loc = at_loc(
+        t,
+        &ctx,
+        dirfd,
+        &path,
+        AT_SYMLINK_NOFOLLOW | if path.is_empty() { AT_EMPTY_PATH } else { 0 },
+    )?;
+    let text = ops::readlink(&ctx, &loc).map_err(|e| {
+        if path.is_empty() && e == Errno::EINVAL {
+            Errno::ENOENT
+        } else {
+            e
+        }
+    })?;
     let n = text.len().min(size as i32 as usize);
     t.write_mem(buf, &text[..n])?;
     Ok(n as u64)
@@ -308,7 +345,10 @@ fn utime(t: &Task, pathp: u64, timesp: u64) -> SysResult {
         (TimeArg::Now, TimeArg::Now)
     } else {
         let v: [i64; 2] = t.read_val(timesp)?;
-        (TimeArg::At(Timespec { sec: v[0], nsec: 0 }), TimeArg::At(Timespec { sec: v[1], nsec: 0 }))
+        (
+            TimeArg::At(Timespec { sec: v[0], nsec: 0 }),
+            TimeArg::At(Timespec { sec: v[1], nsec: 0 }),
+        )
     };
     ops::utimes(&ctx, &loc, at, mt)?;
     Ok(0)
@@ -326,7 +366,10 @@ fn futimesat(t: &Task, dirfd: i32, pathp: u64, tvp: u64) -> SysResult {
             if !(0..1_000_000).contains(&us) {
                 return Err(Errno::EINVAL);
             }
-            Ok(TimeArg::At(Timespec { sec: s, nsec: us * 1000 }))
+            Ok(TimeArg::At(Timespec {
+                sec: s,
+                nsec: us * 1000,
+            }))
         };
         (conv(v[0], v[1])?, conv(v[2], v[3])?)
     };
@@ -348,7 +391,9 @@ fn utimensat(t: &Task, dirfd: i32, pathp: u64, tsp: u64, flags: u64) -> SysResul
             match ns {
                 UTIME_NOW => Ok(TimeArg::Now),
                 UTIME_OMIT => Ok(TimeArg::Omit),
-                n if (0..1_000_000_000).contains(&n) => Ok(TimeArg::At(Timespec { sec: s, nsec: n })),
+                n if (0..1_000_000_000).contains(&n) => {
+                    Ok(TimeArg::At(Timespec { sec: s, nsec: n }))
+                }
                 _ => Err(Errno::EINVAL),
             }
         };
@@ -420,7 +465,13 @@ fn statfs(t: &Task, pathp: u64, buf: u64) -> SysResult {
 fn xattr_path(t: &Task, pathp: u64, follow: bool) -> Result<Loc, Errno> {
     let path = read_path(t, pathp)?;
     let ctx = Ctx::of(t);
-    at_loc(t, &ctx, AT_FDCWD, &path, if follow { 0 } else { AT_SYMLINK_NOFOLLOW })
+    at_loc(
+        t,
+        &ctx,
+        AT_FDCWD,
+        &path,
+        if follow { 0 } else { AT_SYMLINK_NOFOLLOW },
+    )
 }
 
 fn xattr_set(t: &Task, pathp: u64, follow: bool) -> SysResult {

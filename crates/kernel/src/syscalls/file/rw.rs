@@ -21,11 +21,15 @@ pub(super) fn dispatch(t: &Task, n: u64, a: &[u64; 6]) -> Option<SysResult> {
         nr::READ => read(t, fd_arg(a[0]), &[(a[1], a[2])], None),
         nr::WRITE => write(t, fd_arg(a[0]), &[(a[1], a[2])], None),
         nr::PREAD64 => pos_arg(a[3]).and_then(|p| read(t, fd_arg(a[0]), &[(a[1], a[2])], Some(p))),
-        nr::PWRITE64 => pos_arg(a[3]).and_then(|p| write(t, fd_arg(a[0]), &[(a[1], a[2])], Some(p))),
+        nr::PWRITE64 => {
+            pos_arg(a[3]).and_then(|p| write(t, fd_arg(a[0]), &[(a[1], a[2])], Some(p)))
+        }
         nr::READV => iovecs(t, a[1], a[2]).and_then(|v| read(t, fd_arg(a[0]), &v, None)),
         nr::WRITEV => iovecs(t, a[1], a[2]).and_then(|v| write(t, fd_arg(a[0]), &v, None)),
-        nr::PREADV => pos_arg(a[3]).and_then(|p| iovecs(t, a[1], a[2]).and_then(|v| read(t, fd_arg(a[0]), &v, Some(p)))),
-        nr::PWRITEV => pos_arg(a[3]).and_then(|p| iovecs(t, a[1], a[2]).and_then(|v| write(t, fd_arg(a[0]), &v, Some(p)))),
+        nr::PREADV => pos_arg(a[3])
+            .and_then(|p| iovecs(t, a[1], a[2]).and_then(|v| read(t, fd_arg(a[0]), &v, Some(p)))),
+        nr::PWRITEV => pos_arg(a[3])
+            .and_then(|p| iovecs(t, a[1], a[2]).and_then(|v| write(t, fd_arg(a[0]), &v, Some(p)))),
         nr::PREADV2 | nr::PWRITEV2 => v2(t, n, a),
         nr::LSEEK => lseek(t, fd_arg(a[0]), a[1] as i64, a[2]),
         nr::SENDFILE => sendfile(t, fd_arg(a[0]), fd_arg(a[1]), a[2], a[3]),
@@ -76,7 +80,10 @@ pub(crate) fn iovecs(t: &Task, addr: u64, cnt: u64) -> Result<Vec<(u64, u64)>, E
         if len > i64::MAX as u64 {
             return Err(Errno::EINVAL);
         }
-        total = total.checked_add(len).filter(|&x| x <= i64::MAX as u64).ok_or(Errno::EINVAL)?;
+        total = total
+            .checked_add(len)
+            .filter(|&x| x <= i64::MAX as u64)
+            .ok_or(Errno::EINVAL)?;
         v.push((base, len));
     }
     Ok(v)
@@ -115,7 +122,8 @@ fn scatter(t: &Task, iov: &[(u64, u64)], from: u64, data: &[u8]) -> Result<(), (
         // Page by page, so that a fault leaves an exact count behind.
         while left > 0 {
             let n = ((4096 - addr % 4096) as usize).min(left);
-            t.write_mem(addr, &data[done..done + n]).map_err(|e| (done, e))?;
+            t.write_mem(addr, &data[done..done + n])
+                .map_err(|e| (done, e))?;
             done += n;
             left -= n;
             addr = addr.wrapping_add(n as u64);
@@ -143,7 +151,8 @@ fn gather(t: &Task, iov: &[(u64, u64)], from: u64, buf: &mut [u8]) -> Result<(),
         let mut left = room;
         while left > 0 {
             let n = ((4096 - addr % 4096) as usize).min(left);
-            t.read_mem(addr, &mut buf[done..done + n]).map_err(|e| (done, e))?;
+            t.read_mem(addr, &mut buf[done..done + n])
+                .map_err(|e| (done, e))?;
             done += n;
             left -= n;
             addr = addr.wrapping_add(n as u64);
@@ -154,7 +163,9 @@ fn gather(t: &Task, iov: &[(u64, u64)], from: u64, buf: &mut [u8]) -> Result<(),
 }
 
 fn total(iov: &[(u64, u64)]) -> u64 {
-    iov.iter().fold(0u64, |s, &(_, l)| s.saturating_add(l)).min(MAX_RW_COUNT)
+    iov.iter()
+        .fold(0u64, |s, &(_, l)| s.saturating_add(l))
+        .min(MAX_RW_COUNT)
 }
 
 /// read/pread/readv/preadv into `iov`, at `pos` or the file offset.
@@ -163,7 +174,12 @@ pub(crate) fn read(t: &Task, fd: i32, iov: &[(u64, u64)], pos: Option<u64>) -> S
     read_file(t, &f, iov, pos)
 }
 
-pub(crate) fn read_file(t: &Task, f: &Arc<File>, iov: &[(u64, u64)], pos: Option<u64>) -> SysResult {
+pub(crate) fn read_file(
+    t: &Task,
+    f: &Arc<File>,
+    iov: &[(u64, u64)],
+    pos: Option<u64>,
+) -> SysResult {
     if !f.readable() {
         return Err(Errno::EBADF);
     }
@@ -207,7 +223,12 @@ pub(crate) fn write(t: &Task, fd: i32, iov: &[(u64, u64)], pos: Option<u64>) -> 
     write_file(t, &f, iov, pos)
 }
 
-pub(crate) fn write_file(t: &Task, f: &Arc<File>, iov: &[(u64, u64)], pos: Option<u64>) -> SysResult {
+pub(crate) fn write_file(
+    t: &Task,
+    f: &Arc<File>,
+    iov: &[(u64, u64)],
+    pos: Option<u64>,
+) -> SysResult {
     if !f.writable() {
         return Err(Errno::EBADF);
     }
