@@ -2,7 +2,7 @@
 
 use crate::kernel;
 use crate::loader::{self, AuxInfo, ARG_MAX, MAX_ARG_STRLEN};
-use crate::mm::{VmaName, MM};
+use crate::mm::MM;
 use crate::task::Task;
 use crate::vfs;
 use abi::Errno;
@@ -189,7 +189,6 @@ pub fn execve(
         m.env_end = st.env_end;
         m.auxv = st.auxv.clone();
         m.exe = Some(abs.clone());
-        let _ = VmaName::Heap;
     }
     // Point of no return: other threads die, the old stub goes, the new one is attached.
     crate::run::kill_other_threads(t);

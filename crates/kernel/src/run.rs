@@ -87,7 +87,6 @@ fn new_task(
         dumpable: AtomicI32::new(1),
         host_tid: AtomicI32::new(0),
         start: Instant::now(),
-        kicks: AtomicU64::new(0),
         stub_tid: AtomicI32::new(0),
         user_sp: AtomicU64::new(0),
     })
@@ -126,9 +125,6 @@ fn new_group(
             dead_stime: 0,
             did_exec: false,
             exit_signal,
-            itimer_real: None,
-            itimer_gen: 0,
-            vfork_done: false,
         }),
         child_wait: WaitQueue::new(),
         stop_wait: WaitQueue::new(),
@@ -889,8 +885,6 @@ pub fn run_do(
     let regs: platform::Registers = unsafe { std::mem::zeroed() };
     let (tx, rx) = std::sync::mpsc::channel::<Result<(), Errno>>();
     let first = Box::new(move |t: &Arc<Task>, ctx: &mut Context| {
-        let template = ctx.regs;
-        let _ = template;
         match crate::exec::execve(t, ctx, &path, argv, envp) {
             Ok(()) => {
                 let _ = tx.send(Ok(()));

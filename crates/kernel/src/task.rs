@@ -110,10 +110,6 @@ pub struct TgState {
     /// Whether execve has happened (for setpgid's EACCES).
     pub did_exec: bool,
     pub exit_signal: u32,
-    /// ITIMER_REAL: next expiry and interval.
-    pub itimer_real: Option<(Instant, std::time::Duration)>,
-    pub itimer_gen: u64,
-    pub vfork_done: bool,
 }
 
 pub struct ThreadGroup {
@@ -161,8 +157,6 @@ pub struct Task {
     /// Host thread CPU clock id of the task's host thread, for CPU time.
     pub host_tid: AtomicI32,
     pub start: Instant,
-    /// Counter bumped when an interrupt is requested (so a switch can be retried).
-    pub kicks: AtomicU64,
     /// Stub host tid running this task (for /proc, debugging).
     pub stub_tid: AtomicI32,
     /// The application's stack pointer at its last syscall (sigaltstack's SS_ONSTACK).
@@ -239,7 +233,6 @@ impl Task {
 
     /// Wakes the task from a kernel wait and kicks its stub out of application code.
     pub fn kick(&self) {
-        self.kicks.fetch_add(1, Ordering::AcqRel);
         self.waker.wake();
         if let Some(i) = *self.interrupter.lock().unwrap() {
             i.interrupt();

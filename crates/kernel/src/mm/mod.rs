@@ -9,7 +9,6 @@ use abi::Errno;
 pub use object::{MemObject, PageSet, ShmObject};
 use platform::{Context, PROT_EXEC, PROT_READ, PROT_WRITE, STUB_BASE};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Lowest address an application may map (vm.mmap_min_addr).
@@ -113,7 +112,6 @@ enum HostOp {
 
 pub struct MM {
     inner: Mutex<MMInner>,
-    pending: AtomicBool,
 }
 
 pub struct MMInner {
@@ -176,7 +174,6 @@ impl MM {
                 seq_next: 0,
                 seq_pages: FAULT_AROUND,
             }),
-            pending: AtomicBool::new(false),
         }
     }
 
@@ -189,8 +186,9 @@ impl MM {
     }
 
     /// Applies the host operations owed to the stub, then frees the frames they released.
+    /// Called before every switch into the application: one uncontended lock when nothing
+    /// is owed.
     pub fn flush(&self, ctx: &mut Context) {
-        self.pending.store(false, Ordering::Release);
         let (ops, frees) = {
             let mut m = self.lock();
             if m.ops.is_empty() && m.frees.is_empty() {
@@ -206,10 +204,6 @@ impl MM {
             }
         }
         memfile().decref_many(&frees);
-    }
-
-    pub fn has_pending(&self) -> bool {
-        self.pending.load(Ordering::Acquire)
     }
 
     /// Handles a host fault at `addr`; maps what is needed through `ctx`.
@@ -283,11 +277,6 @@ impl MM {
         let (frame, _) = m
             .materialize(page_down(addr), write)
             .map_err(|_| Errno::EFAULT)?;
-        let has_ops = !m.ops.is_empty();
-        drop(m);
-        if has_ops {
-            self.mark_pending();
-        }
         Ok(frame + addr % PAGE)
     }
 
@@ -301,16 +290,10 @@ impl MM {
 
     /// Copies `data` into application memory at `addr`.
     pub fn write(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
-        let r = {
-            let mut m = self.lock();
-            m.copy(addr, data.len(), true, |frame_off, range| {
-                memfile().write(frame_off, &data[range])
-            })
-        };
-        if !self.lock().ops.is_empty() {
-            self.pending.store(true, Ordering::Release);
-        }
-        r
+        let mut m = self.lock();
+        m.copy(addr, data.len(), true, |frame_off, range| {
+            memfile().write(frame_off, &data[range])
+        })
     }
 
     /// Reads a NUL-terminated string of at most `max` bytes (without the NUL).
@@ -385,7 +368,6 @@ impl MM {
                 m.ops.push(HostOp::Unmap(s, e - s));
             }
         }
-        self.pending.store(true, Ordering::Release);
         child
     }
 
@@ -439,10 +421,6 @@ impl MM {
     /// Total resident pages.
     pub fn rss_pages(&self) -> u64 {
         self.lock().ptes.len() as u64
-    }
-
-    pub fn mark_pending(&self) {
-        self.pending.store(true, Ordering::Release);
     }
 }
 
@@ -758,8 +736,7 @@ impl MMInner {
         if start < MIN_ADDR || end > STUB_BASE || start >= end {
             return false;
         }
-        if let Some(v) = self.find_vma(start) {
-            let _ = v;
+        if self.find_vma(start).is_some() {
             return false;
         }
         self.vmas.range(start..end).next().is_none()
@@ -837,11 +814,4 @@ impl MMInner {
         }
         self.queue(HostOp::Unmap(old, len));
     }
-
-    pub fn mark(&mut self) {}
-}
-
-/// A flag to set after MMInner ops were queued; callers holding the MM call this.
-pub fn after_ops(mm: &MM) {
-    mm.mark_pending();
 }

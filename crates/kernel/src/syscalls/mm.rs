@@ -5,7 +5,7 @@ use crate::mm::{page_up, ShmObject, Vma, VmaName, MIN_ADDR, MMAP_BASE};
 use crate::task::{SysResult, Task};
 use abi::sysno as nr;
 use abi::Errno;
-use platform::{PROT_EXEC, PROT_READ, PROT_WRITE, STUB_BASE};
+use platform::{PROT_READ, PROT_WRITE, STUB_BASE};
 use std::sync::Arc;
 
 const MAP_SHARED: u64 = 0x01;
@@ -216,7 +216,6 @@ fn mmap(t: &Task, addr: u64, len: u64, prot: u64, flags: u64, fd: i32, off: u64)
         name,
     });
     drop(m);
-    mm.mark_pending();
     Ok(start)
 }
 
@@ -233,7 +232,6 @@ fn munmap(t: &Task, addr: u64, len: u64) -> SysResult {
     }
     let mm = t.mm();
     mm.lock().unmap_range(addr, end);
-    mm.mark_pending();
     Ok(0)
 }
 
@@ -253,7 +251,6 @@ fn mprotect(t: &Task, addr: u64, len: u64, prot: u64) -> SysResult {
     }
     let mm = t.mm();
     let r = mm.lock().protect(addr, end, (prot & 7) as u32);
-    mm.mark_pending();
     r.map(|_| 0)
 }
 
@@ -288,7 +285,6 @@ fn brk(t: &Task, addr: u64) -> SysResult {
     }
     m.brk = addr;
     drop(m);
-    mm.mark_pending();
     Ok(addr)
 }
 
@@ -346,13 +342,11 @@ fn mremap(t: &Task, old: u64, old_len: u64, new_len: u64, flags: u64, new_addr: 
             grow_vma_tail(&mut m, &v, new_addr + keep, new_addr + new_len, keep);
         }
         drop(m);
-        mm.mark_pending();
         return Ok(new_addr);
     }
     if new_len <= old_len {
         m.unmap_range(old + new_len, old + old_len);
         drop(m);
-        mm.mark_pending();
         return Ok(old);
     }
     // Grow in place if the space after is free.
@@ -360,7 +354,6 @@ fn mremap(t: &Task, old: u64, old_len: u64, new_len: u64, flags: u64, new_addr: 
     if v.end == old + old_len && grow_end <= STUB_BASE && m.range_free(old + old_len, grow_end) {
         grow_vma_tail(&mut m, &v, old + old_len, grow_end, old_len);
         drop(m);
-        mm.mark_pending();
         return Ok(old);
     }
     if flags & MREMAP_MAYMOVE == 0 {
@@ -370,7 +363,6 @@ fn mremap(t: &Task, old: u64, old_len: u64, new_len: u64, flags: u64, new_addr: 
     m.move_range(old, old_len, dest);
     grow_vma_tail(&mut m, &v, dest + old_len, dest + new_len, old_len);
     drop(m);
-    mm.mark_pending();
     Ok(dest)
 }
 
@@ -425,7 +417,6 @@ fn madvise(t: &Task, addr: u64, len: u64, advice: u64) -> SysResult {
                 a = e;
             }
             drop(m);
-            mm.mark_pending();
             return Ok(0);
         }
         _ => return Err(Errno::EINVAL),
@@ -465,6 +456,5 @@ fn mincore(t: &Task, addr: u64, len: u64, vec: u64) -> SysResult {
     let res = t.mm().resident(addr, end);
     let out: Vec<u8> = res.iter().map(|&r| r as u8).collect();
     t.write_mem(vec, &out)?;
-    let _ = PROT_EXEC;
     Ok(0)
 }

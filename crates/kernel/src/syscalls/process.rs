@@ -178,7 +178,6 @@ fn find_child(t: &Task, sel: &Sel, opts: u64, reap: bool) -> Result<Option<Repor
     let k = kernel();
     let mut procs = k.procs.lock().unwrap();
     let children = t.tg.lock().children.clone();
-    let my_pgid = t.tg.lock().pgid;
     let mut any = false;
     for c in children {
         let Some(g) = procs.group(c) else { continue };
@@ -188,7 +187,6 @@ fn find_child(t: &Task, sel: &Sel, opts: u64, reap: bool) -> Result<Option<Repor
             Sel::Pid(p) => *p == c,
             Sel::Pgid(p) => *p == s.pgid,
         };
-        let _ = my_pgid;
         if !matches {
             continue;
         }

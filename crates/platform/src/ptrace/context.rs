@@ -229,15 +229,6 @@ impl Context {
         }
     }
 
-    pub fn protect(&mut self, addr: u64, len: u64, prot: u32) -> Result<()> {
-        let r = self.inject(libc::SYS_mprotect as u64, &[addr, len, prot as u64]);
-        if r < 0 {
-            Err(HostError(-r as i32))
-        } else {
-            Ok(())
-        }
-    }
-
     /// Creates another stub thread in this stub process, idle in the pause loop; attach it
     /// from the host thread that will trace it.
     pub fn clone_thread(&mut self) -> Result<i32> {

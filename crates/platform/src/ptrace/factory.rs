@@ -9,7 +9,6 @@ type Request = mpsc::Sender<Result<i32>>;
 
 pub struct StubFactory {
     requests: Mutex<mpsc::Sender<Request>>,
-    master: i32,
 }
 
 impl StubFactory {
@@ -78,7 +77,6 @@ impl StubFactory {
         ready_rx.recv().map_err(|_| HostError(libc::EIO))??;
         Ok(StubFactory {
             requests: Mutex::new(tx),
-            master: pid,
         })
     }
 
@@ -91,10 +89,6 @@ impl StubFactory {
             .send(tx)
             .map_err(|_| HostError(libc::EIO))?;
         rx.recv().map_err(|_| HostError(libc::EIO))?
-    }
-
-    pub fn master_pid(&self) -> i32 {
-        self.master
     }
 }
 
