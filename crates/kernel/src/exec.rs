@@ -19,7 +19,8 @@ pub fn read_strv(t: &Task, addr: u64, total: &mut usize) -> Result<Vec<Vec<u8>>,
         if i > 0x7fff_ffff / 8 {
             return Err(Errno::E2BIG);
         }
-        let p: u64 = t.read_val(addr + 8 * i as u64)?;
+        let slot = addr.checked_add(8 * i as u64).ok_or(Errno::EFAULT)?;
+        let p: u64 = t.read_val(slot)?;
         if p == 0 {
             break;
         }

@@ -676,6 +676,7 @@ pub fn do_clone(
         // Namespaces inside the sandbox are not supported yet.
         return Err(Errno::EPERM);
     }
+    // (An exit signal above 64 is accepted, as Linux's clone does; it is simply never sent.)
     if flags & CLONE_PIDFD != 0 {
         return Err(Errno::EINVAL);
     }

@@ -119,7 +119,7 @@ fn is_ignored(t: &Task, sig: u32) -> bool {
 /// Sends `info` to the whole thread group of `leader` (kill, sigqueue, SIGCHLD, timers).
 pub fn send_to_group(tg: &Arc<ThreadGroup>, info: SigInfo) {
     let sig = info.signo as u32;
-    if sig == 0 {
+    if sig == 0 || sig > NSIG {
         return;
     }
     let threads = kernel().procs.lock().unwrap().threads_of(tg);
@@ -204,7 +204,7 @@ fn notify_parent_cont(parent: i32, child: i32) {
 /// Sends `info` to one thread (tkill, tgkill, faults).
 pub fn send_to_task(t: &Arc<Task>, info: SigInfo) {
     let sig = info.signo as u32;
-    if sig == 0 {
+    if sig == 0 || sig > NSIG {
         return;
     }
     if sig == SIGKILL || sig == SIGCONT {
