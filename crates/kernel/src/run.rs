@@ -559,15 +559,10 @@ pub fn exit_task(t: &Arc<Task>, ctx: Option<Context>, st: ExitStatus) {
             }
         }
     }
-    t.tg.lock().zombie = Some(status);
-    if autoreap {
-        procs.groups.remove(&tgid);
-        if let Some(p) = &parent {
-            p.lock().children.retain(|&c| c != tgid);
-        }
-    }
     drop(procs);
-    if let Some(p) = parent {
+    // The parent's signal is queued before the zombie becomes visible to wait, so a wait
+    // that returns the child always finds its SIGCHLD pending (Linux's do_notify_parent).
+    if let Some(p) = &parent {
         if exit_signal != 0 && !autoreap {
             let (code, val) = match status {
                 ExitStatus::Exited(c) => (CLD_EXITED, c as u64),
@@ -577,8 +572,19 @@ pub fn exit_task(t: &Arc<Task>, ctx: Option<Context>, st: ExitStatus) {
             let mut info = SigInfo::new(exit_signal, code);
             info.set_pid_uid(tgid, 0);
             info.fields[1] = val;
-            signal::send_to_group(&p, info);
+            signal::send_to_group(p, info);
         }
+    }
+    let mut procs = k.procs.lock().unwrap();
+    t.tg.lock().zombie = Some(status);
+    if autoreap {
+        procs.groups.remove(&tgid);
+        if let Some(p) = &parent {
+            p.lock().children.retain(|&c| c != tgid);
+        }
+    }
+    drop(procs);
+    if let Some(p) = parent {
         p.child_wait.notify_all();
     }
 }

@@ -220,18 +220,9 @@ impl MM {
         if !matches!(r, FaultResult::Handled) {
             return r;
         }
-        // Stale host mappings (e.g. of a page whose COW was just broken) go first.
-        let (ops, frees) = {
-            let mut m = self.lock();
-            (std::mem::take(&mut m.ops), std::mem::take(&mut m.frees))
-        };
-        for op in ops {
-            match op {
-                HostOp::Unmap(a, l) => {
-                    let _ = ctx.unmap(a, l);
-                }
-            }
-        }
+        // Stale host mappings (e.g. of a page whose COW was just broken) go first; the
+        // frames they held are freed only once unmapped.
+        self.flush(ctx);
         let mut ok = true;
         for (a, l, p, off) in maps {
             // Fresh anonymous runs are populated in the same host call.
@@ -244,7 +235,6 @@ impl MM {
                 ok = false;
             }
         }
-        memfile().decref_many(&frees);
         if !ok {
             return FaultResult::Bus;
         }
