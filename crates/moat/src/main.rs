@@ -148,6 +148,8 @@ pub struct Global {
     log: Option<PathBuf>,
     log_json: bool,
     debug_args: Vec<String>,
+    /// --network: none or host.
+    pub network: String,
 }
 
 impl Global {
@@ -232,6 +234,7 @@ fn main() {
         log: cli.log.clone(),
         log_json: cli.log_format == "json",
         debug_args,
+        network: cli.network.clone(),
     };
     if cli.log_format != "text" && cli.log_format != "json" {
         fail(
@@ -259,7 +262,7 @@ fn main() {
         }
         Command::Boot(args) => {
             install_panic_hook();
-            boot::run(g.opts.clone(), args)
+            boot::run(g.opts.clone(), &g.network, args)
         }
         Command::Create(a) => cmd_create::create(&g, &a),
         Command::Start { id } => cmd_create::start(&g, &id),
