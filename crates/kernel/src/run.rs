@@ -864,7 +864,7 @@ pub fn run_do(
         domainname: Mutex::new(b"(none)".to_vec()),
         log: Mutex::new(log),
     });
-    crate::vfs::setup_root(cwd)?;
+    crate::vfs::setup_root(cwd, &k.opts.root)?;
     forward_host_signals();
     let files = Arc::new(FdTable::new());
     for fd in 0..3 {

@@ -240,6 +240,18 @@ impl HostInode {
         Ok(fd)
     }
 
+    /// An extended attribute of this directory or regular file (the overlay's marks).
+    pub fn xattr(&self, name: &str) -> Result<Vec<u8>, Errno> {
+        let f = self.reopen(libc::O_RDONLY)?;
+        sys::fgetxattr(f.as_raw_fd(), name)
+    }
+
+    pub fn set_xattr(&self, name: &str, value: &[u8]) -> Result<(), Errno> {
+        self.want_write()?;
+        let f = self.reopen(libc::O_RDONLY)?;
+        sys::fsetxattr(f.as_raw_fd(), name, value)
+    }
+
     /// The host fd shared by this object's writable opens (opened read-write if none).
     fn rw_fd(&self) -> Result<Arc<OwnedFd>, Errno> {
         let mut w = self.rw.lock().unwrap();
