@@ -132,11 +132,21 @@ pub fn mount(path: &str, writable: bool) -> Result<(Arc<HostFs>, Arc<HostInode>)
     Ok((Arc::new(HostFs { sh }), root))
 }
 
-/// Where an object is named: its directory and name. `unlinked` once removed.
+/// Where an object is named: the directories and names it is known by here (hard links
+/// made through this mount add names; unlink and rename remove or move them). Empty for
+/// directories reached through their own fd, and for removed and unnamed files.
 struct Link {
-    parent: Option<Arc<HostInode>>,
-    name: Vec<u8>,
-    unlinked: bool,
+    names: Vec<(Arc<HostInode>, Vec<u8>)>,
+}
+
+impl Link {
+    fn add(&mut self, dir: &Arc<HostInode>, name: &[u8]) {
+        self.names.push((dir.clone(), name.to_vec()));
+    }
+    fn remove(&mut self, dir: &HostInode, name: &[u8]) {
+        self.names
+            .retain(|(d, n)| !(std::ptr::eq(Arc::as_ptr(d), dir) && n == name));
+    }
 }
 
 pub struct HostInode {
@@ -171,9 +181,10 @@ impl HostInode {
             sh: sh.clone(),
             me: me.clone(),
             link: Mutex::new(Link {
-                parent,
-                name,
-                unlinked: tmpfile,
+                names: match parent {
+                    Some(p) if !tmpfile => vec![(p, name)],
+                    _ => Vec::new(),
+                },
             }),
             fd,
             tmpfile,
@@ -225,19 +236,21 @@ impl HostInode {
         if self.is_dir() {
             return sys::open_dir_self(self.fd.as_raw_fd(), flags);
         }
-        let (parent, name) = {
-            let l = self.link.lock().unwrap();
-            if l.unlinked {
-                return Err(Errno::ENOENT);
+        let names = self.link.lock().unwrap().names.clone();
+        let mut err = Errno::ENOENT;
+        for (parent, name) in names {
+            match sys::open_beneath(parent.dirfd()?, &name, flags, 0) {
+                Ok(fd) => {
+                    let st = sys::fstat(fd.as_raw_fd())?;
+                    if (st.dev, st.ino) == self.key() {
+                        return Ok(fd);
+                    }
+                    err = Errno::ESTALE;
+                }
+                Err(e) => err = e,
             }
-            (l.parent.clone().ok_or(Errno::ENOENT)?, l.name.clone())
-        };
-        let fd = sys::open_beneath(parent.dirfd()?, &name, flags, 0)?;
-        let st = sys::fstat(fd.as_raw_fd())?;
-        if (st.dev, st.ino) != self.key() {
-            return Err(Errno::ESTALE);
         }
-        Ok(fd)
+        Err(err)
     }
 
     /// An extended attribute of this directory or regular file (the overlay's marks).
@@ -341,7 +354,7 @@ impl HostInode {
             .remove(name)
             .and_then(|w| w.upgrade())
         {
-            c.link.lock().unwrap().unlinked = true;
+            c.link.lock().unwrap().remove(self, name);
         }
     }
 }
@@ -465,6 +478,10 @@ impl Inode for HostInode {
             return Err(Errno::EXDEV);
         }
         sys::link_fd(t.fd.as_raw_fd(), self.dirfd()?, name)?;
+        if let (Some(me), Some(tt)) = (self.me.upgrade(), t.me.upgrade()) {
+            tt.link.lock().unwrap().add(&me, name);
+            self.adopt(name, &tt);
+        }
         let _ = t.refresh();
         let _ = self.refresh();
         Ok(())
@@ -514,22 +531,23 @@ impl Inode for HostInode {
             .unwrap()
             .remove(new)
             .and_then(|w| w.upgrade());
-        if let Some(m) = &moved {
+        let (me, ndp) = (self.me.upgrade(), nd.me.upgrade());
+        if let (Some(m), Some(ndp)) = (&moved, &ndp) {
             let mut l = m.link.lock().unwrap();
-            l.parent = nd.me.upgrade();
-            l.name = new.to_vec();
+            l.remove(self, old);
+            l.add(ndp, new);
             drop(l);
             nd.adopt(new, m);
         }
         if let Some(o) = other {
+            let mut l = o.link.lock().unwrap();
+            l.remove(nd, new);
             if flags & RENAME_EXCHANGE != 0 {
-                let mut l = o.link.lock().unwrap();
-                l.parent = self.me.upgrade();
-                l.name = old.to_vec();
-                drop(l);
-                self.adopt(old, &o);
-            } else {
-                o.link.lock().unwrap().unlinked = true;
+                if let Some(me) = &me {
+                    l.add(me, old);
+                    drop(l);
+                    self.adopt(old, &o);
+                }
             }
         }
         let _ = self.refresh();

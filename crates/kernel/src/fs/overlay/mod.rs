@@ -619,6 +619,10 @@ impl Inode for OvlInode {
     }
 
     fn mknod(&self, ctx: &Ctx, name: &[u8], m: u32, rdev: u64) -> Result<Arc<dyn Inode>, Errno> {
+        // A whiteout cannot be made through the overlay (it would hide itself).
+        if m & mode::S_IFMT == mode::S_IFCHR && rdev == 0 {
+            return Err(Errno::EPERM);
+        }
         self.create_entry(name, |du| du.mknod(ctx, name, m, rdev))
     }
 
