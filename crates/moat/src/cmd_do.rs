@@ -83,11 +83,14 @@ fn parse_volume(s: &str) -> Result<Volume, String> {
         None => (s.strip_suffix(":rw").unwrap_or(s), false),
     };
     match rest.split_once(':') {
-        Some((h, g)) if !h.is_empty() && g.starts_with('/') => Ok(Volume {
-            host: h.to_string(),
-            guest: g.to_string(),
-            readonly,
-        }),
+        Some((h, g)) if !h.is_empty() && g.starts_with('/') && g.trim_matches('/') != "" => {
+            let host = std::fs::canonicalize(h).map_err(|e| format!("--volume {s}: {h}: {e}"))?;
+            Ok(Volume {
+                host: host.to_string_lossy().into_owned(),
+                guest: g.to_string(),
+                readonly,
+            })
+        }
         _ => Err(format!(
             "--volume {s}: expected HOST:GUEST[:ro] with an absolute GUEST"
         )),

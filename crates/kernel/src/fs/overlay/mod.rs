@@ -837,3 +837,6 @@ impl Inode for OvlInode {
 fn host_upper(i: &Arc<dyn Inode>) -> Option<&HostInode> {
     i.as_any().downcast_ref::<HostInode>()
 }
+
+#[cfg(test)]
+mod tests;
