@@ -5,7 +5,7 @@ use super::OvlFs;
 use crate::fs::tmpfs::TmpFs;
 use crate::task::Creds;
 use crate::vfs::dentry::{Loc, Mount};
-use crate::vfs::{mode, oflags, ops, walk, Ctx, DirEnt, FileSystem, Inode};
+use crate::vfs::{mode, oflags, ops, walk, Ctx, DirEnt, Inode};
 use abi::Errno;
 use std::sync::{Arc, Once};
 
