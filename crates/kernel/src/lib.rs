@@ -8,6 +8,7 @@ pub mod loader;
 pub mod memfile;
 pub mod mm;
 pub mod run;
+pub mod sandbox;
 pub mod sigframe;
 pub mod signal;
 pub mod strace;
@@ -32,7 +33,7 @@ pub struct Options {
     /// Where the debug log goes (stderr when None).
     pub debug_log: Option<String>,
     /// The root file system and the volumes bound into it.
-    pub root: vfs::RootSpec,
+    pub root: vfs::FsSpec,
 }
 
 /// The kernel: one per sandbox.
@@ -47,6 +48,8 @@ pub struct Kernel {
     pub hostname: Mutex<Vec<u8>>,
     pub domainname: Mutex<Vec<u8>>,
     pub log: Mutex<Option<std::fs::File>>,
+    /// State kept for the sandbox's manager (exits of spawned processes, the freezer).
+    pub outside: sandbox::Outside,
 }
 
 static KERNEL: OnceLock<Kernel> = OnceLock::new();

@@ -2,7 +2,7 @@
 
 use clap::Args;
 use kernel::fs::overlay::Upper;
-use kernel::vfs::{RootSpec, Volume};
+use kernel::vfs::{FsSpec, Volume};
 use std::os::unix::ffi::OsStrExt;
 
 #[derive(Args)]
@@ -104,7 +104,7 @@ pub fn run(mut opts: kernel::Options, args: DoArgs) -> i32 {
             .iter()
             .map(|v| parse_volume(v))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(RootSpec { overlay, volumes })
+        Ok(FsSpec { overlay, volumes })
     });
     match spec {
         Ok(s) => opts.root = s,

@@ -31,7 +31,7 @@ pub struct Volume {
 
 /// What the sandbox's root is made of.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct RootSpec {
+pub struct FsSpec {
     /// The overlay's upper layer over the host's "/", or None for the host's "/"
     /// read-only.
     pub overlay: Option<Upper>,
@@ -42,7 +42,7 @@ pub struct RootSpec {
 /// fresh tmpfs on /tmp, /dev (with a tmpfs on /dev/shm), /proc, then the volumes.
 /// `cwd_hint` is the directory the first process will start in (only checked here, for a
 /// clear error).
-pub fn setup_root(cwd_hint: &str, spec: &RootSpec) -> Result<(), String> {
+pub fn setup_root(cwd_hint: &str, spec: &FsSpec) -> Result<(), String> {
     let root_mnt = match &spec.overlay {
         Some(up) => {
             let (ofs, odent) =
