@@ -10,7 +10,11 @@ pub struct DoArgs {
     /// The root file system: the host's root under an overlay whose changes stay in
     /// memory (root:memory, the default) or go to a host directory (root:dir=PATH), or
     /// the host's root read-only (none).
-    #[arg(long, value_name = "root:memory|root:dir=PATH|none", default_value = "root:memory")]
+    #[arg(
+        long,
+        value_name = "root:memory|root:dir=PATH|none",
+        default_value = "root:memory"
+    )]
     overlay: String,
     /// Bind a host directory or file into the sandbox, writable unless :ro (repeatable;
     /// GUEST is created if missing).

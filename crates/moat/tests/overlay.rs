@@ -68,16 +68,21 @@ fn snapshot(d: &Path) -> BTreeMap<String, String> {
                     "file {} nlink {} sum {:x}",
                     data.len(),
                     m.nlink(),
-                    data.iter()
-                        .enumerate()
-                        .fold(0u64, |h, (i, &b)| h.wrapping_mul(31).wrapping_add(b as u64 ^ i as u64))
+                    data.iter().enumerate().fold(0u64, |h, (i, &b)| h
+                        .wrapping_mul(31)
+                        .wrapping_add(b as u64 ^ i as u64))
                 )
             } else {
                 format!("special {:o} rdev {:x}", m.mode() & 0o170000, m.rdev())
             };
             out.insert(
                 rel,
-                format!("{what} mode {:o} {}:{}", m.mode() & 0o7777, m.uid(), m.gid()),
+                format!(
+                    "{what} mode {:o} {}:{}",
+                    m.mode() & 0o7777,
+                    m.uid(),
+                    m.gid()
+                ),
             );
         }
     }
@@ -86,7 +91,11 @@ fn snapshot(d: &Path) -> BTreeMap<String, String> {
 
 fn show_diff(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> String {
     let mut s = String::new();
-    for k in a.keys().chain(b.keys()).collect::<std::collections::BTreeSet<_>>() {
+    for k in a
+        .keys()
+        .chain(b.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
         if a.get(k) != b.get(k) {
             s.push_str(&format!("  {k}: {:?} vs {:?}\n", a.get(k), b.get(k)));
         }
@@ -131,7 +140,11 @@ fn diff_case(case: &str) {
     let m = c.clone().cwd(&ovl).moat();
     assert_same(&n, &m);
     let s = snapshot(&ovl);
-    assert!(s == orig, "memory overlay: the host tree changed:\n{}", show_diff(&orig, &s));
+    assert!(
+        s == orig,
+        "memory overlay: the host tree changed:\n{}",
+        show_diff(&orig, &s)
+    );
 
     let m = c
         .clone()
@@ -153,7 +166,11 @@ fn diff_case(case: &str) {
         .moat();
     assert_same(&n, &m);
     let s = snapshot(&dir);
-    assert!(s == orig, "host-directory upper: the lower tree changed:\n{}", show_diff(&orig, &s));
+    assert!(
+        s == orig,
+        "host-directory upper: the lower tree changed:\n{}",
+        show_diff(&orig, &s)
+    );
     let _ = std::fs::remove_dir_all(&base);
 }
 
@@ -207,7 +224,9 @@ fn moat_only(case: &str, flags: &[OsString]) -> Run {
 fn whiteouts() {
     diff_c("overlay", Variant::Static, "whiteouts");
     let base = fresh_dir("ovl-whiteouts");
-    let c = c_cmd("overlay", Variant::Static, "whiteouts").arg(".").cwd(&base);
+    let c = c_cmd("overlay", Variant::Static, "whiteouts")
+        .arg(".")
+        .cwd(&base);
     let n = c.native();
     check_oracle(&n);
     let m = c.moat_flag(volume_flag(&base, &base, false)).moat();
@@ -229,8 +248,10 @@ fn overlay_statfs() {
 #[test]
 fn etc_write_stays_in_the_sandbox() {
     let name = format!("/etc/moat-test-file-{}", std::process::id());
-    let r = sh(&format!("echo x > {name}; cat {name}; rm /etc/hostname 2>/dev/null; echo done"))
-        .moat();
+    let r = sh(&format!(
+        "echo x > {name}; cat {name}; rm /etc/hostname 2>/dev/null; echo done"
+    ))
+    .moat();
     r.expect_status(0);
     assert_eq!(r.stdout_str(), "x\ndone\n", "{}", r.describe());
     assert!(!Path::new(&name).exists(), "{name} reached the host");
@@ -274,7 +295,11 @@ fn dir_upper_persists() {
     }
     let opaque = xattr(&u.join("dir1"), "trusted.overlay.opaque")
         .or_else(|| xattr(&u.join("dir1"), "user.overlay.opaque"));
-    assert_eq!(opaque.as_deref(), Some(&b"y"[..]), "dir1 is not marked opaque");
+    assert_eq!(
+        opaque.as_deref(),
+        Some(&b"y"[..]),
+        "dir1 is not marked opaque"
+    );
     assert_eq!(std::fs::read(u.join("dir1/x")).unwrap(), b"inner\n");
     // A second sandbox over the same upper directory sees the same tree.
     let r2 = sh("cat file1; ls; ls dir1; ls dir9; cat file2 2>&1 || true")
@@ -316,24 +341,38 @@ fn volumes_rw_and_ro() {
     std::fs::write(v.join("f"), b"host data\n").unwrap();
     let single = base.join("single.txt");
     std::fs::write(&single, b"one file\n").unwrap();
-    let r = sh("cat /mnt/moat-vol/f; echo new > /mnt/moat-vol/g; rm /mnt/moat-vol/f; \
-                mkdir /mnt/moat-vol/d; cat /etc/moat-single.txt; echo more >> /etc/moat-single.txt")
-        .moat_flag(volume_flag(&v, Path::new("/mnt/moat-vol"), false))
-        .moat_flag(volume_flag(&single, Path::new("/etc/moat-single.txt"), false))
-        .moat();
+    let r = sh(
+        "cat /mnt/moat-vol/f; echo new > /mnt/moat-vol/g; rm /mnt/moat-vol/f; \
+                mkdir /mnt/moat-vol/d; cat /etc/moat-single.txt; echo more >> /etc/moat-single.txt",
+    )
+    .moat_flag(volume_flag(&v, Path::new("/mnt/moat-vol"), false))
+    .moat_flag(volume_flag(
+        &single,
+        Path::new("/etc/moat-single.txt"),
+        false,
+    ))
+    .moat();
     r.expect_status(0);
     assert_eq!(r.stdout_str(), "host data\none file\n", "{}", r.describe());
     assert!(!v.join("f").exists(), "rm did not reach the host");
     assert_eq!(std::fs::read(v.join("g")).unwrap(), b"new\n");
     assert!(v.join("d").is_dir());
     assert_eq!(std::fs::read(&single).unwrap(), b"one file\nmore\n");
-    assert!(!Path::new("/mnt/moat-vol").exists(), "the mountpoint was made on the host");
-    assert!(!Path::new("/etc/moat-single.txt").exists(), "the mountpoint was made on the host");
+    assert!(
+        !Path::new("/mnt/moat-vol").exists(),
+        "the mountpoint was made on the host"
+    );
+    assert!(
+        !Path::new("/etc/moat-single.txt").exists(),
+        "the mountpoint was made on the host"
+    );
 
-    let r = sh("cat /mnt/moat-vol/g; echo x > /mnt/moat-vol/h; rm /mnt/moat-vol/g; \
-                touch /mnt/moat-vol/d/y; echo status $?")
-        .moat_flag(volume_flag(&v, Path::new("/mnt/moat-vol"), true))
-        .moat();
+    let r = sh(
+        "cat /mnt/moat-vol/g; echo x > /mnt/moat-vol/h; rm /mnt/moat-vol/g; \
+                touch /mnt/moat-vol/d/y; echo status $?",
+    )
+    .moat_flag(volume_flag(&v, Path::new("/mnt/moat-vol"), true))
+    .moat();
     assert_eq!(
         r.stderr_str(),
         "/bin/sh: 1: cannot create /mnt/moat-vol/h: Read-only file system\n\
@@ -375,7 +414,11 @@ fn volume_escapes_stay_inside() {
         .arg(&ntarget)
         .native();
     n.expect_status(0);
-    assert!(nout.join("pwned").exists(), "native probe did not reach outside:\n{}", n.describe());
+    assert!(
+        nout.join("pwned").exists(),
+        "native probe did not reach outside:\n{}",
+        n.describe()
+    );
     assert!(n.stdout_str().contains("link made"), "{}", n.describe());
 
     let root = base.join("sandbox");
@@ -391,16 +434,30 @@ fn volume_escapes_stay_inside() {
             .moat();
         r.expect_status(0);
         assert!(r.stdout_str().contains("link EXDEV"), "{}", r.describe());
-        let leaked: Vec<_> = std::fs::read_dir(&out).unwrap().flatten().map(|e| e.path()).collect();
-        assert!(leaked.is_empty(), "{overlay}: files escaped the volume: {leaked:?}");
+        let leaked: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert!(
+            leaked.is_empty(),
+            "{overlay}: files escaped the volume: {leaked:?}"
+        );
         let beside: Vec<_> = std::fs::read_dir(&root)
             .unwrap()
             .flatten()
             .map(|e| e.file_name())
             .filter(|n| n != "vol" && n != "outside" && n != "target.txt")
             .collect();
-        assert!(beside.is_empty(), "{overlay}: files beside the volume: {beside:?}");
-        assert_eq!(std::fs::metadata(&target).unwrap().nlink(), 1, "a hard link to the outside file was made");
+        assert!(
+            beside.is_empty(),
+            "{overlay}: files beside the volume: {beside:?}"
+        );
+        assert_eq!(
+            std::fs::metadata(&target).unwrap().nlink(),
+            1,
+            "a hard link to the outside file was made"
+        );
         assert_eq!(std::fs::read(&target).unwrap(), b"not yours\n");
     }
     let _ = std::fs::remove_dir_all(&base);

@@ -442,7 +442,10 @@ fn msync(t: &Task, addr: u64, len: u64, flags: u64) -> SysResult {
     }
     check_range(t, addr, len)?;
     // Shared file mappings write their pages back (host files: to the host file).
-    let end = addr.checked_add(len).and_then(page_up).ok_or(Errno::ENOMEM)?;
+    let end = addr
+        .checked_add(len)
+        .and_then(page_up)
+        .ok_or(Errno::ENOMEM)?;
     let objs: Vec<Arc<dyn crate::mm::MemObject>> = {
         let mm = t.mm();
         let m = mm.lock();

@@ -73,8 +73,8 @@ fn resolve(ctx: &Ctx, path: &str) -> Result<Loc, Errno> {
 
 /// Builds the global mount tree of a container.
 pub fn setup_container_root(spec: &RootSpec) -> Result<(), String> {
-    let (hfs, hroot) =
-        hostfs::mount(&spec.path, false).map_err(|e| format!("root {}: {}", spec.path, e.name()))?;
+    let (hfs, hroot) = hostfs::mount(&spec.path, false)
+        .map_err(|e| format!("root {}: {}", spec.path, e.name()))?;
     if !mode::is_dir(hroot.stat().map(|s| s.mode).unwrap_or(0)) {
         return Err(format!("root {}: not a directory", spec.path));
     }

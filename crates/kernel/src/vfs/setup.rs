@@ -45,8 +45,8 @@ pub struct FsSpec {
 pub fn setup_root(cwd_hint: &str, spec: &FsSpec) -> Result<(), String> {
     let root_mnt = match &spec.overlay {
         Some(up) => {
-            let (ofs, odent) =
-                overlay::mount_root("/", up.clone()).map_err(|e| format!("overlay on /: {}", e.name()))?;
+            let (ofs, odent) = overlay::mount_root("/", up.clone())
+                .map_err(|e| format!("overlay on /: {}", e.name()))?;
             Mount::new_root(ofs, odent, 0, "overlay", false)
         }
         None => {
@@ -114,9 +114,12 @@ pub fn setup_root(cwd_hint: &str, spec: &FsSpec) -> Result<(), String> {
 /// directory, or an empty file for a file.
 pub fn bind_host(ctx: &Ctx, guest: &str, host: &str, writable: bool) -> Result<(), String> {
     if !guest.starts_with('/') {
-        return Err(format!("volume {host}:{guest}: the sandbox path must be absolute"));
+        return Err(format!(
+            "volume {host}:{guest}: the sandbox path must be absolute"
+        ));
     }
-    let (hfs, hroot) = hostfs::mount(host, writable).map_err(|e| format!("volume {host}: {}", e.name()))?;
+    let (hfs, hroot) =
+        hostfs::mount(host, writable).map_err(|e| format!("volume {host}: {}", e.name()))?;
     let is_dir = mode::is_dir(hroot.mode());
     let at = match walk::resolve(ctx, &ctx.root, guest.as_bytes(), true) {
         Ok(l) => l,
@@ -127,7 +130,11 @@ pub fn bind_host(ctx: &Ctx, guest: &str, host: &str, writable: bool) -> Result<(
     if mode::is_dir(at.inode().mode()) != is_dir {
         return Err(format!(
             "volume {host}:{guest}: {}",
-            if is_dir { "not a directory" } else { "is a directory" }
+            if is_dir {
+                "not a directory"
+            } else {
+                "is a directory"
+            }
         ));
     }
     let name = guest.rsplit('/').next().unwrap_or("").as_bytes().to_vec();

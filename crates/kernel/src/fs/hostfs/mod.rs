@@ -429,9 +429,7 @@ impl Inode for HostInode {
             }
             mode::S_IFDIR => {
                 let fd = self.reopen(libc::O_RDONLY)?;
-                Ok(Box::new(HostDirOps {
-                    fd: Mutex::new(fd),
-                }))
+                Ok(Box::new(HostDirOps { fd: Mutex::new(fd) }))
             }
             mode::S_IFIFO => {
                 let (dev, ino) = self.key();

@@ -175,9 +175,7 @@ pub fn stat_at(dir: RawFd, name: &[u8]) -> Result<Stat, Errno> {
     let mut s: libc::stat = unsafe { std::mem::zeroed() };
     retry(|| {
         // SAFETY: valid fd, C string and out pointer.
-        unsafe {
-            libc::fstatat(dir, c.as_ptr(), &mut s, libc::AT_SYMLINK_NOFOLLOW) as libc::c_long
-        }
+        unsafe { libc::fstatat(dir, c.as_ptr(), &mut s, libc::AT_SYMLINK_NOFOLLOW) as libc::c_long }
     })?;
     Ok(to_stat(&s))
 }
@@ -349,7 +347,11 @@ pub fn pwrite_all(fd: RawFd, data: &[u8], off: u64) -> Result<usize, Errno> {
     while done < data.len() {
         let pos = off.checked_add(done as u64).ok_or(Errno::EFBIG)?;
         if pos > i64::MAX as u64 {
-            return if done > 0 { Ok(done) } else { Err(Errno::EFBIG) };
+            return if done > 0 {
+                Ok(done)
+            } else {
+                Err(Errno::EFBIG)
+            };
         }
         let r = retry(|| {
             // SAFETY: valid fd and buffer.
@@ -392,7 +394,11 @@ pub fn readlink_fd(fd: RawFd) -> Result<Vec<u8>, Errno> {
 
 /// lseek with SEEK_DATA / SEEK_HOLE (None past the end).
 pub fn seek_data(fd: RawFd, off: u64, hole: bool) -> Option<u64> {
-    let whence = if hole { libc::SEEK_HOLE } else { libc::SEEK_DATA };
+    let whence = if hole {
+        libc::SEEK_HOLE
+    } else {
+        libc::SEEK_DATA
+    };
     // SAFETY: valid fd.
     let r = unsafe { libc::lseek(fd, off as i64, whence) };
     if r < 0 {

@@ -117,7 +117,11 @@ enum Data {
 
 fn data_of(i: &Arc<dyn Inode>, write: bool) -> Result<Data, Errno> {
     if let Some(h) = i.as_any().downcast_ref::<HostInode>() {
-        let flags = if write { libc::O_WRONLY } else { libc::O_RDONLY };
+        let flags = if write {
+            libc::O_WRONLY
+        } else {
+            libc::O_RDONLY
+        };
         return Ok(Data::Host(h.reopen(flags)?));
     }
     if let Some(t) = i.as_any().downcast_ref::<TmpInode>() {

@@ -18,7 +18,10 @@ pub(super) fn is_whiteout(i: &Arc<dyn Inode>) -> bool {
 }
 
 /// The real (not whiteout) entry `name` of upper directory `du`.
-pub(super) fn upper_entry(du: &Arc<dyn Inode>, name: &[u8]) -> Result<Option<Arc<dyn Inode>>, Errno> {
+pub(super) fn upper_entry(
+    du: &Arc<dyn Inode>,
+    name: &[u8],
+) -> Result<Option<Arc<dyn Inode>>, Errno> {
     match du.lookup(&kctx(), name) {
         Ok(i) if is_whiteout(&i) => Ok(None),
         Ok(i) => Ok(Some(i)),
@@ -95,7 +98,9 @@ pub(super) fn forget_opaque(sh: &Shared, u: &Arc<dyn Inode>) {
 fn entries(d: &Arc<dyn Inode>) -> Result<Vec<DirEnt>, Errno> {
     let k = kctx();
     let loc = dentry::anon_loc(b"", d.clone());
-    let ops = d.clone().open(&k, &loc, oflags::O_RDONLY | oflags::O_DIRECTORY)?;
+    let ops = d
+        .clone()
+        .open(&k, &loc, oflags::O_RDONLY | oflags::O_DIRECTORY)?;
     let mut out = Vec::new();
     let mut pos = 0u64;
     loop {

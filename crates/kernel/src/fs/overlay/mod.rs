@@ -34,9 +34,7 @@ mod file;
 
 use crate::fs::hostfs::{self, HostInode};
 use crate::fs::tmpfs::TmpFs;
-use crate::vfs::{
-    mode, Ctx, Dentry, FileOps, FileSystem, Inode, Loc, SetAttr, Stat, StatFs,
-};
+use crate::vfs::{mode, Ctx, Dentry, FileOps, FileSystem, Inode, Loc, SetAttr, Stat, StatFs};
 use abi::Errno;
 use std::any::Any;
 use std::collections::{HashMap, HashSet};
@@ -583,12 +581,7 @@ impl Inode for OvlInode {
         self.real().readlink(ctx)
     }
 
-    fn open(
-        self: Arc<Self>,
-        ctx: &Ctx,
-        loc: &Loc,
-        flags: u32,
-    ) -> Result<Box<dyn FileOps>, Errno> {
+    fn open(self: Arc<Self>, ctx: &Ctx, loc: &Loc, flags: u32) -> Result<Box<dyn FileOps>, Errno> {
         match self.kind {
             mode::S_IFDIR => Ok(Box::new(dir::OvlDirOps::new(self.clone()))),
             mode::S_IFREG => {
@@ -598,8 +591,7 @@ impl Inode for OvlInode {
                     // Copy up under the name the caller used (a hard link's other names
                     // follow as links).
                     let at = loc.dentry.parent().and_then(|p| {
-                        same_ovl(&self.sh, &p.inode)
-                            .map(|d| (d.arc(), loc.dentry.name()))
+                        same_ovl(&self.sh, &p.inode).map(|d| (d.arc(), loc.dentry.name()))
                     });
                     let trunc = flags & crate::vfs::oflags::O_TRUNC != 0;
                     copyup::copy_up(&self, at, !trunc)?;

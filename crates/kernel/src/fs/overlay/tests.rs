@@ -32,10 +32,21 @@ fn setup() -> (Ctx, Ctx) {
         ops::mkdir(&lc, &lc.root, d.as_bytes(), 0o755).unwrap();
     }
     for f in ["/a/x", "/a/y", "/a/sub/z", "/f"] {
-        let file = ops::open(&lc, &lc.root, f.as_bytes(), oflags::O_CREAT | oflags::O_WRONLY, 0o644, 0)
-            .unwrap();
+        let file = ops::open(
+            &lc,
+            &lc.root,
+            f.as_bytes(),
+            oflags::O_CREAT | oflags::O_WRONLY,
+            0o644,
+            0,
+        )
+        .unwrap();
         // Each file holds its own path as data.
-        if let Some(t) = file.inode().as_any().downcast_ref::<crate::fs::tmpfs::TmpInode>() {
+        if let Some(t) = file
+            .inode()
+            .as_any()
+            .downcast_ref::<crate::fs::tmpfs::TmpInode>()
+        {
             t.file_data().unwrap().write(0, f.as_bytes()).unwrap();
         }
     }
@@ -76,7 +87,10 @@ fn whiteouts_and_opaque_directories() {
     assert_eq!(names(&c, "/a"), [".", "..", "sub", "y"]);
     // The lower layer is untouched.
     assert!(st(&lc, "/a/x").is_ok());
-    assert_eq!(ops::rmdir(&c, &c.root, b"/a/sub").unwrap_err(), Errno::ENOTEMPTY);
+    assert_eq!(
+        ops::rmdir(&c, &c.root, b"/a/sub").unwrap_err(),
+        Errno::ENOTEMPTY
+    );
     ops::unlink(&c, &c.root, b"/a/sub/z").unwrap();
     ops::rmdir(&c, &c.root, b"/a/sub").unwrap();
     ops::mkdir(&c, &c.root, b"/a/sub", 0o700).unwrap();
@@ -88,7 +102,15 @@ fn whiteouts_and_opaque_directories() {
 fn copy_up_keeps_identity_and_data() {
     let (_lc, c) = setup();
     let before = st(&c, "/a/y").unwrap();
-    let f = ops::open(&c, &c.root, b"/a/y", oflags::O_WRONLY | oflags::O_TRUNC, 0, 0).unwrap();
+    let f = ops::open(
+        &c,
+        &c.root,
+        b"/a/y",
+        oflags::O_WRONLY | oflags::O_TRUNC,
+        0,
+        0,
+    )
+    .unwrap();
     drop(f);
     let after = st(&c, "/a/y").unwrap();
     assert_eq!((before.dev, before.ino), (after.dev, after.ino));
