@@ -467,6 +467,29 @@ impl OvlInode {
         }
     }
 
+    /// A name of this object is gone: once it has none left, forget its copy-up origin and
+    /// hard-link record (a host upper file system may reuse the inode number).
+    fn name_removed(&self) {
+        self.nlink_add(-1);
+        let tracked = *self.nlink.lock().unwrap();
+        let gone = match (tracked, self.upper()) {
+            (Some(n), _) => n == 0,
+            (None, Some(u)) => u.stat().map(|s| s.nlink == 0).unwrap_or(true),
+            (None, None) => false,
+        };
+        if !gone {
+            return;
+        }
+        if let Some(u) = self.upper() {
+            if let Ok(st) = u.stat() {
+                self.sh.origin.lock().unwrap().remove(&(st.dev, st.ino));
+            }
+        }
+        if let (Some(o), Some(_)) = (self.origin, tracked) {
+            self.sh.links.lock().unwrap().remove(&o);
+        }
+    }
+
     /// Creates `name` in this directory's upper layer with `make`, replacing a whiteout
     /// (a directory made over a whiteout is opaque).
     fn create_entry(
@@ -658,7 +681,7 @@ impl Inode for OvlInode {
             dir::make_whiteout(&du, name)?;
         }
         self.disown(name, &obj);
-        obj.nlink_add(-1);
+        obj.name_removed();
         Ok(())
     }
 
@@ -779,7 +802,7 @@ impl Inode for OvlInode {
                 *d.alias.lock().unwrap() = Some((me.clone(), old.to_vec()));
                 me.adopt(old, d);
             } else {
-                d.nlink_add(-1);
+                d.name_removed();
             }
         }
         *src.alias.lock().unwrap() = Some((nd.clone(), new.to_vec()));
