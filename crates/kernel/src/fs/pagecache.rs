@@ -236,6 +236,21 @@ pub fn any_dirty() -> bool {
 
 static CACHE: Mutex<Option<HashMap<(u64, u64), Weak<HostPages>>>> = Mutex::new(None);
 
+/// Writes every cache's pages that writable shared mappings may have changed back to
+/// the host (when the sandbox ends with such mappings still alive).
+pub fn sync_all() {
+    let live: Vec<Arc<HostPages>> = {
+        let g = CACHE.lock().unwrap();
+        g.iter()
+            .flat_map(|m| m.values())
+            .filter_map(|w| w.upgrade())
+            .collect()
+    };
+    for p in live {
+        let _ = p.sync();
+    }
+}
+
 /// The live page cache of host file (dev, ino), if any.
 pub fn find(dev: u64, ino: u64) -> Option<Arc<HostPages>> {
     let g = CACHE.lock().unwrap();
