@@ -532,7 +532,9 @@ impl OvlInode {
     fn detach_lower(&self) {
         let mut todo = vec![self.arc()];
         while let Some(d) = todo.pop() {
-            *d.lower.lock().unwrap() = None;
+            if d.upper().is_some() {
+                *d.lower.lock().unwrap() = None;
+            }
             let kids: Vec<Arc<OvlInode>> = d
                 .children
                 .lock()
