@@ -248,7 +248,10 @@ fn overlay_statfs() {
 #[test]
 fn etc_write_stays_in_the_sandbox() {
     let name = "/etc/moat-test-file";
-    assert!(!Path::new(name).exists(), "{name} exists on the host before the test");
+    assert!(
+        !Path::new(name).exists(),
+        "{name} exists on the host before the test"
+    );
     let r = sh(&format!("echo x > {name}; cat {name}; echo done")).moat();
     r.expect_status(0);
     assert_eq!(r.stdout_str(), "x\ndone\n", "{}", r.describe());

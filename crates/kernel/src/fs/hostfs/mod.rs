@@ -582,7 +582,9 @@ impl Inode for HostInode {
             sys::chown_fd(fd, a.uid.unwrap_or(u32::MAX), a.gid.unwrap_or(u32::MAX))?;
         }
         if let Some(m) = a.mode {
-            sys::chmod_fd(fd, m & 0o7777, || self.reopen(libc::O_RDONLY))?;
+            sys::chmod_fd(fd, m & 0o7777, || {
+                self.reopen(libc::O_RDONLY | libc::O_NONBLOCK)
+            })?;
         }
         if a.atime.is_some() || a.mtime.is_some() {
             sys::utimes_fd(fd, a.atime, a.mtime)?;
