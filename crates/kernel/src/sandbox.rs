@@ -420,7 +420,8 @@ pub(crate) fn init_ignores(tgid: i32, sig: u32) -> bool {
     if tgid != 1 || sig == 0 || !kernel().outside.protect_init.load(Ordering::Relaxed) {
         return false;
     }
-    match kernel().procs.lock().unwrap().group(1) {
+    let init = kernel().procs.lock().unwrap().group(1);
+    match init {
         Some(g) => handler_is_default(&g, sig),
         None => false,
     }

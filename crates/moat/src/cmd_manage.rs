@@ -47,8 +47,9 @@ pub fn delete(g: &Global, id: &str, force: bool) -> Result<i32, String> {
                 "cannot delete container {id:?}: it is {s} (stop it first or use --force)"
             ));
         }
-        stop_sandbox(&st);
     }
+    // A stopped container's sandbox process may still be finishing: it goes now.
+    stop_sandbox(&st);
     if let Err(e) = hooks::run(&st.hooks, Stage::Poststop, &st.oci("stopped")) {
         crate::log_warn(g, &e);
     }
