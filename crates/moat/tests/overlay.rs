@@ -137,40 +137,36 @@ fn diff_case(case: &str) {
     check_oracle(&n);
     let after = snapshot(&native);
 
-    let m = c.clone().cwd(&ovl).moat();
-    assert_same(&n, &m);
-    let s = snapshot(&ovl);
-    assert!(
-        s == orig,
-        "memory overlay: the host tree changed:\n{}",
-        show_diff(&orig, &s)
-    );
-
-    let m = c
-        .clone()
-        .cwd(&vol)
-        .moat_flag(volume_flag(&vol, &vol, false))
-        .moat();
-    assert_same(&n, &m);
-    let s = snapshot(&vol);
-    assert!(
-        s == after,
-        "writable volume: the host tree differs from the native run's:\n{}",
-        show_diff(&after, &s)
-    );
-
-    let m = c
-        .clone()
-        .cwd(&dir)
-        .moat_flag(flag("--overlay=root:dir=", &upper))
-        .moat();
-    assert_same(&n, &m);
-    let s = snapshot(&dir);
-    assert!(
-        s == orig,
-        "host-directory upper: the lower tree changed:\n{}",
-        show_diff(&orig, &s)
-    );
+    // Each moat set-up: its flags, its copy, and what the host copy must look like after.
+    let setups: [(&str, Vec<OsString>, &PathBuf, &BTreeMap<String, String>); 3] = [
+        ("memory overlay", vec![], &ovl, &orig),
+        (
+            "writable volume",
+            vec![volume_flag(&vol, &vol, false)],
+            &vol,
+            &after,
+        ),
+        (
+            "host-directory upper",
+            vec![flag("--overlay=root:dir=", &upper)],
+            &dir,
+            &orig,
+        ),
+    ];
+    for (what, flags, copy, want) in setups {
+        let mut mc = c.clone().cwd(copy);
+        for f in flags {
+            mc = mc.moat_flag(f);
+        }
+        let m = mc.moat();
+        assert_same(&n, &m);
+        let s = snapshot(copy);
+        assert!(
+            &s == want,
+            "{what}: the host tree is not as it should be:\n{}",
+            show_diff(want, &s)
+        );
+    }
     let _ = std::fs::remove_dir_all(&base);
 }
 

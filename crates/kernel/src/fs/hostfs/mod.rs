@@ -96,15 +96,18 @@ pub fn mount(path: &str, writable: bool) -> Result<(Arc<HostFs>, Arc<HostInode>)
         // SAFETY: a fresh fd.
         Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) })
     };
+    let shared = |dev: u64, statfs_fd: RawFd| -> Result<Arc<Shared>, Errno> {
+        Ok(Arc::new(Shared {
+            dev,
+            writable,
+            statfs_fd: sys::dup(statfs_fd)?,
+            rename_lock: Mutex::new(()),
+        }))
+    };
     let fd = open_path(path, 0)?;
     let st = sys::fstat(fd.as_raw_fd())?;
     if mode::is_dir(st.mode) {
-        let sh = Arc::new(Shared {
-            dev: st.dev,
-            writable,
-            statfs_fd: sys::dup(fd.as_raw_fd())?,
-            rename_lock: Mutex::new(()),
-        });
+        let sh = shared(st.dev, fd.as_raw_fd())?;
         let root = HostInode::new(&sh, None, Vec::new(), fd, st, false);
         return Ok((Arc::new(HostFs { sh: sh.clone() }), root));
     }
@@ -121,12 +124,7 @@ pub fn mount(path: &str, writable: bool) -> Result<(Arc<HostFs>, Arc<HostInode>)
     let dst = sys::fstat(dfd.as_raw_fd())?;
     let fd = sys::open_beneath(dfd.as_raw_fd(), &name, libc::O_PATH, 0)?;
     let st = sys::fstat(fd.as_raw_fd())?;
-    let sh = Arc::new(Shared {
-        dev: st.dev,
-        writable,
-        statfs_fd: sys::dup(dfd.as_raw_fd())?,
-        rename_lock: Mutex::new(()),
-    });
+    let sh = shared(st.dev, dfd.as_raw_fd())?;
     let parent = HostInode::new(&sh, None, Vec::new(), dfd, dst, false);
     let root = HostInode::new(&sh, Some(parent), name, fd, st, false);
     Ok((Arc::new(HostFs { sh }), root))
