@@ -270,6 +270,8 @@ pub struct ProcInfo {
     pub state: char,
     pub threads: usize,
     pub cmd: String,
+    /// The host process that runs it (its address space's stub).
+    pub host_pid: i32,
 }
 
 /// The live processes of the sandbox, by pid.
@@ -313,6 +315,7 @@ pub fn processes() -> Vec<ProcInfo> {
             state: if stopped { 'T' } else { 'S' },
             threads: nthreads,
             cmd,
+            host_pid: leader.mm().stub_pid(),
         });
     }
     out

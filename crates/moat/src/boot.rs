@@ -168,6 +168,7 @@ fn handle(boot: &Arc<Boot>, conn: OwnedFd) {
                         cpu_ns: p.cpu_ns,
                         state: p.state,
                         cmd: p.cmd,
+                        host_pid: p.host_pid,
                     })
                     .collect(),
             ),
