@@ -32,6 +32,8 @@ pub struct Options {
     pub debug: bool,
     /// Where the debug log goes (stderr when None).
     pub debug_log: Option<String>,
+    /// The root file system and the volumes bound into it.
+    pub root: vfs::FsSpec,
 }
 
 /// The kernel: one per sandbox.

@@ -844,7 +844,7 @@ pub fn run_do(
     cwd: &str,
 ) -> Result<ExitStatus, String> {
     crate::sandbox::start_kernel(opts, None)?;
-    crate::vfs::setup_root(cwd)?;
+    crate::vfs::setup_root(cwd, &crate::kernel().opts.root)?;
     forward_host_signals();
     let spec = crate::sandbox::ProcessSpec {
         path: path.to_vec(),
@@ -867,7 +867,10 @@ pub fn run_do(
         Ok(Err(e)) => return Err(format!("exec:{}", e.0)),
         Err(_) => return Err("exec: init died".into()),
     }
-    Ok(crate::sandbox::wait_init())
+    let status = crate::sandbox::wait_init();
+    // Mappings still alive when the sandbox ends write their pages back.
+    crate::fs::pagecache::sync_all();
+    Ok(status)
 }
 
 /// Creates a process from outside the sandbox: pid 1 (`spec.init`) or a parentless

@@ -62,7 +62,7 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a host command in a sandbox whose root is the host's root, read-only.
+    /// Run a host command in a sandbox whose root is the host's root under an overlay.
     Do(cmd_do::DoArgs),
     /// Print the support status of every syscall (docs/compatibility.md).
     Syscalls,
@@ -230,6 +230,7 @@ fn main() {
             strace: cli.strace,
             debug: cli.debug || cli.debug_log.is_some(),
             debug_log: cli.debug_log.clone(),
+            root: Default::default(),
         },
         log: cli.log.clone(),
         log_json: cli.log_format == "json",

@@ -73,8 +73,8 @@ fn resolve(ctx: &Ctx, path: &str) -> Result<Loc, Errno> {
 
 /// Builds the global mount tree of a container.
 pub fn setup_container_root(spec: &RootSpec) -> Result<(), String> {
-    let (hfs, hroot) =
-        hostfs::mount(&spec.path).map_err(|e| format!("root {}: {}", spec.path, e.name()))?;
+    let (hfs, hroot) = hostfs::mount(&spec.path, false)
+        .map_err(|e| format!("root {}: {}", spec.path, e.name()))?;
     if !mode::is_dir(hroot.stat().map(|s| s.mode).unwrap_or(0)) {
         return Err(format!("root {}: not a directory", spec.path));
     }
@@ -174,7 +174,9 @@ fn mount_one(ctx: &Ctx, m: &MountSpec) -> Result<(), String> {
     let kind = if bind { "bind" } else { m.kind.as_str() };
     match kind {
         "bind" => {
-            let (fs, root) = hostfs::mount(&m.source).map_err(|e| match e {
+            // Bind mounts are writable on the host unless "ro".
+            let writable = flags & MNT_RDONLY == 0;
+            let (fs, root) = hostfs::mount(&m.source, writable).map_err(|e| match e {
                 Errno::ENOENT => format!("bind source {} does not exist", m.source),
                 e => format!("bind source {}: {}", m.source, e.name()),
             })?;
