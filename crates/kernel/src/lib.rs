@@ -4,6 +4,7 @@
 pub mod exec;
 pub mod fs;
 pub mod futex;
+pub mod ipc;
 pub mod loader;
 pub mod memfile;
 pub mod mm;
@@ -45,6 +46,8 @@ pub struct Kernel {
     pub hostname: Mutex<Vec<u8>>,
     pub domainname: Mutex<Vec<u8>>,
     pub log: Mutex<Option<std::fs::File>>,
+    /// The IPC namespace (System V IPC, POSIX message queues).
+    pub ipc: ipc::Ipc,
 }
 
 static KERNEL: OnceLock<Kernel> = OnceLock::new();

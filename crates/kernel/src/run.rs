@@ -560,6 +560,8 @@ pub fn exit_task(t: &Arc<Task>, ctx: Option<Context>, st: ExitStatus) {
         }
     }
     drop(procs);
+    // SEM_UNDO, shm detach and mq notifications go before the parent can see the exit.
+    crate::ipc::on_exit(t);
     // The parent's signal is queued before the zombie becomes visible to wait, so a wait
     // that returns the child always finds its SIGCHLD pending (Linux's do_notify_parent).
     if let Some(p) = &parent {
@@ -863,6 +865,7 @@ pub fn run_do(
         hostname: Mutex::new(hn),
         domainname: Mutex::new(b"(none)".to_vec()),
         log: Mutex::new(log),
+        ipc: crate::ipc::Ipc::new(),
     });
     crate::vfs::setup_root(cwd)?;
     forward_host_signals();

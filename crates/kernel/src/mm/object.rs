@@ -11,6 +11,14 @@ pub trait MemObject: Send + Sync {
     /// The frame holding page `idx`, with one new reference for the caller.
     /// EFAULT when the page lies past the end of the object (the mapper raises SIGBUS).
     fn page(&self, idx: u64) -> Result<u64, Errno>;
+    /// Whether page `idx` exists without being made (fault-around maps only those).
+    fn has_page(&self, _idx: u64) -> bool {
+        true
+    }
+    /// The object itself, for callers that look for a particular kind (SysV shm attaches).
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 /// Pages of a memory-backed object, allocated on first touch. Holds one reference on
