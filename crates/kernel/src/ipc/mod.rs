@@ -15,6 +15,7 @@ pub mod msg;
 mod proc;
 pub mod sem;
 pub mod shm;
+pub mod trace;
 
 pub use proc::{proc_mode, proc_read, proc_write, PATHS as PROC_PATHS};
 

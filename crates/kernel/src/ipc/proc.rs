@@ -143,8 +143,9 @@ pub fn proc_write(p: &str, _t: &Task, data: &[u8]) -> Option<Result<usize, Errno
                 for (slot, &x) in new.iter_mut().zip(vals.iter()) {
                     *slot = int_in(x, INT_MIN, INT_MAX)?;
                 }
+                // sem_check_semmni
                 if !(0..=IPCMNI as i32).contains(&new[3]) {
-                    return Err(Errno::EINVAL);
+                    return Err(Errno::ERANGE);
                 }
                 lock(&i.sem).ctls = new;
             }
