@@ -225,6 +225,14 @@ fn perform(set: &mut SemSet, sops: &[Sembuf], adj: Option<&mut Vec<i32>>, pid: i
     Outcome::Done
 }
 
+/// `n` default values, or ENOMEM (sizes come from limits root may raise very high).
+fn zeroed<T: Default + Clone>(n: usize) -> Result<Vec<T>, Errno> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| Errno::ENOMEM)?;
+    v.resize(n, T::default());
+    Ok(v)
+}
+
 fn wake() {
     super::ipc().sem_wq.notify_all();
 }
@@ -255,7 +263,7 @@ pub fn semget(t: &Task, key: i32, nsems: i32, flg: i32) -> SysResult {
     let set = SemSet {
         perm: Perm::new(key, flg, &c),
         ctime: now(),
-        sems: vec![Sem::default(); nsems as usize],
+        sems: zeroed(nsems as usize)?,
         pending: Vec::new(),
     };
     let limit = ns.ctls[3].max(0) as u32;
@@ -280,7 +288,7 @@ pub fn semtimedop(t: &Task, semid: i32, usops: u64, nsops: u32, timeout: u64) ->
     if nsops < 1 {
         return Err(Errno::EINVAL);
     }
-    let mut raw = vec![0u8; nsops as usize * 6];
+    let mut raw: Vec<u8> = zeroed(nsops as usize * 6)?;
     t.read_mem(usops, &mut raw)?;
     let sops: Vec<Sembuf> = raw
         .chunks(6)
@@ -313,14 +321,9 @@ pub fn semtimedop(t: &Task, semid: i32, usops: u64, nsops: u32, timeout: u64) ->
         let set = ns.ids.get(semid)?;
         let nsems = set.sems.len();
         if undos && ns.adj_of(pid, semid).is_none() {
+            let adj = zeroed(nsems)?;
             let list = ns.undo.entry(pid).or_default();
-            list.insert(
-                0,
-                Undo {
-                    semid,
-                    adj: vec![0; nsems],
-                },
-            );
+            list.insert(0, Undo { semid, adj });
         }
         let set = ns.ids.get(semid)?;
         if max >= set.sems.len() {
@@ -452,7 +455,7 @@ pub fn semctl(t: &Task, semid: i32, semnum: i32, cmd: i32, arg: u64) -> SysResul
                 t.write_mem(arg, &b)?;
                 return Ok(0);
             }
-            let mut b = vec![0u8; n * 2];
+            let mut b: Vec<u8> = zeroed(n * 2)?;
             t.read_mem(arg, &mut b)?;
             let vals: Vec<i32> = b
                 .chunks(2)
