@@ -9,6 +9,7 @@ pub mod loader;
 pub mod memfile;
 pub mod mm;
 pub mod run;
+pub mod sandbox;
 pub mod sigframe;
 pub mod signal;
 pub mod strace;
@@ -48,6 +49,8 @@ pub struct Kernel {
     pub log: Mutex<Option<std::fs::File>>,
     /// The IPC namespace (System V IPC, POSIX message queues).
     pub ipc: ipc::Ipc,
+    /// State kept for the sandbox's manager (exits of spawned processes, the freezer).
+    pub outside: sandbox::Outside,
 }
 
 static KERNEL: OnceLock<Kernel> = OnceLock::new();
