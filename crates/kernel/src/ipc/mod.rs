@@ -162,7 +162,14 @@ impl Perm {
 
     /// x86-64 `struct ipc64_perm` (48 bytes).
     pub fn to_bytes(&self, out: &mut Vec<u8>) {
-        for v in [self.key as u32, self.uid, self.gid, self.cuid, self.cgid, self.mode] {
+        for v in [
+            self.key as u32,
+            self.uid,
+            self.gid,
+            self.cuid,
+            self.cgid,
+            self.mode,
+        ] {
             out.extend_from_slice(&v.to_le_bytes());
         }
         out.extend_from_slice(&(self.seq as u16).to_le_bytes());

@@ -383,8 +383,9 @@ impl MqDir {
         if maxmsg > mm || msgsize > ms {
             return Err(Errno::EINVAL);
         }
-        let bytes = (maxmsg * msgsize + maxmsg * MSG_HDR + maxmsg.min(MQ_PRIO_MAX as i64) * TREE_NODE)
-            as u64;
+        let bytes = (maxmsg * msgsize
+            + maxmsg * MSG_HDR
+            + maxmsg.min(MQ_PRIO_MAX as i64) * TREE_NODE) as u64;
         let have = acct.bytes.get(&c.uid).copied().unwrap_or(0);
         match have.checked_add(bytes) {
             Some(v) if v <= limit => {}
@@ -441,7 +442,10 @@ impl Inode for MqDir {
         if name.len() > crate::vfs::NAME_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
-        let q = lock(&self.entries).get(name).cloned().ok_or(Errno::ENOENT)?;
+        let q = lock(&self.entries)
+            .get(name)
+            .cloned()
+            .ok_or(Errno::ENOENT)?;
         Ok(q)
     }
     fn open(

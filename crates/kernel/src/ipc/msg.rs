@@ -6,8 +6,7 @@
 //! many messages) and retry.
 
 use super::{
-    lock, now, put32, put64, HasPerm, Ids, Perm, IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET,
-    IPC_STAT,
+    lock, now, put32, put64, HasPerm, Ids, Perm, IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT,
 };
 use crate::task::{SysResult, Task};
 use abi::Errno;
@@ -305,7 +304,10 @@ pub fn msgrcv(t: &Task, msqid: i32, msgp: u64, bufsz: u64, typ: i64, flg: i32) -
     } else if typ == 0 {
         (Mode::Any, typ)
     } else if typ < 0 {
-        (Mode::LessEqual, if typ == i64::MIN { i64::MAX } else { -typ })
+        (
+            Mode::LessEqual,
+            if typ == i64::MIN { i64::MAX } else { -typ },
+        )
     } else if flg & MSG_EXCEPT != 0 {
         (Mode::NotEqual, typ)
     } else {

@@ -104,7 +104,11 @@ fn parse(data: &[u8]) -> Result<Vec<(bool, u64)>, Errno> {
 
 /// An int within [min, max].
 fn int_in(v: (bool, u64), min: i64, max: i64) -> Result<i32, Errno> {
-    let x = if v.0 { -(v.1.min(1 << 40) as i64) } else { v.1.min(1 << 40) as i64 };
+    let x = if v.0 {
+        -(v.1.min(1 << 40) as i64)
+    } else {
+        v.1.min(1 << 40) as i64
+    };
     if x < min || x > max {
         return Err(Errno::EINVAL);
     }

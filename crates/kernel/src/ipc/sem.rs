@@ -6,8 +6,7 @@
 //! task never races for the values. SEM_UNDO adjustments are kept per process.
 
 use super::{
-    lock, now, put32, put64, HasPerm, Ids, Perm, IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET,
-    IPC_STAT,
+    lock, now, put32, put64, HasPerm, Ids, Perm, IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT,
 };
 use crate::task::{SysResult, Task};
 use abi::Errno;
@@ -184,7 +183,11 @@ fn perform(set: &mut SemSet, sops: &[Sembuf], adj: Option<&mut Vec<i32>>, pid: i
     let mut vals: Vec<(usize, i32)> = Vec::new();
     let mut adjs: Vec<(usize, i32)> = Vec::new();
     let get = |v: &Vec<(usize, i32)>, i: usize, base: i32| {
-        v.iter().rev().find(|x| x.0 == i).map(|x| x.1).unwrap_or(base)
+        v.iter()
+            .rev()
+            .find(|x| x.0 == i)
+            .map(|x| x.1)
+            .unwrap_or(base)
     };
     let no_adj: Vec<i32> = Vec::new();
     let adj_now = adj.as_deref().unwrap_or(&no_adj);
@@ -394,7 +397,15 @@ fn semid_ds(s: &SemSet) -> Vec<u8> {
     s.perm.to_bytes(&mut o);
     put64(
         &mut o,
-        &[s.otime() as u64, 0, s.ctime as u64, 0, s.sems.len() as u64, 0, 0],
+        &[
+            s.otime() as u64,
+            0,
+            s.ctime as u64,
+            0,
+            s.sems.len() as u64,
+            0,
+            0,
+        ],
     );
     o
 }

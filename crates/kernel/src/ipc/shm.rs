@@ -6,9 +6,9 @@
 //! when asked; a segment marked for destruction (IPC_RMID while attached) goes once no VMA
 //! maps it, checked whenever the table is used.
 
-use super::{lock, now, put32, put64, Ids, Perm, HasPerm, IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT};
+use super::{lock, now, put32, put64, HasPerm, Ids, Perm, IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT};
 use crate::memfile::PAGE;
-use crate::mm::{page_up, MemObject, ShmObject, Vma, VmaName, MIN_ADDR, MMAP_BASE, MM};
+use crate::mm::{page_up, MemObject, ShmObject, Vma, VmaName, MIN_ADDR, MM, MMAP_BASE};
 use crate::task::{SysResult, Task};
 use abi::Errno;
 use platform::{PROT_EXEC, PROT_READ, PROT_WRITE, STUB_BASE};

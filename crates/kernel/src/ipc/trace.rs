@@ -1,10 +1,16 @@
 //! `--strace` arguments of the IPC calls, as strace prints them (inputs decoded; buffers the
 //! kernel fills are shown as addresses, since calls are formatted before they run).
 
-use crate::strace::{buf, cstr, flags, hex, lookup, mode, open_flags, ptr, signame, timespec, UserMem};
+use crate::strace::{
+    buf, cstr, flags, hex, lookup, mode, open_flags, ptr, signame, timespec, UserMem,
+};
 use abi::sysno as n;
 
-const IPC_FLAGS: &[(u64, &str)] = &[(0o1000, "IPC_CREAT"), (0o2000, "IPC_EXCL"), (0o4000, "IPC_NOWAIT")];
+const IPC_FLAGS: &[(u64, &str)] = &[
+    (0o1000, "IPC_CREAT"),
+    (0o2000, "IPC_EXCL"),
+    (0o4000, "IPC_NOWAIT"),
+];
 const SHMGET_FLAGS: &[(u64, &str)] = &[
     (0o1000, "IPC_CREAT"),
     (0o2000, "IPC_EXCL"),
@@ -112,7 +118,11 @@ fn sembufs(m: &dyn UserMem, addr: u64, n: u64) -> String {
             )
         })
         .collect();
-    format!("[{}{}]", items.join(", "), if n > 32 { ", ..." } else { "" })
+    format!(
+        "[{}{}]",
+        items.join(", "),
+        if n > 32 { ", ..." } else { "" }
+    )
 }
 
 /// A `struct msgbuf` about to be sent: {mtype, "text"}.
@@ -169,7 +179,11 @@ pub fn args(m: &dyn UserMem, nr: u64, a: &[u64; 6]) -> Option<Vec<String>> {
     let d = |v: u64| (v as i32).to_string();
     Some(match nr {
         n::SHMGET => vec![key(a[0]), a[1].to_string(), get_flags(a[2], SHMGET_FLAGS)],
-        n::SHMAT => vec![d(a[0]), ptr(a[1]), flags(a[2] as u32 as u64, SHMAT_FLAGS, "0")],
+        n::SHMAT => vec![
+            d(a[0]),
+            ptr(a[1]),
+            flags(a[2] as u32 as u64, SHMAT_FLAGS, "0"),
+        ],
         n::SHMDT => vec![ptr(a[0])],
         n::SHMCTL => vec![d(a[0]), lookup(a[1] as u32 as u64, SHMCTL_CMDS), ptr(a[2])],
         n::SEMGET => vec![key(a[0]), d(a[1]), get_flags(a[2], IPC_FLAGS)],
@@ -252,7 +266,9 @@ mod tests {
 
     #[test]
     fn sysv_calls() {
-        let m = Mem(vec![0, 0, 0xff, 0xff, 0x00, 0x10, 5, 0, 0, 0, 0, 0, 0, 0, b'h', b'i']);
+        let m = Mem(vec![
+            0, 0, 0xff, 0xff, 0x00, 0x10, 5, 0, 0, 0, 0, 0, 0, 0, b'h', b'i',
+        ]);
         assert_eq!(
             call(&m, n::SHMGET, [0, 4096, 0o1600, 0, 0, 0]),
             "shmget(IPC_PRIVATE, 4096, IPC_CREAT|0600)"
@@ -292,6 +308,9 @@ mod tests {
             call(&m, n::MQ_OPEN, [0x1000, 0o102, 0o600, 0, 0, 0]),
             "mq_open(\"q\", O_RDWR|O_CREAT, 0600, NULL)"
         );
-        assert_eq!(call(&m, n::MQ_NOTIFY, [3, 0, 0, 0, 0, 0]), "mq_notify(3, NULL)");
+        assert_eq!(
+            call(&m, n::MQ_NOTIFY, [3, 0, 0, 0, 0, 0]),
+            "mq_notify(3, NULL)"
+        );
     }
 }

@@ -21,9 +21,7 @@ pub fn dispatch(t: &Task, n: u64, a: &[u64; 6]) -> Option<SysResult> {
         nr::MQ_OPEN => mqueue::mq_open(t, a[0], a[1] as i32, a[2] as u32 & 0xffff, a[3]),
         nr::MQ_UNLINK => mqueue::mq_unlink(t, a[0]),
         nr::MQ_TIMEDSEND => mqueue::mq_timedsend(t, a[0] as i32, a[1], a[2], a[3] as u32, a[4]),
-        nr::MQ_TIMEDRECEIVE => {
-            mqueue::mq_timedreceive(t, a[0] as i32, a[1], a[2], a[3], a[4])
-        }
+        nr::MQ_TIMEDRECEIVE => mqueue::mq_timedreceive(t, a[0] as i32, a[1], a[2], a[3], a[4]),
         nr::MQ_NOTIFY => mqueue::mq_notify(t, a[0] as i32, a[1]),
         nr::MQ_GETSETATTR => mqueue::mq_getsetattr(t, a[0] as i32, a[1], a[2]),
         _ => return None,

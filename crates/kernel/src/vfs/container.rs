@@ -185,11 +185,7 @@ fn mount_one(ctx: &Ctx, m: &MountSpec) -> Result<(), String> {
                     return Ok(());
                 }
             };
-            let ro = if m.kind == "devpts" {
-                0
-            } else {
-                MNT_RDONLY
-            };
+            let ro = if m.kind == "devpts" { 0 } else { MNT_RDONLY };
             let fs = TmpFs::new(0o755);
             Mount::attach(&at, fs.clone(), fs.root_dentry(), flags | ro, &m.kind);
         }

@@ -222,8 +222,7 @@ fn sys_files() -> impl Iterator<Item = &'static &'static str> {
 }
 
 fn is_sys_dir(p: &str) -> bool {
-    sys_files()
-        .any(|f| f.len() > p.len() && f.starts_with(p) && f.as_bytes()[p.len()] == b'/')
+    sys_files().any(|f| f.len() > p.len() && f.starts_with(p) && f.as_bytes()[p.len()] == b'/')
 }
 
 /// The /proc/sys path for `name` inside directory `dir`, if it exists (as a static str).
