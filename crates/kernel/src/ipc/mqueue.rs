@@ -81,7 +81,11 @@ impl MqNs {
         });
         let dir = Arc::new(MqDir {
             fs: fs.clone(),
-            meta: Mutex::new(Meta::new(mode::S_IFDIR | 0o1777, 0, 0, 2 * DIRENT_SIZE)),
+            node: Node {
+                dev: fs.dev,
+                ino: 1,
+                meta: Mutex::new(Meta::new(mode::S_IFDIR | 0o1777, 0, 0, 2 * DIRENT_SIZE)),
+            },
             entries: Mutex::new(BTreeMap::new()),
             acct: acct.clone(),
         });
@@ -230,10 +234,27 @@ impl Meta {
     }
 }
 
+/// What every mqueue inode has: its identity and attributes.
+struct Node {
+    dev: u64,
+    ino: u64,
+    meta: Mutex<Meta>,
+}
+
+impl Node {
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(lock(&self.meta).stat(self.dev, self.ino))
+    }
+    fn setattr(&self, a: &SetAttr) -> Result<(), Errno> {
+        lock(&self.meta).set(a);
+        Ok(())
+    }
+}
+
 /// The root directory: the namespace's queues by name.
 pub struct MqDir {
     fs: Arc<MqFs>,
-    meta: Mutex<Meta>,
+    node: Node,
     entries: Mutex<BTreeMap<Vec<u8>, Arc<MqInode>>>,
     acct: Arc<Mutex<Acct>>,
 }
@@ -308,9 +329,7 @@ impl State {
 
 /// A queue.
 pub struct MqInode {
-    ino: u64,
-    dev: u64,
-    meta: Mutex<Meta>,
+    node: Node,
     st: Mutex<State>,
     /// Notified on every change (poll, sleeping senders and receivers).
     wq: Arc<WaitQueue>,
@@ -394,14 +413,16 @@ impl MqDir {
         acct.queues += 1;
         *acct.bytes.entry(c.uid).or_insert(0) += bytes;
         let q = Arc::new(MqInode {
-            ino: self.fs.next_ino.fetch_add(1, Ordering::Relaxed),
-            dev: self.fs.dev,
-            meta: Mutex::new(Meta::new(
-                mode::S_IFREG | (perm & 0o7777),
-                c.fsuid,
-                c.fsgid,
-                FILENT_SIZE,
-            )),
+            node: Node {
+                dev: self.fs.dev,
+                ino: self.fs.next_ino.fetch_add(1, Ordering::Relaxed),
+                meta: Mutex::new(Meta::new(
+                    mode::S_IFREG | (perm & 0o7777),
+                    c.fsuid,
+                    c.fsgid,
+                    FILENT_SIZE,
+                )),
+            },
             st: Mutex::new(State {
                 maxmsg,
                 msgsize,
@@ -425,7 +446,7 @@ impl MqDir {
 
     fn add(&self, name: &[u8], q: Arc<MqInode>) {
         lock(&self.entries).insert(name.to_vec(), q);
-        let mut m = lock(&self.meta);
+        let mut m = lock(&self.node.meta);
         m.size += DIRENT_SIZE;
         m.touch_all();
     }
@@ -436,7 +457,7 @@ impl Inode for MqDir {
         self
     }
     fn stat(&self) -> Result<Stat, Errno> {
-        Ok(lock(&self.meta).stat(self.fs.dev, 1))
+        self.node.stat()
     }
     fn lookup(&self, _ctx: &Ctx, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
         if name.len() > crate::vfs::NAME_MAX {
@@ -464,12 +485,12 @@ impl Inode for MqDir {
     fn unlink(&self, _ctx: &Ctx, name: &[u8]) -> Result<(), Errno> {
         let q = lock(&self.entries).remove(name).ok_or(Errno::ENOENT)?;
         {
-            let mut m = lock(&self.meta);
+            let mut m = lock(&self.node.meta);
             m.size -= DIRENT_SIZE;
             m.touch_all();
         }
         {
-            let mut m = lock(&q.meta);
+            let mut m = lock(&q.node.meta);
             m.nlink = 0;
             m.ctime = crate::vfs::now();
         }
@@ -477,8 +498,7 @@ impl Inode for MqDir {
         Ok(())
     }
     fn setattr(&self, _ctx: &Ctx, a: &SetAttr) -> Result<(), Errno> {
-        lock(&self.meta).set(a);
-        Ok(())
+        self.node.setattr(a)
     }
 }
 
@@ -495,7 +515,7 @@ impl FileOps for MqDirFile {
     ) -> Result<u64, Errno> {
         let mut list: Vec<(u64, u8, Vec<u8>)> = vec![(1, 4, b".".to_vec()), (1, 4, b"..".to_vec())];
         for (name, q) in lock(&self.dir.entries).iter() {
-            list.push((q.ino, 8, name.clone()));
+            list.push((q.node.ino, 8, name.clone()));
         }
         let mut pos = pos;
         while (pos as usize) < list.len() {
@@ -520,7 +540,7 @@ impl Inode for MqInode {
         self
     }
     fn stat(&self) -> Result<Stat, Errno> {
-        Ok(lock(&self.meta).stat(self.dev, self.ino))
+        self.node.stat()
     }
     fn open(
         self: Arc<Self>,
@@ -531,8 +551,7 @@ impl Inode for MqInode {
         Ok(Box::new(MqFile { q: self }))
     }
     fn setattr(&self, _ctx: &Ctx, a: &SetAttr) -> Result<(), Errno> {
-        lock(&self.meta).set(a);
-        Ok(())
+        self.node.setattr(a)
     }
 }
 
@@ -551,7 +570,7 @@ impl FileOps for MqFile {
         let n = buf.len().min(text.len() - off as usize);
         buf[..n].copy_from_slice(&text[off as usize..off as usize + n]);
         if n > 0 {
-            lock(&self.q.meta).touch_ac();
+            lock(&self.q.node.meta).touch_ac();
         }
         Ok(n)
     }
@@ -718,7 +737,7 @@ pub fn mq_timedsend(t: &Task, fd: i32, ptr: u64, len: u64, prio: u32, tmo: u64) 
                     fire = s.notify.take();
                 }
             }
-            lock(&q.meta).touch_all();
+            lock(&q.node.meta).touch_all();
             None
         }
     };
@@ -759,7 +778,7 @@ pub fn mq_timedreceive(t: &Task, fd: i32, ptr: u64, len: u64, uprio: u64, tmo: u
         }
         match s.take() {
             Some(m) => {
-                lock(&q.meta).touch_all();
+                lock(&q.node.meta).touch_all();
                 if let Some((ticket, prio, data)) = s.senders.pop_front() {
                     s.insert(prio, data);
                     s.done.insert(ticket, Done::Sent);
@@ -844,13 +863,13 @@ pub fn mq_notify(t: &Task, fd: i32, sevp: u64) -> SysResult {
         None => {
             if s.notify.as_ref().is_some_and(|n| n.owner == t.tgid()) {
                 s.notify = None;
-                lock(&q.meta).touch_ac();
+                lock(&q.node.meta).touch_ac();
             }
         }
         Some(_) if s.notify.is_some() => return Err(Errno::EBUSY),
         Some(n) => {
             s.notify = Some(n);
-            lock(&q.meta).touch_ac();
+            lock(&q.node.meta).touch_ac();
         }
     }
     Ok(0)
@@ -890,7 +909,7 @@ pub fn mq_getsetattr(t: &Task, fd: i32, unew: u64, uold: u64) -> SysResult {
     };
     if let Some(fl) = new {
         f.set_flags((f.flags() & !oflags::O_NONBLOCK) | fl);
-        lock(&q.meta).touch_ac();
+        lock(&q.node.meta).touch_ac();
     }
     if uold != 0 {
         t.write_mem(uold, &old)?;

@@ -8,13 +8,13 @@
 
 use super::{lock, now, put32, put64, HasPerm, Ids, Perm, IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT};
 use crate::memfile::PAGE;
-use crate::mm::{page_up, MemObject, ShmObject, Vma, VmaName, MIN_ADDR, MM, MMAP_BASE};
+use crate::mm::{page_up, MMInner, MemObject, ShmObject, Vma, VmaName, MIN_ADDR, MM, MMAP_BASE};
 use crate::task::{SysResult, Task};
 use abi::Errno;
 use platform::{PROT_EXEC, PROT_READ, PROT_WRITE, STUB_BASE};
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 
 pub const SHMMIN: u64 = 1;
 pub const SHMMAX: u64 = u64::MAX - (1 << 24);
@@ -338,7 +338,7 @@ pub fn shmdt(t: &Task, addr: u64) -> SysResult {
     }
     let mut ns = lock(&super::ipc().shm);
     let mm = t.mm();
-    let mut m = mm.lock();
+    let m = mm.lock();
     let vmas: Vec<(u64, u64, u64, Option<(u64, u64, *const Attach)>)> = m
         .vmas
         .values()
@@ -376,19 +376,32 @@ pub fn shmdt(t: &Task, addr: u64) -> SysResult {
             }
         }
     }
-    for &(s, e, _) in &gone {
+    close_pieces(&mut ns, m, &gone, t.tgid());
+    Ok(0)
+}
+
+/// Unmaps the attach pieces `gone` (start, end, segment serial) from the address space
+/// `m` (locked by the caller, released here) and stamps their segments as Linux's shm_close
+/// does; then segments due for destruction go.
+fn close_pieces(
+    ns: &mut ShmNs,
+    mut m: MutexGuard<'_, MMInner>,
+    gone: &[(u64, u64, u64)],
+    tgid: i32,
+) {
+    for &(s, e, _) in gone {
         m.unmap_range(s, e);
     }
+    // reap counts attaches in every address space, this one included.
     drop(m);
     let ts = now();
-    for (_, _, serial) in gone {
+    for &(_, _, serial) in gone {
         if let Some(seg) = ns.by_serial(serial) {
             seg.dtime = ts;
-            seg.lpid = t.tgid();
+            seg.lpid = tgid;
         }
     }
     ns.reap();
-    Ok(0)
 }
 
 /// Detaches every attach of `mm` (process exit, exec), as Linux's exit_mmap does. At exit
@@ -406,27 +419,15 @@ pub fn detach_all(t: &Task, mm: &Arc<MM>, check_shared: bool) {
             return;
         }
     }
-    let mut m = mm.lock();
+    let m = mm.lock();
     let gone: Vec<(u64, u64, u64)> = m
         .vmas
         .values()
         .filter_map(|v| attach_of(v).map(|a| (v.start, v.end, a.serial)))
         .collect();
-    for &(s, e, _) in &gone {
-        m.unmap_range(s, e);
+    if !gone.is_empty() {
+        close_pieces(&mut ns, m, &gone, t.tgid());
     }
-    drop(m);
-    if gone.is_empty() {
-        return;
-    }
-    let ts = now();
-    for (_, _, serial) in gone {
-        if let Some(seg) = ns.by_serial(serial) {
-            seg.dtime = ts;
-            seg.lpid = t.tgid();
-        }
-    }
-    ns.reap();
 }
 
 /// x86-64 `struct shmid64_ds` (112 bytes).
