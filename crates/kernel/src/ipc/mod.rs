@@ -243,7 +243,7 @@ impl<T: HasPerm> Ids<T> {
         if self.map.len() >= limit {
             return Err(Errno::ENOSPC);
         }
-        let window = ((self.map.len() as u32 * 3 / 2).max(MIN_CYCLE)).min(IPCMNI);
+        let window = (self.map.len() as u32 * 3 / 2).clamp(MIN_CYCLE, IPCMNI);
         let free_from = |start: u32| (start..window).find(|i| !self.map.contains_key(i));
         let idx = match free_from(self.next) {
             Some(i) => i,

@@ -92,7 +92,7 @@ impl HasPerm for Queue {
 
 impl Queue {
     fn fits(&self, len: u64) -> bool {
-        len + self.cbytes <= self.qbytes && 1 + self.qnum <= self.qbytes
+        len + self.cbytes <= self.qbytes && self.qnum < self.qbytes
     }
 
     /// find_msg: the index of the message a receive with (typ, mode) takes.

@@ -339,7 +339,9 @@ pub fn shmdt(t: &Task, addr: u64) -> SysResult {
     let mut ns = lock(&super::ipc().shm);
     let mm = t.mm();
     let m = mm.lock();
-    let vmas: Vec<(u64, u64, u64, Option<(u64, u64, *const Attach)>)> = m
+    // (start, end, pgoff, attach: (segment serial, size, identity))
+    type Piece = (u64, u64, u64, Option<(u64, u64, *const Attach)>);
+    let vmas: Vec<Piece> = m
         .vmas
         .values()
         .filter(|v| v.end > addr)
