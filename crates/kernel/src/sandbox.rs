@@ -271,6 +271,8 @@ pub struct ProcInfo {
     pub state: char,
     pub threads: usize,
     pub cmd: String,
+    /// The host process that runs it (its address space's stub).
+    pub host_pid: i32,
 }
 
 /// The live processes of the sandbox, by pid.
@@ -314,6 +316,7 @@ pub fn processes() -> Vec<ProcInfo> {
             state: if stopped { 'T' } else { 'S' },
             threads: nthreads,
             cmd,
+            host_pid: leader.mm().stub_pid(),
         });
     }
     out
@@ -421,7 +424,8 @@ pub(crate) fn init_ignores(tgid: i32, sig: u32) -> bool {
     if tgid != 1 || sig == 0 || !kernel().outside.protect_init.load(Ordering::Relaxed) {
         return false;
     }
-    match kernel().procs.lock().unwrap().group(1) {
+    let init = kernel().procs.lock().unwrap().group(1);
+    match init {
         Some(g) => handler_is_default(&g, sig),
         None => false,
     }

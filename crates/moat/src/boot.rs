@@ -9,7 +9,7 @@ use crate::control::{self, ProcEntry, Request, Response, StatsEntry};
 use crate::state::{self, Dir, State};
 use kernel::sandbox::{self, Prepared};
 use kernel::task::ExitStatus;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -168,6 +168,7 @@ fn handle(boot: &Arc<Boot>, conn: OwnedFd) {
                         cpu_ns: p.cpu_ns,
                         state: p.state,
                         cmd: p.cmd,
+                        host_pid: p.host_pid,
                     })
                     .collect(),
             ),
@@ -217,6 +218,11 @@ fn start(boot: &Boot) -> Response {
             boot.status()
         ));
     };
+    if let Err(e) = start_hooks(boot) {
+        *boot.killed_before_start.lock().unwrap() = Some(ExitStatus::Exited(1));
+        p.cancel();
+        return Response::err(e);
+    }
     boot.set_status("running", None);
     match p.start() {
         Ok(pid) => Response {
@@ -225,6 +231,78 @@ fn start(boot: &Boot) -> Response {
         },
         Err(e) => Response::err(sandbox::exec_error(&boot.init_path, e)),
     }
+}
+
+/// The startContainer hooks: run in the sandbox (the container's namespaces) before init's
+/// program, each with the state on its stdin and the container's stdout and stderr.
+fn start_hooks(boot: &Boot) -> Result<(), String> {
+    let st = boot.state.lock().unwrap().clone();
+    let Some(hooks) = &st.hooks else {
+        return Ok(());
+    };
+    let json = st.oci("created");
+    for h in hooks.start_container().iter().flatten() {
+        let name = h.path().to_string_lossy().into_owned();
+        let mut p = [0i32; 2];
+        // SAFETY: pipe2 into a local array.
+        if unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err("startContainer hook: pipe failed".into());
+        }
+        // SAFETY: fresh fds.
+        let (r, w) = unsafe { (OwnedFd::from_raw_fd(p[0]), OwnedFd::from_raw_fd(p[1])) };
+        let mut argv: Vec<Vec<u8>> = h
+            .args()
+            .iter()
+            .flatten()
+            .map(|a| a.as_bytes().to_vec())
+            .collect();
+        if argv.is_empty() {
+            argv.push(name.as_bytes().to_vec());
+        }
+        let spec = sandbox::ProcessSpec {
+            path: name.as_bytes().to_vec(),
+            argv,
+            env: h
+                .env()
+                .iter()
+                .flatten()
+                .map(|e| e.as_bytes().to_vec())
+                .collect(),
+            cwd: "/".into(),
+            creds: kernel::task::Creds::root(),
+            umask: 0o022,
+            rlimits: Vec::new(),
+            no_new_privs: false,
+            stdio: [r.as_raw_fd(), 1, 2],
+            init: false,
+        };
+        let pid = sandbox::prepare(spec)
+            .and_then(|p| {
+                p.start()
+                    .map_err(|e| sandbox::exec_error(name.as_bytes(), e))
+            })
+            .map_err(|e| format!("startContainer hook {name}: {e}"))?;
+        drop(r);
+        {
+            use std::io::Write;
+            let mut f = std::fs::File::from(w);
+            let _ = f.write_all(json.as_bytes());
+        }
+        if let Some(t) = h.timeout().filter(|&t| t > 0) {
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_secs(t as u64));
+                let _ = sandbox::kill_pid(pid, 9);
+            });
+        }
+        let ws = sandbox::wait_exit(pid).wstatus();
+        if ws != 0 {
+            return Err(format!(
+                "startContainer hook {name} failed (status {})",
+                crate::cmd_manage::shell_code(ws)
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn kill(boot: &Boot, sig: u32, all: bool) -> Response {
@@ -310,7 +388,13 @@ fn finish(boot: Arc<Boot>) -> ! {
     // Let the other processes die and exec clients hear of it (bounded).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     while std::time::Instant::now() < deadline {
-        let procs_left = !kernel::kernel().procs.lock().unwrap().groups.is_empty();
+        let procs_left = kernel::kernel()
+            .procs
+            .lock()
+            .unwrap()
+            .groups
+            .values()
+            .any(|g| g.lock().zombie.is_none());
         let execs_left = *boot.execs.lock().unwrap() > 0;
         if !procs_left && !execs_left {
             break;

@@ -118,6 +118,26 @@ fn create_inner(g: &Global, a: &CreateArgs, detach: bool) -> Result<Created, Str
     };
     dir.save(&st)?;
 
+    let mps: Vec<(PathBuf, bool)> = spec
+        .mounts()
+        .iter()
+        .flatten()
+        .map(|m| {
+            let bind = m.typ().as_deref() == Some("bind")
+                || m.options()
+                    .iter()
+                    .flatten()
+                    .any(|o| o == "bind" || o == "rbind");
+            let dir = !bind
+                || m.source()
+                    .as_ref()
+                    .map(|s| bundle.join(s).is_dir())
+                    .unwrap_or(true);
+            (m.destination().clone(), dir)
+        })
+        .collect();
+    crate::rootfs::make_mountpoints(&rootfs, &mps)?;
+
     let pty: Option<Pty> = if terminal {
         let size = process
             .console_size()
@@ -135,7 +155,8 @@ fn create_inner(g: &Global, a: &CreateArgs, detach: bool) -> Result<Created, Str
     undo.child = Some(child);
     wait_ready(ready)?;
     let st = dir.load()?;
-    let sj = st.oci("created");
+    // runc shows these hooks the state "creating".
+    let sj = st.oci("creating");
     hooks::run(&st.hooks, Stage::Prestart, &sj)?;
     hooks::run(&st.hooks, Stage::CreateRuntime, &sj)?;
     hooks::run(&st.hooks, Stage::CreateContainer, &sj)?;
@@ -236,17 +257,7 @@ pub fn start(g: &Global, id: &str) -> Result<i32, String> {
             "cannot start container {id:?}: it is {status}, not created"
         ));
     }
-    let sj = st.oci("created");
-    if let Err(e) = hooks::run(&st.hooks, Stage::StartContainer, &sj) {
-        let _ = control::call(
-            &dir.socket(),
-            &Request::Kill {
-                signal: 9,
-                all: true,
-            },
-        );
-        return Err(e);
-    }
+    // startContainer hooks run inside the sandbox, as part of Start.
     control::call(&dir.socket(), &Request::Start)?;
     let st = dir.load()?;
     if let Err(e) = hooks::run(&st.hooks, Stage::Poststart, &st.oci("running")) {

@@ -1,4 +1,4 @@
-//! OCI hooks: host programs run at points of the lifecycle with the container's state
+//! OCI hooks run on the host (startContainer hooks run inside the sandbox: boot.rs): programs run at points of the lifecycle with the container's state
 //! JSON on stdin, each bounded by its timeout (runtime-spec "POSIX-platform Hooks").
 
 use oci_spec::runtime::{Hook, Hooks};
@@ -12,7 +12,6 @@ pub enum Stage {
     Prestart,
     CreateRuntime,
     CreateContainer,
-    StartContainer,
     Poststart,
     Poststop,
 }
@@ -23,7 +22,6 @@ impl Stage {
             Stage::Prestart => "prestart",
             Stage::CreateRuntime => "createRuntime",
             Stage::CreateContainer => "createContainer",
-            Stage::StartContainer => "startContainer",
             Stage::Poststart => "poststart",
             Stage::Poststop => "poststop",
         }
@@ -36,7 +34,6 @@ fn of(h: &Hooks, s: Stage) -> Vec<Hook> {
         Stage::Prestart => h.prestart(),
         Stage::CreateRuntime => h.create_runtime(),
         Stage::CreateContainer => h.create_container(),
-        Stage::StartContainer => h.start_container(),
         Stage::Poststart => h.poststart(),
         Stage::Poststop => h.poststop(),
     };

@@ -11,6 +11,7 @@ mod console;
 mod control;
 mod fdpass;
 mod hooks;
+mod rootfs;
 mod signals;
 mod state;
 

@@ -111,12 +111,14 @@ fn mountpoint(ctx: &Ctx, dest: &str, want_dir: bool) -> Result<Loc, String> {
     if !dest.starts_with('/') {
         return Err("destination must be an absolute path".into());
     }
-    let l = resolve(ctx, dest).map_err(|e| match e {
-        Errno::ENOENT => {
-            "the mount point does not exist in the root file system (moat cannot create it in a read-only root)".to_string()
+    let l = match resolve(ctx, dest) {
+        Err(Errno::ENOENT) => {
+            make_path(ctx, dest, want_dir)
+                .map_err(|e| format!("creating the mount point: {}", e.name()))?;
+            resolve(ctx, dest).map_err(|e| e.name().to_string())?
         }
-        e => e.name().to_string(),
-    })?;
+        r => r.map_err(|e| e.name().to_string())?,
+    };
     let is_dir = mode::is_dir(l.inode().mode());
     if want_dir && !is_dir {
         return Err("the mount point is not a directory".into());
@@ -125,6 +127,28 @@ fn mountpoint(ctx: &Ctx, dest: &str, want_dir: bool) -> Result<Loc, String> {
         return Err("a file cannot be mounted on a directory".into());
     }
     Ok(l)
+}
+
+/// Creates a missing mount point inside the sandbox (in a writable file system mounted
+/// earlier, such as a tmpfs); `create` made those that lie in the root directory.
+fn make_path(ctx: &Ctx, dest: &str, dir: bool) -> Result<(), Errno> {
+    let comps: Vec<&str> = dest.split('/').filter(|c| !c.is_empty()).collect();
+    let mut cur = String::new();
+    for (i, c) in comps.iter().enumerate() {
+        cur.push('/');
+        cur.push_str(c);
+        match resolve(ctx, &cur) {
+            Ok(_) => continue,
+            Err(Errno::ENOENT) => {}
+            Err(e) => return Err(e),
+        }
+        if i + 1 == comps.len() && !dir {
+            super::ops::mknod(ctx, &ctx.root, cur.as_bytes(), mode::S_IFREG | 0o644, 0)?;
+        } else {
+            super::ops::mkdir(ctx, &ctx.root, cur.as_bytes(), 0o755)?;
+        }
+    }
+    Ok(())
 }
 
 fn attach_dev(ctx: &Ctx, dest: &str, flags: u32) -> Result<(), String> {
