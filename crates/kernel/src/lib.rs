@@ -4,6 +4,7 @@
 pub mod exec;
 pub mod fs;
 pub mod futex;
+pub mod ipc;
 pub mod loader;
 pub mod memfile;
 pub mod mm;
@@ -48,6 +49,8 @@ pub struct Kernel {
     pub hostname: Mutex<Vec<u8>>,
     pub domainname: Mutex<Vec<u8>>,
     pub log: Mutex<Option<std::fs::File>>,
+    /// The IPC namespace (System V IPC, POSIX message queues).
+    pub ipc: ipc::Ipc,
     /// State kept for the sandbox's manager (exits of spawned processes, the freezer).
     pub outside: sandbox::Outside,
 }

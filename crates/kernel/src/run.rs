@@ -554,6 +554,7 @@ pub fn exit_task(t: &Arc<Task>, ctx: Option<Context>, st: ExitStatus) {
         t.tg.lock().zombie = Some(status);
         procs.groups.remove(&tgid);
         drop(procs);
+        crate::ipc::on_exit(t);
         crate::sandbox::note_parentless_exit(tgid, status);
         return;
     }
@@ -570,6 +571,8 @@ pub fn exit_task(t: &Arc<Task>, ctx: Option<Context>, st: ExitStatus) {
         }
     }
     drop(procs);
+    // SEM_UNDO, shm detach and mq notifications go before the parent can see the exit.
+    crate::ipc::on_exit(t);
     // The parent's signal is queued before the zombie becomes visible to wait, so a wait
     // that returns the child always finds its SIGCHLD pending (Linux's do_notify_parent).
     if let Some(p) = &parent {

@@ -17,6 +17,14 @@ pub trait MemObject: Send + Sync {
     fn sync(&self) -> Result<(), Errno> {
         Ok(())
     }
+    /// Whether page `idx` exists without being made (fault-around maps only those).
+    fn has_page(&self, _idx: u64) -> bool {
+        true
+    }
+    /// The object itself, for callers that look for a particular kind (SysV shm attaches).
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 /// Pages of a memory-backed object, allocated on first touch. Holds one reference on

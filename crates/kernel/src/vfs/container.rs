@@ -196,9 +196,14 @@ fn mount_one(ctx: &Ctx, m: &MountSpec) -> Result<(), String> {
             let root = fs.root_dentry();
             Mount::attach(&at, fs, root, flags, "proc");
         }
-        // sysfs, devpts, mqueue and cgroup get their own file systems in later work;
-        // until then an empty directory stands in (the programs that look find nothing).
-        "sysfs" | "devpts" | "mqueue" | "cgroup" | "cgroup2" => {
+        "mqueue" => {
+            let at = mountpoint(ctx, &m.dest, true)?;
+            let (fs, root) = crate::kernel().ipc.mq.mountable();
+            Mount::attach(&at, fs, root, flags, "mqueue");
+        }
+        // sysfs, devpts and cgroup get their own file systems in later work; until then an
+        // empty directory stands in (the programs that look find nothing).
+        "sysfs" | "devpts" | "cgroup" | "cgroup2" => {
             let at = match mountpoint(ctx, &m.dest, true) {
                 Ok(at) => at,
                 Err(e) => {
@@ -206,11 +211,7 @@ fn mount_one(ctx: &Ctx, m: &MountSpec) -> Result<(), String> {
                     return Ok(());
                 }
             };
-            let ro = if m.kind == "devpts" || m.kind == "mqueue" {
-                0
-            } else {
-                MNT_RDONLY
-            };
+            let ro = if m.kind == "devpts" { 0 } else { MNT_RDONLY };
             let fs = TmpFs::new(0o755);
             Mount::attach(&at, fs.clone(), fs.root_dentry(), flags | ro, &m.kind);
         }

@@ -1,7 +1,7 @@
 //! The mount table of `moat do` and the entry points the rest of the kernel uses to
 //! reach files: executables for execve, and the host's stdio.
 
-use super::dentry::{self, Dentry, Loc, Mount, MNT_NODEV, MNT_NOSUID, MNT_RDONLY};
+use super::dentry::{self, Dentry, Loc, Mount, MNT_NODEV, MNT_NOEXEC, MNT_NOSUID, MNT_RDONLY};
 use super::file::File;
 use super::perm::{self, MAY_EXEC};
 use super::{mode, oflags, ops, walk, Ctx, Inode};
@@ -86,6 +86,15 @@ pub fn setup_root(cwd_hint: &str, spec: &FsSpec) -> Result<(), String> {
         shm.root_dentry(),
         MNT_NOSUID | MNT_NODEV,
         "shm",
+    );
+
+    let (mq, mq_root) = crate::kernel().ipc.mq.mountable();
+    Mount::attach(
+        &mountpoint(&ctx, "/dev/mqueue")?,
+        mq,
+        mq_root,
+        MNT_NOSUID | MNT_NODEV | MNT_NOEXEC,
+        "mqueue",
     );
 
     let proc = procfs::ProcFs::new();
