@@ -1,6 +1,7 @@
 //! moat's userspace kernel: serves the Linux x86-64 system call ABI to applications
 //! running in stub processes, from its own memory manager, VFS and process model.
 
+pub mod confine;
 pub mod exec;
 pub mod fs;
 pub mod futex;

@@ -848,6 +848,8 @@ pub fn run_do(
 ) -> Result<ExitStatus, String> {
     crate::sandbox::start_kernel(opts, None)?;
     crate::vfs::setup_root(cwd, &crate::kernel().opts.root)?;
+    // Everything from the host is open: the empty root and the allowlist from here on.
+    crate::confine::lockdown()?;
     forward_host_signals();
     let spec = crate::sandbox::ProcessSpec {
         path: path.to_vec(),

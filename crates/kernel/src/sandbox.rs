@@ -25,6 +25,8 @@ pub fn start_kernel(opts: Options, hostname: Option<Vec<u8>>) -> Result<&'static
     crate::syscalls::time::init();
     let mf = crate::memfile::init().map_err(|e| format!("memory file: {e}"))?;
     let factory = platform::StubFactory::start(mf.fd()).map_err(|e| format!("stub: {e}"))?;
+    // Before any other kernel thread exists (the factory's has dropped its capabilities).
+    crate::confine::early()?;
     let log = match &opts.debug_log {
         Some(p) => Some(
             std::fs::OpenOptions::new()

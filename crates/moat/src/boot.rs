@@ -18,13 +18,13 @@ pub struct BootArgs {
     #[arg(long)]
     bundle: PathBuf,
     #[arg(long)]
-    state_dir: PathBuf,
+    pub state_dir: PathBuf,
     /// Pipe on which readiness ("ok") or the error that stopped the start is reported.
     #[arg(long)]
-    ready_fd: RawFd,
+    pub ready_fd: RawFd,
     /// A terminal that becomes the container's stdio and controlling terminal.
     #[arg(long)]
-    console_fd: Option<RawFd>,
+    pub console_fd: Option<RawFd>,
 }
 
 struct Boot {
@@ -45,14 +45,14 @@ impl Boot {
         if exit.is_some() {
             st.exit_status = exit;
         }
-        let _ = self.dir.save(&st);
+        let _ = crate::confine::save_state(&self.dir, &st);
     }
     fn status(&self) -> String {
         self.state.lock().unwrap().status.clone()
     }
 }
 
-fn report(fd: RawFd, msg: &str) {
+pub fn report(fd: RawFd, msg: &str) {
     let mut b = msg.as_bytes().to_vec();
     b.push(b'\n');
     // SAFETY: writing our own pipe end.
@@ -163,11 +163,12 @@ fn setup(
     let init_path = pspec.path.clone();
     let prepared = sandbox::prepare(pspec)?;
     let mut st = dir.load()?;
-    // SAFETY: getpid has no arguments.
-    st.pid = unsafe { libc::getpid() };
+    // The container's pid on the host: the monitor (crate::confine).
+    st.pid = crate::confine::sandbox_pid();
     st.pid_start = state::proc_start(st.pid).map(|s| s.0).unwrap_or(0);
     st.status = "created".into();
     dir.save(&st)?;
+    kernel::confine::lockdown()?;
     let boot = Arc::new(Boot {
         dir,
         state: Mutex::new(st),
@@ -455,7 +456,9 @@ fn finish(boot: Arc<Boot>) -> ! {
     }
     // Pages written through shared mappings of host files reach the host.
     kernel::fs::pagecache::sync_all();
-    let _ = std::fs::remove_file(boot.dir.socket());
+    if !kernel::confine::confined() {
+        let _ = std::fs::remove_file(boot.dir.socket()); // (else the monitor does)
+    }
     exit_like(st)
 }
 

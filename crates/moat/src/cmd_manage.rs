@@ -171,7 +171,8 @@ pub fn ps(g: &Global, id: &str, format: &str) -> Result<i32, String> {
         "json" => {
             // As runc: host pids (those of the stub processes that run the container's
             // processes), which is what `docker top` looks up in the host's ps.
-            let mut pids: Vec<i32> = procs.iter().map(|p| p.host_pid).collect();
+            let ns: Vec<i32> = procs.iter().map(|p| p.host_pid).collect();
+            let mut pids = crate::confine::host_pids(st.pid, &ns);
             pids.sort_unstable();
             pids.dedup();
             println!("{}", serde_json::to_string(&pids).unwrap_or_default());

@@ -7,6 +7,7 @@ mod cmd_exec;
 mod cmd_manage;
 mod cmd_spec;
 mod config;
+mod confine;
 mod console;
 mod control;
 mod fdpass;
@@ -201,6 +202,11 @@ fn log_line(g: &Global, level: &str, msg: &str) {
     }
 }
 
+/// An error for the --log only (the caller has told stderr).
+pub fn log_error(g: &Global, msg: &str) {
+    log_line(g, "error", msg);
+}
+
 pub fn log_warn(g: &Global, msg: &str) {
     eprintln!("moat: warning: {msg}");
     log_line(g, "warning", msg);
@@ -269,7 +275,8 @@ fn main() {
     let r = match cli.command {
         Command::Do(args) => {
             install_panic_hook();
-            Ok(cmd_do::run(g.opts.clone(), &g.overlay, args))
+            confine::enter(&g, confine::Kind::Do)
+                .map(|_| cmd_do::run(g.opts.clone(), &g.overlay, args))
         }
         Command::Syscalls => {
             print!("{}", kernel::syscalls::compat_markdown());
@@ -277,6 +284,17 @@ fn main() {
         }
         Command::Boot(args) => {
             install_panic_hook();
+            let kind = confine::Kind::Boot {
+                state_dir: args.state_dir.clone(),
+                keep: std::iter::once(args.ready_fd)
+                    .chain(args.console_fd)
+                    .collect(),
+                console: args.console_fd,
+            };
+            if let Err(e) = confine::enter(&g, kind) {
+                boot::report(args.ready_fd, &format!("error: {e}"));
+                fail(&g, e);
+            }
             boot::run(g.opts.clone(), &g.network, &g.overlay, args)
         }
         Command::Create(a) => cmd_create::create(&g, &a),
@@ -317,6 +335,14 @@ fn fail(g: &Global, msg: String) -> ! {
 /// has a parent-death signal), so nothing is left behind.
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
+        // A confined kernel cannot read its own executable: the monitor, a fork-twin with
+        // the same mappings, prints the backtrace symbolized.
+        if confine::report_panic(&info.to_string()) {
+            kernel::debug_log(format_args!(
+                "moat: kernel panic: {info} (backtrace on stderr)"
+            ));
+            std::process::exit(125);
+        }
         let bt = std::backtrace::Backtrace::force_capture();
         let msg = format!("moat: kernel panic: {info}\n{bt}");
         kernel::debug_log(format_args!("{msg}"));

@@ -7,7 +7,9 @@
 //! - `ptrace::factory`: a pristine "master" stub that new address spaces are forked from;
 //! - `ptrace::context`: one traced stub thread per application thread.
 
+pub mod caps;
 pub mod ptrace;
+pub mod seccomp;
 pub mod stub;
 
 pub use ptrace::{Context, Event, FaultInfo, Interrupter, StubFactory};

@@ -71,6 +71,11 @@ pub struct HostFdOps {
     name: String,
 }
 
+/// Remembers the names of host fds (before the kernel loses /proc: `confine::lockdown`).
+pub fn remember_names(fds: &[i32]) {
+    crate::confine::hostnames::remember(fds);
+}
+
 /// Wraps a dup of host fd `fd` as a file. The name is what the host's /proc shows.
 pub fn import(fd: i32) -> Result<Arc<File>, Errno> {
     // SAFETY: duplicating a host fd of our own.
@@ -92,9 +97,7 @@ pub fn import(fd: i32) -> Result<Arc<File>, Errno> {
     } else {
         fl as u32 & oflags::O_ACCMODE
     };
-    let name = std::fs::read_link(format!("/proc/self/fd/{fd}"))
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_else(|_| format!("host:[{fd}]"));
+    let name = crate::confine::hostnames::name(fd, &st);
     let tty = is_tty(d);
     let regular = st.st_mode & libc::S_IFMT == libc::S_IFREG;
     let vst = Stat {

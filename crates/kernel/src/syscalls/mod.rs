@@ -36,6 +36,7 @@ pub fn dispatch(t: &Arc<Task>, ctx: &mut Context, n: u64, a: &[u64; 6]) -> Flow 
     if panic_hook_nr() == Some(n) {
         panic!("test hook: syscall {n}");
     }
+    crate::confine::test_hook(n);
     if let Some(f) = dispatch_ctx(t, ctx, n, a) {
         return f;
     }

@@ -234,7 +234,7 @@ fn stub_thread_cpu_ns(stub_pid: i32, stub_tid: i32) -> Option<u64> {
     if stub_tid <= 0 {
         return None;
     }
-    if let Ok(s) = std::fs::read_to_string(format!("/proc/{stub_tid}/schedstat")) {
+    if let Some(s) = crate::confine::read_proc(&format!("{stub_tid}/schedstat")) {
         if let Some(v) = s
             .split_whitespace()
             .next()

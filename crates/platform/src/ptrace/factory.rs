@@ -48,6 +48,7 @@ impl StubFactory {
             libc::close(ready[1]);
             ready[1] = hi;
         }
+        let filter = crate::seccomp::stub_filter(ready[1])?;
         // SAFETY: the child only makes raw syscalls, then jumps into the stub page and never
         // returns to Rust code.
         let pid = unsafe { libc::fork() };
@@ -55,16 +56,27 @@ impl StubFactory {
             return Err(HostError::last());
         }
         if pid == 0 {
-            unsafe { master_child(memfd, ready[1]) }
+            unsafe { master_child(memfd, ready[1], &filter) }
         }
         let mut b = [0u8; 1];
         // SAFETY: reading one byte from our pipe, then closing both ends.
-        unsafe {
+        let n = unsafe {
             libc::close(ready[1]);
-            while libc::read(ready[0], b.as_mut_ptr() as *mut _, 1) < 0
-                && *libc::__errno_location() == libc::EINTR
-            {}
+            let mut n;
+            loop {
+                n = libc::read(ready[0], b.as_mut_ptr() as *mut _, 1);
+                if n >= 0 || *libc::__errno_location() != libc::EINTR {
+                    break;
+                }
+            }
             libc::close(ready[0]);
+            n
+        };
+        if n != 1 {
+            // The master died before it was ready (it could not confine itself).
+            // SAFETY: reaping our own child.
+            unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+            return Err(HostError(libc::EPERM));
         }
         // SAFETY: unmapping our own copy of the stub page.
         unsafe { libc::munmap(page, 4096) };
@@ -115,7 +127,7 @@ unsafe fn unregister_rseq() {
     }
 }
 
-unsafe fn master_child(memfd: i32, ready: i32) -> ! {
+unsafe fn master_child(memfd: i32, ready: i32, filter: &crate::seccomp::Program) -> ! {
     unregister_rseq();
     libc::setsid();
     libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
@@ -135,6 +147,15 @@ unsafe fn master_child(memfd: i32, ready: i32) -> ! {
     libc::syscall(libc::SYS_close_range, 0, STUB_MEMFD - 1, 0);
     libc::syscall(libc::SYS_close_range, STUB_MEMFD + 1, ready - 1, 0);
     libc::syscall(libc::SYS_close_range, ready + 1, u32::MAX, 0);
+    // No capabilities, no new privileges, and the stub filter (the host calls the kernel
+    // injects, nothing else); stubs forked from here inherit all three. A failure leaves
+    // the factory without its master ("ready" is never written).
+    if crate::caps::limit(0).is_err()
+        || crate::caps::no_new_privs().is_err()
+        || crate::seccomp::install(filter).is_err()
+    {
+        libc::_exit(127);
+    }
     // From here on nothing but the stub page is needed: the factory may seize us.
     libc::write(ready, b"r".as_ptr() as *const _, 1);
     libc::close(ready);
@@ -143,6 +164,9 @@ unsafe fn master_child(memfd: i32, ready: i32) -> ! {
 }
 
 fn serve(master: i32, rx: mpsc::Receiver<Request>, ready: mpsc::Sender<Result<()>>) {
+    // This thread only traces the master (which has no capabilities): it needs none.
+    // SAFETY: changes this thread's credentials only.
+    let _ = unsafe { crate::caps::limit(0) };
     let mut ctx = match seize(master).and_then(|_| Context::from_stopped(master)) {
         Ok(c) => c,
         Err(e) => {
