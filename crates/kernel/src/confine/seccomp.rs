@@ -111,12 +111,6 @@ macro_rules! sysno {
     (pwrite64) => {
         libc::SYS_pwrite64
     };
-    (readv) => {
-        libc::SYS_readv
-    };
-    (writev) => {
-        libc::SYS_writev
-    };
     (lseek) => {
         libc::SYS_lseek
     };
@@ -135,14 +129,8 @@ macro_rules! sysno {
     (openat2) => {
         libc::SYS_openat2
     };
-    (fstat) => {
-        libc::SYS_fstat
-    };
     (newfstatat) => {
         libc::SYS_newfstatat
-    };
-    (statx) => {
-        libc::SYS_statx
     };
     (fstatfs) => {
         libc::SYS_fstatfs
@@ -152,9 +140,6 @@ macro_rules! sysno {
     };
     (readlinkat) => {
         libc::SYS_readlinkat
-    };
-    (readlink) => {
-        libc::SYS_readlink
     };
     (mkdirat) => {
         libc::SYS_mkdirat
@@ -194,9 +179,6 @@ macro_rules! sysno {
     };
     (fsync) => {
         libc::SYS_fsync
-    };
-    (fdatasync) => {
-        libc::SYS_fdatasync
     };
     (fgetxattr) => {
         libc::SYS_fgetxattr
@@ -297,9 +279,6 @@ macro_rules! sysno {
     (poll) => {
         libc::SYS_poll
     };
-    (nanosleep) => {
-        libc::SYS_nanosleep
-    };
     (clock_nanosleep) => {
         libc::SYS_clock_nanosleep
     };
@@ -309,9 +288,6 @@ macro_rules! sysno {
     (clock_getres) => {
         libc::SYS_clock_getres
     };
-    (gettimeofday) => {
-        libc::SYS_gettimeofday
-    };
     (getrandom) => {
         libc::SYS_getrandom
     };
@@ -320,9 +296,6 @@ macro_rules! sysno {
     };
     (getcpu) => {
         libc::SYS_getcpu
-    };
-    (uname) => {
-        libc::SYS_uname
     };
     (prlimit64) => {
         libc::SYS_prlimit64
@@ -381,16 +354,13 @@ pub fn allowlist() -> Vec<Allowed> {
         allow!(eventfd2, Any, "every task's waker"),
         allow!(ppoll, Any, "tasks sleep on wait queues and host fds at once"),
         allow!(poll, Any, "readiness of host stdio"),
-        allow!(nanosleep, Any, "short sleeps (thread::sleep)"),
         allow!(clock_nanosleep, Any, "short sleeps (thread::sleep)"),
         // Time and system facts.
         allow!(clock_gettime, Any, "clocks, and CPU clocks of kernel threads and stub processes"),
         allow!(clock_getres, Any, "clock_getres(2)"),
-        allow!(gettimeofday, Any, "time (vDSO fallback)"),
         allow!(getrandom, Any, "getrandom(2), AT_RANDOM, hash seeds"),
         allow!(sysinfo, Any, "sysinfo(2) and /proc/meminfo (host memory size)"),
         allow!(getcpu, Any, "getcpu(2)"),
-        allow!(uname, Any, "the runtime's uname (hostname is the sandbox's own)"),
         allow!(prlimit64, Any, "reading the host's limits (getrlimit)"),
         // Files: host fds the kernel holds (mount roots, looked-up objects, host stdio,
         // the memory file, the debug log). Every path argument is relative to an fd the
@@ -399,21 +369,16 @@ pub fn allowlist() -> Vec<Allowed> {
         allow!(write, Any, "host files, host stdio, eventfds, the debug log, the monitor channel"),
         allow!(pread64, Any, "host files at an offset (page cache, reads)"),
         allow!(pwrite64, Any, "host files at an offset"),
-        allow!(readv, Any, "the runtime's vectored writes to stderr"),
-        allow!(writev, Any, "the runtime's vectored writes to stderr"),
         allow!(lseek, Any, "offsets of host fds; SEEK_DATA/SEEK_HOLE in copy-up"),
         allow!(close, Any, "every host fd the kernel opens"),
         allow!(fcntl, OneOf(1, FCNTLS), "dup with O_CLOEXEC, fd and status flags"),
         allow!(ioctl, OneOf(1, IOCTLS), "terminal requests on host stdio, FIONREAD"),
         allow!(openat, Any, "reopen a host file by name from its directory's fd; O_TMPFILE"),
         allow!(openat2, Any, "walk host mounts one component at a time (RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS)"),
-        allow!(fstat, Any, "attributes of host fds"),
         allow!(newfstatat, Any, "attributes of host objects (AT_EMPTY_PATH)"),
-        allow!(statx, Any, "attributes of host objects (the runtime's metadata)"),
         allow!(fstatfs, Any, "statfs(2) of host mounts"),
         allow!(getdents64, Any, "host directories"),
         allow!(readlinkat, Any, "host symlinks (on their O_PATH fd)"),
-        allow!(readlink, Any, "the runtime's current_exe in a panic backtrace (nothing to read: the root is empty)"),
         allow!(mkdirat, Any, "writable host mounts and upper directories"),
         allow!(mknodat, Any, "writable host mounts: regular files, FIFOs, sockets, whiteouts (no devices: no CAP_MKNOD)"),
         allow!(symlinkat, Any, "writable host mounts"),
@@ -426,7 +391,6 @@ pub fn allowlist() -> Vec<Allowed> {
         allow!(utimensat, Any, "times of host objects (AT_EMPTY_PATH)"),
         allow!(ftruncate, Any, "truncate host files"),
         allow!(fsync, Any, "fsync(2), msync(2) and write-back of host files"),
-        allow!(fdatasync, Any, "fdatasync(2) of host files"),
         allow!(fgetxattr, Any, "overlay opaque marks on host upper directories"),
         allow!(fsetxattr, Any, "overlay opaque marks on host upper directories"),
         // The control socket (moat boot) and the channel to the monitor: no new sockets.
