@@ -10,6 +10,7 @@ pub mod overlay;
 pub mod pagecache;
 pub mod pipe;
 pub mod procfs;
+pub mod sysfs;
 pub mod tmpfs;
 
 use std::sync::atomic::{AtomicU64, Ordering};
