@@ -7,6 +7,7 @@ pub mod futex;
 pub mod loader;
 pub mod memfile;
 pub mod mm;
+pub mod net;
 pub mod run;
 pub mod sigframe;
 pub mod signal;
