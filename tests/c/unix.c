@@ -226,6 +226,7 @@ static void stream_pair(void) {
     CHECK(recv(sv[1], b, 3, MSG_PEEK) == 3 && !memcmp(b, "hel", 3), "MSG_PEEK 3");
     CHECK(recv(sv[1], b, sizeof b, MSG_PEEK) == 11, "MSG_PEEK spans writes");
     CHECK(read(sv[1], b, 4) == 4 && !memcmp(b, "hell", 4), "read 4");
+    CHECK(ioctl(sv[1], FIONREAD, &n) == 0 && n == 7, "FIONREAD after a partial read: %d", n);
     CHECK(read(sv[1], b, sizeof b) == 7 && !memcmp(b, "o world", 7), "read the rest across writes");
     CHECK_ERR(recv(sv[1], b, 1, MSG_DONTWAIT), EAGAIN, "empty: MSG_DONTWAIT is EAGAIN");
     CHECK(read(sv[1], b, 0) == 0, "zero-length read");
@@ -828,7 +829,17 @@ static void dgram_named(void) {
     }
     CHECK(sent == qlen + 1, "max_dgram_qlen + 1 datagrams queue");
     CHECK(!(pollev(w, POLLOUT) & POLLOUT), "the sender is not writable");
-    recv(srv, b, 1, 0);
+    /* A poll for POLLOUT is woken when the receiver makes room. */
+    fflush(stdout);
+    pid_t k = MUST(fork());
+    if (k == 0) {
+        usleep(50000);
+        recv(srv, b, 1, 0);
+        _exit(0);
+    }
+    struct pollfd pw = {w, POLLOUT, 0};
+    CHECK(poll(&pw, 1, 10000) == 1 && (pw.revents & POLLOUT), "poll woken when the receiver reads");
+    wait_child(k);
     CHECK(pollev(w, POLLOUT) & POLLOUT, "writable once the receiver read one");
     CHECK(send(w, "q", 1, 0) == 1, "and can send again");
     /* Blocking sender waits for the receiver. */

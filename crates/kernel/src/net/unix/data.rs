@@ -508,6 +508,7 @@ impl UnixSock {
                             o.peek_off = (o.peek_off - chunk as i32).max(0);
                         }
                     });
+                    st.inq -= chunk;
                     let s = &mut st.rx[i];
                     s.consumed += chunk;
                     let got_fds = if has_fds { s.take_fds() } else { Vec::new() };
@@ -517,7 +518,6 @@ impl UnixSock {
                         break;
                     }
                     let s = st.rx.remove(i).expect("skb");
-                    st.inq -= s.len();
                     drop(st);
                     drop(s);
                     if got {

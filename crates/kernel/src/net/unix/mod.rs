@@ -170,7 +170,7 @@ struct UState {
     key: Option<Key>,
     peer: Option<Arc<UnixSock>>,
     rx: VecDeque<Skb>,
-    /// Stream: bytes of the queued skbs (Linux's inq_len).
+    /// Stream: unread bytes queued (Linux's inq_len).
     inq: usize,
     /// sk_max_ack_backlog: the listen backlog, or max_dgram_qlen for datagrams.
     backlog: usize,
@@ -687,8 +687,8 @@ impl UnixSock {
         })
     }
 
-    /// unix_inq_len: EINVAL on a listener; streams count the queued skbs whole,
-    /// seqpacket sums the unread records, datagrams give the next one's size.
+    /// unix_inq_len: EINVAL on a listener; streams and seqpacket count the unread bytes,
+    /// datagrams give the next one's size.
     fn inq_len(&self) -> Result<usize, Errno> {
         let st = self.lock();
         if st.conn == Conn::Listen {
