@@ -361,6 +361,13 @@ static void dgram_pair(void) {
     CHECK_ERR(send(sv[0], big, 16384 - 31, 0), EMSGSIZE, "after SO_SNDBUF 8192");
     CHECK(send(sv[0], big, 16384 - 32, 0) == 16384 - 32, "the largest datagram fits");
     CHECK(recv(sv[1], big, sizeof big, 0) == 16384 - 32, "and arrives whole");
+    /* The largest datagram is bounded by the largest kernel allocation: ENOBUFS. */
+    v = 64 << 20;
+    MUST(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof v));
+    char *huge = MUSTP(malloc(8 << 20));
+    CHECK(send(sv[0], huge, 4263616, 0) == 4263616 && recv(sv[1], huge, 8 << 20, 0) == 4263616, "a 4263616-byte datagram");
+    CHECK_ERR(send(sv[0], huge, 4263617, 0), ENOBUFS, "one byte more: ENOBUFS");
+    free(huge);
     /* Sending from a multi-part iovec makes one datagram. */
     struct iovec parts[3] = {{"ab", 2}, {"cd", 2}, {"ef", 2}};
     CHECK(writev(sv[0], parts, 3) == 6, "writev 3 parts");

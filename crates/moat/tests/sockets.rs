@@ -117,3 +117,41 @@ fn python_multiprocessing() {
     ])
     .diff();
 }
+
+/// multiprocessing's forkserver: the server listens on a unix socket and receives the
+/// pipes of every new process with SCM_RIGHTS. It needs a script file (the children
+/// import the main module), written to a private directory.
+#[test]
+fn python_forkserver() {
+    require(PY);
+    let script = "import multiprocessing as mp\n\
+                  def sq(x):\n\
+                  \x20   return x * x\n\
+                  def put(q, i):\n\
+                  \x20   q.put(i + 100)\n\
+                  if __name__ == '__main__':\n\
+                  \x20   mp.set_start_method('forkserver')\n\
+                  \x20   with mp.Pool(2) as p:\n\
+                  \x20       print(p.map(sq, range(6)))\n\
+                  \x20   q = mp.Queue()\n\
+                  \x20   ps = [mp.Process(target=put, args=(q, i)) for i in range(3)]\n\
+                  \x20   [x.start() for x in ps]\n\
+                  \x20   print(sorted(q.get() for _ in ps))\n\
+                  \x20   [x.join() for x in ps]\n\
+                  \x20   print([x.exitcode for x in ps])\n";
+    cmd(&[
+        PY,
+        "-c",
+        "import os, subprocess, sys, tempfile\n\
+         d = tempfile.mkdtemp()\n\
+         path = os.path.join(d, 'fs.py')\n\
+         open(path, 'w').write(sys.argv[1])\n\
+         r = subprocess.run([sys.executable, path], capture_output=True, text=True, timeout=60)\n\
+         print(r.stdout, end='')\n\
+         print('rc', r.returncode, 'stderr', repr(r.stderr[-300:]))\n\
+         os.unlink(path)\n\
+         os.rmdir(d)\n",
+        script,
+    ])
+    .diff();
+}

@@ -1064,14 +1064,20 @@ pub const MAX_SKB_FRAGS_BYTES: usize = 17 * PAGE;
 
 pub use self::unix::proc_net_unix;
 
-/// Splits a datagram of `len` bytes as Linux's datagram senders do; returns truesize.
-pub fn dgram_truesize(len: usize) -> usize {
-    let paged = if len > SKB_MAX_ALLOC {
-        page_align((len - SKB_MAX_ALLOC).min(MAX_SKB_FRAGS_BYTES))
+/// The page-fragment part of a datagram of `len` bytes, as Linux's datagram senders
+/// split it (the rest is the linear head).
+pub fn dgram_paged(len: usize) -> usize {
+    if len > SKB_MAX_ALLOC {
+        page_align((len - SKB_MAX_ALLOC).min(MAX_SKB_FRAGS_BYTES)).min(len)
     } else {
         0
-    };
-    skb_truesize(len - paged.min(len), paged)
+    }
+}
+
+/// truesize of a datagram of `len` bytes.
+pub fn dgram_truesize(len: usize) -> usize {
+    let paged = dgram_paged(len);
+    skb_truesize(len - paged, paged)
 }
 
 /// Helpers for address bytes.

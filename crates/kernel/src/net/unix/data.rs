@@ -18,6 +18,15 @@ use std::sync::Arc;
 /// Stream skbs carry at most one page of head and 32 KiB of page fragments.
 const STREAM_FRAGS: usize = 32768;
 
+/// The largest kmalloc (KMALLOC_MAX_SIZE), which bounds a datagram's linear part.
+const KMALLOC_MAX: usize = 4 << 20;
+const SKB_SHINFO: usize = 320;
+
+/// The linear part of a datagram of `len` bytes (the rest goes to page fragments).
+fn dgram_head(len: usize) -> usize {
+    len - super::super::dgram_paged(len)
+}
+
 fn page_align(n: usize) -> usize {
     n.div_ceil(4096) * 4096
 }
@@ -186,6 +195,10 @@ impl UnixSock {
         }
         let timeo = self.common.sndtimeo(m.flags & MSG_DONTWAIT != 0);
         self.wait_wmem(t, timeo)?;
+        if dgram_head(len) + SKB_SHINFO > KMALLOC_MAX {
+            // The linear part would not fit the largest kernel allocation.
+            return Err(Errno::ENOBUFS);
+        }
         let Scm { fds, creds } = scm;
         if !fds.is_empty() && !may_pass_fds(t) {
             return Err(Errno::ETOOMANYREFS);

@@ -43,6 +43,9 @@ const PATH_OFF: usize = 2;
 /// sizeof(struct sockaddr_un).
 const SUN_LEN: usize = 110;
 
+/// Most unix sockets at once (Linux: 2 * fs.file-max).
+const MAX_SOCKETS: usize = 1 << 20;
+
 /// The AF_UNIX family.
 pub struct Unix;
 
@@ -56,6 +59,10 @@ impl super::Family for Unix {
             SOCK_RAW => SOCK_DGRAM,
             _ => return Err(Errno::ESOCKTNOSUPPORT),
         };
+        // Linux's limit is twice the files the system may open; this kernel's is fixed.
+        if all().lock().unwrap().len() >= MAX_SOCKETS {
+            return Err(Errno::ENFILE);
+        }
         Ok(Box::new(Endpoint::new(UnixSock::new(t, kind))))
     }
 
