@@ -288,13 +288,16 @@ pub struct SockCommon {
     ino: AtomicU64,
     /// SO_COOKIE.
     cookie: u64,
-    /// Owner of the socket file (for fstat).
-    pub uid: u32,
-    pub gid: u32,
+}
+
+impl Default for SockCommon {
+    fn default() -> Self {
+        SockCommon::new()
+    }
 }
 
 impl SockCommon {
-    pub fn new(uid: u32, gid: u32) -> SockCommon {
+    pub fn new() -> SockCommon {
         static COOKIE: AtomicU64 = AtomicU64::new(1);
         SockCommon {
             opts: Mutex::new(SockOpts::default()),
@@ -302,8 +305,6 @@ impl SockCommon {
             peer: Mutex::new(None),
             ino: AtomicU64::new(0),
             cookie: COOKIE.fetch_add(1, Ordering::Relaxed),
-            uid,
-            gid,
         }
     }
 
@@ -915,19 +916,20 @@ pub struct SocketFile {
     pub sock: Arc<Socket>,
 }
 
-/// Makes the file of endpoint `ops`; `flags` may hold O_NONBLOCK.
-pub fn new_file(ops: Box<dyn SocketOps>, flags: u32) -> Arc<File> {
+/// Makes the file of endpoint `ops`, owned by the caller (as sock_alloc's inode);
+/// `flags` may hold O_NONBLOCK.
+pub fn new_file(t: &Task, ops: Box<dyn SocketOps>, flags: u32) -> Arc<File> {
     let ino = next_ino();
-    let c = ops.common();
-    c.ino.store(ino, Ordering::Release);
+    ops.common().ino.store(ino, Ordering::Release);
+    let c = t.creds();
     let now = crate::vfs::now();
     let attrs = AnonInode::with_stat(Stat {
         dev: sockfs_dev(),
         ino,
         mode: mode::S_IFSOCK | 0o777,
         nlink: 1,
-        uid: c.uid,
-        gid: c.gid,
+        uid: c.fsuid,
+        gid: c.fsgid,
         blksize: 4096,
         atime: now,
         mtime: now,

@@ -133,7 +133,7 @@ fn socket(t: &Task, family: i32, ty: i32, protocol: i32) -> SysResult {
     } else {
         0
     };
-    install(t, net::new_file(ops, fl), flags & SOCK_CLOEXEC != 0)
+    install(t, net::new_file(t, ops, fl), flags & SOCK_CLOEXEC != 0)
 }
 
 fn socketpair(t: &Task, family: i32, ty: i32, protocol: i32, sv: u64) -> SysResult {
@@ -150,7 +150,7 @@ fn socketpair(t: &Task, family: i32, ty: i32, protocol: i32, sv: u64) -> SysResu
         0
     };
     let cloexec = flags & SOCK_CLOEXEC != 0;
-    let (fa, fb) = (net::new_file(a, fl), net::new_file(b, fl));
+    let (fa, fb) = (net::new_file(t, a, fl), net::new_file(t, b, fl));
     let x = install(t, fa, cloexec)? as i32;
     let y = match install(t, fb, cloexec) {
         Ok(y) => y as i32,
@@ -196,7 +196,7 @@ fn accept4(t: &Task, fd: i32, addr: u64, alen: u64, flags: i32) -> SysResult {
     } else {
         0
     };
-    let file = net::new_file(new, fl);
+    let file = net::new_file(t, new, fl);
     if addr != 0 {
         let name = net::socket_of(&file)?
             .ops

@@ -50,7 +50,7 @@ const MAX_SOCKETS: usize = 1 << 20;
 pub struct Unix;
 
 impl super::Family for Unix {
-    fn create(&self, t: &Task, kind: i32, protocol: i32) -> Result<Box<dyn SocketOps>, Errno> {
+    fn create(&self, _t: &Task, kind: i32, protocol: i32) -> Result<Box<dyn SocketOps>, Errno> {
         if protocol != 0 && protocol != AF_UNIX {
             return Err(Errno::EPROTONOSUPPORT);
         }
@@ -63,7 +63,7 @@ impl super::Family for Unix {
         if all().lock().unwrap().len() >= MAX_SOCKETS {
             return Err(Errno::ENFILE);
         }
-        Ok(Box::new(Endpoint::new(UnixSock::new(t, kind))))
+        Ok(Box::new(Endpoint::new(UnixSock::new(kind))))
     }
 
     fn socketpair(
@@ -201,13 +201,12 @@ fn names() -> &'static Mutex<HashMap<Key, Weak<UnixSock>>> {
 }
 
 impl UnixSock {
-    fn new(t: &Task, kind: i32) -> Arc<UnixSock> {
+    fn new(kind: i32) -> Arc<UnixSock> {
         static ID: AtomicU64 = AtomicU64::new(1);
-        let c = t.creds();
         let s = Arc::new(UnixSock {
             id: ID.fetch_add(1, Ordering::Relaxed),
             kind,
-            common: SockCommon::new(c.fsuid, c.fsgid),
+            common: SockCommon::new(),
             st: Mutex::new(UState {
                 conn: Conn::Close,
                 addr: None,
@@ -455,7 +454,7 @@ impl UnixSock {
                 Conn::Listen => return Err(Errno::EINVAL),
             }
             // The connection: a new socket for the listener's side.
-            let new = UnixSock::new_embryo(t, self.kind);
+            let new = UnixSock::new(self.kind);
             {
                 let mut n = new.lock();
                 n.peer = Some(self.clone());
@@ -490,10 +489,6 @@ impl UnixSock {
             self.wq.notify_all();
             return Ok(());
         }
-    }
-
-    fn new_embryo(t: &Task, kind: i32) -> Arc<UnixSock> {
-        UnixSock::new(t, kind)
     }
 
     /// unix_dgram_connect: connect, reconnect, or dissolve with AF_UNSPEC.
