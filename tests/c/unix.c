@@ -1794,13 +1794,70 @@ static void proc_net_unix(void) {
     CHECK(access("/proc/self/net/unix", R_OK) == 0, "/proc/self/net/unix exists");
 }
 
+static int atmark(int s) {
+    int v = -1;
+    ioctl(s, SIOCATMARK, &v);
+    return v;
+}
+
 static void oob(void) {
     ign_sigpipe();
     int sv[2];
     MUST(sock_pair(SOCK_STREAM, sv));
-    char b[8];
+    char b[16];
+    struct iovec iov = {b, sizeof b};
+    struct msghdr m = {0};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
     CHECK_ERR(send(sv[0], "", 0, MSG_OOB), EOPNOTSUPP, "MSG_OOB with no data: EOPNOTSUPP");
     CHECK_ERR(recv(sv[1], b, 1, MSG_OOB | MSG_DONTWAIT), EINVAL, "recv MSG_OOB with none pending: EINVAL");
+    CHECK(atmark(sv[1]) == 0, "SIOCATMARK 0 on an empty queue");
+    CHECK(send(sv[0], "abc", 3, MSG_OOB) == 3, "send 3 bytes with MSG_OOB");
+    int n = -1;
+    ioctl(sv[1], FIONREAD, &n);
+    say("FIONREAD with urgent data: %d", n);
+    say("poll: %s", evs(pollev(sv[1], ALLPOLL)));
+    CHECK(atmark(sv[1]) == 0, "not at the mark");
+    CHECK(recv(sv[1], b, sizeof b, 0) == 2 && !memcmp(b, "ab", 2), "a read stops before the urgent byte");
+    CHECK(atmark(sv[1]) == 1, "at the mark");
+    CHECK(recv(sv[1], b, 1, MSG_OOB | MSG_PEEK) == 1 && b[0] == 'c', "peek the urgent byte");
+    memset(&m, 0, sizeof m);
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    iov.iov_len = sizeof b;
+    CHECK(recvmsg(sv[1], &m, MSG_OOB) == 1 && b[0] == 'c' && (m.msg_flags & MSG_OOB), "recv MSG_OOB gets it, with MSG_OOB");
+    say("poll after: %s", evs(pollev(sv[1], ALLPOLL)));
+    CHECK_ERR(recv(sv[1], b, 1, MSG_OOB | MSG_DONTWAIT), EINVAL, "only once");
+    CHECK_ERR(recv(sv[1], b, 1, MSG_DONTWAIT), EAGAIN, "nothing left inline");
+    /* Read past the mark without MSG_OOB: the urgent byte is dropped. */
+    send(sv[0], "x", 1, 0);
+    send(sv[0], "y", 1, MSG_OOB);
+    send(sv[0], "z", 1, 0);
+    CHECK(recv(sv[1], b, sizeof b, 0) == 1 && b[0] == 'x', "up to the mark");
+    CHECK(recv(sv[1], b, sizeof b, MSG_PEEK) == 1 && b[0] == 'z', "a peek skips the urgent byte");
+    CHECK(recv(sv[1], b, sizeof b, 0) == 1 && b[0] == 'z', "the urgent byte is gone from the stream");
+    CHECK_ERR(recv(sv[1], b, 1, MSG_OOB | MSG_DONTWAIT), EINVAL, "and from MSG_OOB");
+    /* A newer urgent byte makes the older one ordinary data. */
+    send(sv[0], "1", 1, MSG_OOB);
+    send(sv[0], "2", 1, MSG_OOB);
+    CHECK(recv(sv[1], b, sizeof b, 0) == 1 && b[0] == '1', "the older urgent byte reads inline");
+    CHECK(recv(sv[1], b, 1, MSG_OOB) == 1 && b[0] == '2', "the newer one is urgent");
+    /* SO_OOBINLINE: urgent data stays in the stream. */
+    int one = 1;
+    MUST(setsockopt(sv[1], SOL_SOCKET, SO_OOBINLINE, &one, sizeof one));
+    send(sv[0], "pq", 2, MSG_OOB);
+    send(sv[0], "r", 1, 0);
+    CHECK_ERR(recv(sv[1], b, 1, MSG_OOB | MSG_DONTWAIT), EINVAL, "SO_OOBINLINE: recv MSG_OOB is EINVAL");
+    CHECK(recv(sv[1], b, sizeof b, 0) == 1 && b[0] == 'p', "reads stop at the mark");
+    CHECK(recv(sv[1], b, sizeof b, 0) == 2 && !memcmp(b, "qr", 2), "then the urgent byte inline");
+    /* Errors. */
+    int s = MUST(socket(AF_UNIX, SOCK_STREAM, 0));
+    CHECK_ERR(send(s, "x", 1, MSG_OOB), ENOTCONN, "MSG_OOB unconnected: ENOTCONN");
+    shutdown(sv[1], SHUT_RD);
+    CHECK_ERR(send(sv[0], "x", 1, MSG_OOB), EPIPE, "MSG_OOB to a socket shut for reading: EPIPE");
+    int q[2];
+    MUST(sock_pair(SOCK_SEQPACKET, q));
+    CHECK_ERR(send(q[0], "x", 1, MSG_OOB), EOPNOTSUPP, "MSG_OOB on seqpacket");
 }
 
 int main(int argc, char **argv) {

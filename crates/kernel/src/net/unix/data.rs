@@ -90,6 +90,7 @@ impl UnixSock {
             fd_uid: uid,
             cred: None,
             conn: None,
+            oob: false,
         }
     }
 
@@ -107,10 +108,14 @@ impl UnixSock {
     /// unix_stream_sendmsg.
     pub(super) fn stream_send(self: &Arc<Self>, t: &Task, m: &mut SendMsg) -> Result<usize, Errno> {
         let scm = scm_send(t, &m.control, true)?;
-        let len = m.data.left();
+        let mut len = m.data.left();
         let oob = m.flags & MSG_OOB != 0;
-        if oob && len == 0 {
-            return Err(Errno::EOPNOTSUPP);
+        if oob {
+            // The last byte is the urgent one.
+            if len == 0 {
+                return Err(Errno::EOPNOTSUPP);
+            }
+            len -= 1;
         }
         if m.addr.is_some() {
             return Err(if self.lock().conn == Conn::Established {
@@ -122,10 +127,6 @@ impl UnixSock {
         let other = self.peer().ok_or(Errno::ENOTCONN)?;
         if self.lock().shutdown & SEND_SHUTDOWN != 0 {
             return self.pipe(t, m.flags, 0);
-        }
-        if oob {
-            // Urgent data is not supported: a clear error rather than a wrong stream.
-            return Err(Errno::EOPNOTSUPP);
         }
         let timeo = self.common.sndtimeo(m.flags & MSG_DONTWAIT != 0);
         let uid = t.creds().uid;
@@ -165,7 +166,82 @@ impl UnixSock {
             other.wq.notify_all();
             sent += size;
         }
+        if oob {
+            match self.queue_oob(t, m, &other, timeo, fds.take().unwrap_or_default(), creds, uid) {
+                Ok(()) => sent += 1,
+                Err(e) => return if sent > 0 { Ok(sent) } else { Err(e) },
+            }
+        }
         Ok(sent)
+    }
+
+    /// queue_oob: the urgent byte as an skb of its own, marked as the peer's urgent
+    /// byte (an older mark becomes ordinary data). SIGURG is not raised (no F_SETOWN).
+    #[allow(clippy::too_many_arguments)]
+    fn queue_oob(
+        self: &Arc<Self>,
+        t: &Task,
+        m: &mut SendMsg,
+        other: &Arc<UnixSock>,
+        timeo: super::super::Timeo,
+        fds: Vec<Arc<File>>,
+        creds: Option<Ucred>,
+        uid: u32,
+    ) -> Result<(), Errno> {
+        self.wait_wmem(t, timeo)?;
+        let data = m.data.take(1)?;
+        let mut skb = self.new_skb(data, skb_truesize(1, 0), fds, uid);
+        skb.cred = self.skb_cred(t, creds, other);
+        skb.oob = true;
+        let mut o = other.lock();
+        if other.dead.load(Ordering::Acquire) || o.shutdown & RCV_SHUTDOWN != 0 {
+            drop(o);
+            drop(skb);
+            return Err(Errno::EPIPE);
+        }
+        for s in o.rx.iter_mut() {
+            s.oob = false;
+        }
+        o.oob = true;
+        o.inq += 1;
+        o.rx.push_back(skb);
+        drop(o);
+        other.wq.notify_all();
+        Ok(())
+    }
+
+    /// unix_stream_recv_urg: the urgent byte (EINVAL without one, or with
+    /// SO_OOBINLINE). Reading it leaves its skb empty in the stream, and drops an empty
+    /// one before it.
+    fn recv_urg(&self, m: &mut RecvMsg) -> Result<usize, Errno> {
+        let _io = self.iolock.lock().unwrap();
+        let peek = m.flags & MSG_PEEK != 0;
+        let inline = self.common.opts().oobinline;
+        let (byte, gone) = {
+            let mut st = self.lock();
+            if inline || !st.oob {
+                return Err(Errno::EINVAL);
+            }
+            let i = st.rx.iter().position(|s| s.oob).ok_or(Errno::EINVAL)?;
+            let s = &st.rx[i];
+            let byte = s.data.get(s.consumed).copied().ok_or(Errno::EINVAL)?;
+            let mut gone = None;
+            if !peek {
+                st.oob = false;
+                st.inq = st.inq.saturating_sub(1);
+                let s = &mut st.rx[i];
+                s.oob = false;
+                s.consumed += 1;
+                if i > 0 && st.rx[i - 1].left() == 0 {
+                    gone = st.rx.remove(i - 1);
+                }
+            }
+            (byte, gone)
+        };
+        drop(gone);
+        m.data.put(&[byte])?;
+        m.out_flags |= MSG_OOB;
+        Ok(1)
     }
 
     /// unix_dgram_sendmsg (also SOCK_SEQPACKET, through unix_seqpacket_sendmsg).
@@ -401,9 +477,9 @@ impl UnixSock {
             return Err(Errno::EINVAL);
         }
         if m.flags & MSG_OOB != 0 {
-            // No urgent data is ever queued (sending it is EOPNOTSUPP).
-            return Err(Errno::EINVAL);
+            return self.recv_urg(m);
         }
+        let inline = self.common.opts().oobinline;
         let peek = m.flags & MSG_PEEK != 0;
         let mut size = m.data.left();
         let lowat = self.common.opts().rcvlowat.max(0) as usize;
@@ -420,6 +496,8 @@ impl UnixSock {
         let mut fds: Vec<Arc<File>> = Vec::new();
         let mut copied = 0usize;
         let mut err: Option<Errno> = None;
+        // Skbs unlinked while looking (freed once no lock is held).
+        let mut dropped: Vec<Skb> = Vec::new();
         'redo: loop {
             let io = self.iolock.lock().unwrap();
             let mut skip = if peek {
@@ -430,22 +508,62 @@ impl UnixSock {
             // Index of the skb being peeked at (peeks walk forward without consuming).
             let mut next = 0usize;
             loop {
-                let st = self.lock();
+                let mut st = self.lock();
                 if self.dead.load(Ordering::Acquire) {
                     err = Some(Errno::ECONNRESET);
                     break;
                 }
-                // Find the skb holding byte `skip` from index `next`.
+                // Find the skb holding byte `skip` from index `next`, with Linux's rules
+                // for urgent data (manage_oob): a read stops before the urgent byte once
+                // it has data, takes it inline only with SO_OOBINLINE, and otherwise
+                // drops it (or steps over it when peeking); empty skbs left by MSG_OOB
+                // reads are freed.
                 let mut idx = None;
+                let mut stop = false;
                 let mut i = next;
                 while i < st.rx.len() {
-                    let l = st.rx[i].left();
+                    let (l, urgent) = (st.rx[i].left(), st.rx[i].oob);
+                    if l == 0 {
+                        if copied > 0 && (!st.oob || urgent) {
+                            stop = true;
+                            break;
+                        }
+                        if peek {
+                            i += 1;
+                        } else if let Some(s) = st.rx.remove(i) {
+                            dropped.push(s);
+                        }
+                        continue;
+                    }
+                    if urgent {
+                        if copied > 0 {
+                            stop = true;
+                            break;
+                        }
+                        if !peek {
+                            st.oob = false;
+                            st.rx[i].oob = false;
+                            if !inline {
+                                if let Some(s) = st.rx.remove(i) {
+                                    st.inq = st.inq.saturating_sub(s.left());
+                                    dropped.push(s);
+                                }
+                                continue;
+                            }
+                        } else if !inline {
+                            i += 1;
+                            continue;
+                        }
+                    }
                     if skip >= l {
                         skip -= l;
                         i += 1;
                         continue;
                     }
                     idx = Some(i);
+                    break;
+                }
+                if stop {
                     break;
                 }
                 let Some(i) = idx else {
@@ -464,9 +582,10 @@ impl UnixSock {
                         break;
                     }
                     let seen: usize = st.rx.iter().map(|s| s.left()).sum();
-                    let want = skip.max(0);
+                    let want = skip;
                     drop(st);
                     drop(io);
+                    dropped.clear();
                     let r = super::super::wait(t, &[&self.wq], timeo, || {
                         let st = self.lock();
                         let now: usize = st.rx.iter().map(|s| s.left()).sum();
@@ -561,6 +680,7 @@ impl UnixSock {
             }
             break;
         }
+        drop(dropped);
         if let Some(c) = creds {
             m.control.push(RecvCmsg::Data {
                 level: SOL_SOCKET,

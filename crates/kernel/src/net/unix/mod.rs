@@ -25,7 +25,7 @@ mod gc;
 use super::{
     capable, sysctl, PeerCred, RecvMsg, SendMsg, SockCommon, SocketOps, Ucred, AF_UNIX,
     AF_UNSPEC, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM,
-    POLLWRBAND, POLLWRNORM, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SOCK_DGRAM, SOCK_RAW,
+    POLLPRI, POLLWRBAND, POLLWRNORM, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SOCK_DGRAM, SOCK_RAW,
     SOCK_SEQPACKET, SOCK_STREAM,
 };
 use crate::task::{SysResult, Task};
@@ -120,6 +120,8 @@ struct Skb {
     cred: Option<Ucred>,
     /// A connection request: the new socket a listener's accept will return.
     conn: Option<Arc<UnixSock>>,
+    /// The urgent byte of a stream (Linux's oob_skb): the latest MSG_OOB send.
+    oob: bool,
 }
 
 impl Skb {
@@ -186,6 +188,8 @@ struct UState {
     has_file: bool,
     /// Datagram senders to wake when this socket's queue shrinks (Linux's peer_wake).
     peer_wake: Vec<Weak<UnixSock>>,
+    /// An urgent byte is pending (one skb of `rx` has `oob`).
+    oob: bool,
 }
 
 /// Every unix socket, for /proc/net/unix and the collector (id → socket).
@@ -219,6 +223,7 @@ impl UnixSock {
                 shutdown: 0,
                 has_file: true,
                 peer_wake: Vec::new(),
+                oob: false,
             }),
             wq: Arc::new(WaitQueue::new()),
             iolock: Mutex::new(()),
@@ -483,6 +488,7 @@ impl UnixSock {
                 fd_uid: 0,
                 cred: None,
                 conn: Some(new),
+                oob: false,
             });
             drop(o);
             other.wq.notify_all();
@@ -650,6 +656,9 @@ impl UnixSock {
         if !st.rx.is_empty() {
             m |= POLLIN | POLLRDNORM;
         }
+        if st.oob {
+            m |= POLLPRI;
+        }
         if self.connected_kind() && st.conn == Conn::Close {
             m |= POLLHUP;
         }
@@ -684,7 +693,20 @@ impl UnixSock {
                 Ok(n) => t.write_val(arg, &(n.min(i32::MAX as usize) as i32)).map(|_| 0),
                 Err(e) => Err(e),
             },
-            super::SIOCATMARK => t.write_val(arg, &0i32).map(|_| 0),
+            super::SIOCATMARK => {
+                // At the mark: the urgent byte is next, or only an urgent byte already
+                // read stands before it (or before nothing urgent).
+                let st = self.lock();
+                let at = match st.rx.front() {
+                    Some(f) if f.oob => true,
+                    Some(f) if f.left() == 0 => {
+                        !st.oob || st.rx.get(1).map(|n| n.oob).unwrap_or(false)
+                    }
+                    _ => false,
+                };
+                drop(st);
+                t.write_val(arg, &(at as i32)).map(|_| 0)
+            }
             _ => return None,
         })
     }
