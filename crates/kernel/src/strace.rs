@@ -1734,7 +1734,10 @@ mod tests {
             call(&m, n::SETSOCKOPT, [3, 1, 2, 0x1000, 4, 0]),
             "setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4)"
         );
-        assert_eq!(call(&m, n::SHUTDOWN, [3, 1, 0, 0, 0, 0]), "shutdown(3, SHUT_WR)");
+        assert_eq!(
+            call(&m, n::SHUTDOWN, [3, 1, 0, 0, 0, 0]),
+            "shutdown(3, SHUT_WR)"
+        );
         assert_eq!(
             call(&m, n::ACCEPT4, [3, 0, 0, 0o2004000, 0, 0]),
             "accept4(3, NULL, NULL, SOCK_CLOEXEC|SOCK_NONBLOCK)"

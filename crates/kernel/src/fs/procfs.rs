@@ -31,6 +31,7 @@ pub struct ProcFs {
 impl ProcFs {
     pub fn new() -> Arc<ProcFs> {
         sys::snapshot_host();
+        crate::net::snapshot_host();
         Arc::new(ProcFs {
             dev: super::anon_dev(),
         })

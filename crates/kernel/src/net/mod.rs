@@ -579,7 +579,11 @@ pub struct Cmsg {
 
 /// One control message to deliver, in order.
 pub enum RecvCmsg {
-    Data { level: i32, kind: i32, data: Vec<u8> },
+    Data {
+        level: i32,
+        kind: i32,
+        data: Vec<u8>,
+    },
     /// SCM_RIGHTS: installed by the receiving side (MSG_CMSG_CLOEXEC, truncation).
     Rights(Vec<Arc<File>>),
 }

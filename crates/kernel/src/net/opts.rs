@@ -2,9 +2,7 @@
 //! family; a family answers the ones only it knows through `SocketOps::sol_get`/`sol_set`,
 //! and options of other levels through `SocketOps::setsockopt`/`getsockopt`.
 
-use super::{
-    capable, SockOpts, Socket, CAP_NET_ADMIN, CAP_NET_RAW, HZ, SOL_SOCKET,
-};
+use super::{capable, SockOpts, Socket, CAP_NET_ADMIN, CAP_NET_RAW, HZ, SOL_SOCKET};
 use crate::task::Task;
 use abi::Errno;
 
@@ -144,7 +142,11 @@ pub fn set(t: &Task, s: &Socket, name: i32, v: &OptVal) -> Result<(), Errno> {
         if !capable(t, CAP_NET_RAW) {
             return Err(Errno::EPERM);
         }
-        return if name_len == 0 { Ok(()) } else { Err(Errno::ENODEV) };
+        return if name_len == 0 {
+            Ok(())
+        } else {
+            Err(Errno::ENODEV)
+        };
     }
     let val = v.int()?;
     let on = val != 0;
@@ -327,7 +329,9 @@ pub fn get(t: &Task, s: &Socket, name: i32, optval: u64, optlen: u64) -> Result<
             SO_PRIORITY => int_bytes(o.priority),
             SO_LINGER => {
                 let mut v = int_bytes(o.linger as i32);
-                v.extend_from_slice(&((o.lingertime / HZ).min(i32::MAX as u64) as i32).to_le_bytes());
+                v.extend_from_slice(
+                    &((o.lingertime / HZ).min(i32::MAX as u64) as i32).to_le_bytes(),
+                );
                 v
             }
             SO_BSDCOMPAT => int_bytes(0),

@@ -185,8 +185,17 @@ pub(super) fn special(m: &dyn UserMem, nr: u64, a: &[u64; 6]) -> Option<Vec<Stri
             ptr(a[4]),
         ],
         n::SHUTDOWN => vec![fd, lookup(a[1] as i32 as i64 as u64, SHUT)],
-        n::ACCEPT4 => vec![fd, ptr(a[1]), ptr(a[2]), flags(a[3] as u32 as u64, SOCK_FLAGS, "0")],
-        n::SENDMSG => vec![fd, msghdr(m, a[1]), flags(a[2] as u32 as u64, MSG_FLAGS, "0")],
+        n::ACCEPT4 => vec![
+            fd,
+            ptr(a[1]),
+            ptr(a[2]),
+            flags(a[3] as u32 as u64, SOCK_FLAGS, "0"),
+        ],
+        n::SENDMSG => vec![
+            fd,
+            msghdr(m, a[1]),
+            flags(a[2] as u32 as u64, MSG_FLAGS, "0"),
+        ],
         _ => return None,
     })
 }

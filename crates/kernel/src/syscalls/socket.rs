@@ -6,8 +6,8 @@ use super::file::{access_ok, fd_arg, install, iovecs, nofile, MAX_RW_COUNT};
 use crate::net::{
     self, opts, IoBuf, RecvCmsg, RecvMsg, SendMsg, Socket, CMSG_HDR, MSG_CMSG_CLOEXEC,
     MSG_CMSG_COMPAT, MSG_CTRUNC, MSG_DONTWAIT, MSG_EOR, MSG_ERRQUEUE, MSG_INTERNAL_SENDMSG_FLAGS,
-    MSG_OOB, MSG_WAITFORONE, SCM_RIGHTS, SOCKADDR_MAX, SOCK_CLOEXEC, SOCK_NONBLOCK,
-    SOCK_SEQPACKET, SOCK_TYPE_MASK, SOL_SOCKET,
+    MSG_OOB, MSG_WAITFORONE, SCM_RIGHTS, SOCKADDR_MAX, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_SEQPACKET,
+    SOCK_TYPE_MASK, SOL_SOCKET,
 };
 use crate::task::{SysResult, Task};
 use crate::vfs::{oflags, File};
@@ -180,7 +180,11 @@ fn connect(t: &Task, fd: i32, addr: u64, len: i32) -> SysResult {
 fn listen(t: &Task, fd: i32, backlog: i32) -> SysResult {
     let (_, s) = sock_fd(t, fd)?;
     let max = net::sysctl().somaxconn;
-    let backlog = if backlog as u32 > max as u32 { max } else { backlog };
+    let backlog = if backlog as u32 > max as u32 {
+        max
+    } else {
+        backlog
+    };
     s.ops.listen(t, backlog).map(|_| 0)
 }
 
@@ -361,7 +365,13 @@ fn msg_iovecs(t: &Task, h: &MsgHdr) -> Result<Vec<(u64, u64)>, Errno> {
 }
 
 /// One sendmsg: returns (bytes sent, bytes asked).
-fn sendmsg_one(t: &Task, f: &File, s: &Socket, msgp: u64, flags: u32) -> Result<(usize, usize), Errno> {
+fn sendmsg_one(
+    t: &Task,
+    f: &File,
+    s: &Socket,
+    msgp: u64,
+    flags: u32,
+) -> Result<(usize, usize), Errno> {
     let h = read_msghdr(t, msgp)?;
     let addr = if h.namelen > 0 {
         Some(read_addr(t, h.name, h.namelen)?)
@@ -510,13 +520,29 @@ fn put_control(t: &Task, ptr: u64, len: u64, cmsgs: Vec<RecvCmsg>, cloexec: bool
 }
 
 /// One recvmsg: fills the caller's msghdr (name length, flags, control length).
-fn recvmsg_one(t: &Task, f: &File, s: &Socket, msgp: u64, flags: u32) -> Result<(usize, u32), Errno> {
+fn recvmsg_one(
+    t: &Task,
+    f: &File,
+    s: &Socket,
+    msgp: u64,
+    flags: u32,
+) -> Result<(usize, u32), Errno> {
     let h = read_msghdr(t, msgp)?;
     let iov = msg_iovecs(t, &h)?;
-    let mut m = RecvMsg::new(IoBuf::user(t, &iov, MAX_RW_COUNT), flags | nb(f), h.name != 0);
+    let mut m = RecvMsg::new(
+        IoBuf::user(t, &iov, MAX_RW_COUNT),
+        flags | nb(f),
+        h.name != 0,
+    );
     let n = s.ops.recvmsg(t, &mut m)?;
     let cmsgs = std::mem::take(&mut m.control);
-    let (used, cflags) = put_control(t, h.control, h.controllen, cmsgs, flags & MSG_CMSG_CLOEXEC != 0);
+    let (used, cflags) = put_control(
+        t,
+        h.control,
+        h.controllen,
+        cmsgs,
+        flags & MSG_CMSG_CLOEXEC != 0,
+    );
     if h.name != 0 {
         write_addr(t, m.addr.as_deref().unwrap_or(&[]), h.name, msgp + 8)?;
     }

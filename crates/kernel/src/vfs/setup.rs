@@ -24,7 +24,6 @@ fn mountpoint(ctx: &Ctx, path: &str) -> Result<Loc, String> {
 /// (with a tmpfs on /dev/shm) and /proc. `cwd_hint` is the directory the first process
 /// will start in (only checked here, for a clear error).
 pub fn setup_root(cwd_hint: &str) -> Result<(), String> {
-    crate::net::snapshot_host();
     let (hfs, hroot) = hostfs::mount("/").map_err(|e| format!("opening /: {}", e.name()))?;
     let root_mnt = Mount::new_root(hfs, Dentry::new_root(b"/", hroot), MNT_RDONLY, "/", false);
     let root = Loc::root_of(&root_mnt);

@@ -4,11 +4,13 @@
 //! for all (MSG_WAITALL), credentials and passed descriptors.
 
 use super::super::{
-    dgram_truesize, scm_send, skb_truesize, RecvCmsg, RecvMsg, Scm, SendMsg, Ucred,
-    MSG_DONTWAIT, MSG_NOSIGNAL, MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_WAITALL, RCV_SHUTDOWN,
-    SCM_CREDENTIALS, SEND_SHUTDOWN, SKB_MAX_HEAD, SOL_SOCKET,
+    dgram_truesize, scm_send, skb_truesize, RecvCmsg, RecvMsg, Scm, SendMsg, Ucred, MSG_DONTWAIT,
+    MSG_NOSIGNAL, MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_WAITALL, RCV_SHUTDOWN, SCM_CREDENTIALS,
+    SEND_SHUTDOWN, SKB_MAX_HEAD, SOL_SOCKET,
 };
-use super::{find_other, gc, may_pass_fds, may_send, validate, Conn, Skb, UnixSock, SOCK_SEQPACKET};
+use super::{
+    find_other, gc, may_pass_fds, may_send, validate, Conn, Skb, UnixSock, SOCK_SEQPACKET,
+};
 use crate::task::Task;
 use crate::vfs::File;
 use abi::Errno;
@@ -78,7 +80,13 @@ impl UnixSock {
         })
     }
 
-    fn new_skb(self: &Arc<Self>, data: Vec<u8>, truesize: usize, fds: Vec<Arc<File>>, uid: u32) -> Skb {
+    fn new_skb(
+        self: &Arc<Self>,
+        data: Vec<u8>,
+        truesize: usize,
+        fds: Vec<Arc<File>>,
+        uid: u32,
+    ) -> Skb {
         self.charge(truesize);
         gc::inflight(&fds, uid);
         Skb {
@@ -146,7 +154,11 @@ impl UnixSock {
             }
             let f = fds.take().unwrap_or_default();
             if !f.is_empty() && !may_pass_fds(t) {
-                return if sent > 0 { Ok(sent) } else { Err(Errno::ETOOMANYREFS) };
+                return if sent > 0 {
+                    Ok(sent)
+                } else {
+                    Err(Errno::ETOOMANYREFS)
+                };
             }
             let data = match m.data.take(size) {
                 Ok(d) => d,
@@ -167,7 +179,15 @@ impl UnixSock {
             sent += size;
         }
         if oob {
-            match self.queue_oob(t, m, &other, timeo, fds.take().unwrap_or_default(), creds, uid) {
+            match self.queue_oob(
+                t,
+                m,
+                &other,
+                timeo,
+                fds.take().unwrap_or_default(),
+                creds,
+                uid,
+            ) {
                 Ok(()) => sent += 1,
                 Err(e) => return if sent > 0 { Ok(sent) } else { Err(e) },
             }
@@ -299,7 +319,12 @@ impl UnixSock {
                 }
                 let was_peer = {
                     let mut st = self.lock();
-                    if st.peer.as_ref().map(|p| Arc::ptr_eq(p, &other)).unwrap_or(false) {
+                    if st
+                        .peer
+                        .as_ref()
+                        .map(|p| Arc::ptr_eq(p, &other))
+                        .unwrap_or(false)
+                    {
                         st.peer = None;
                         st.conn = Conn::Close;
                         true
@@ -321,7 +346,11 @@ impl UnixSock {
             if o.shutdown & RCV_SHUTDOWN != 0 {
                 return Err(Errno::EPIPE);
             }
-            let back = o.peer.as_ref().map(|p| Arc::ptr_eq(p, self)).unwrap_or(false);
+            let back = o
+                .peer
+                .as_ref()
+                .map(|p| Arc::ptr_eq(p, self))
+                .unwrap_or(false);
             if !Arc::ptr_eq(&other, self) && !back && UnixSock::recvq_full(&o) {
                 if !timeo.can_wait() {
                     self.want_peer_wake(&mut o);
@@ -426,7 +455,14 @@ impl UnixSock {
                 let fds = s.take_fds();
                 let d = std::mem::take(&mut s.data);
                 let full = d.len() - skip;
-                (d[skip..].to_vec(), full, s.from.clone(), fds, s.cred, Some(s))
+                (
+                    d[skip..].to_vec(),
+                    full,
+                    s.from.clone(),
+                    fds,
+                    s.cred,
+                    Some(s),
+                )
             }
             Got::Peek {
                 data,

@@ -23,10 +23,9 @@ mod data;
 mod gc;
 
 use super::{
-    capable, sysctl, PeerCred, RecvMsg, SendMsg, SockCommon, SocketOps, Ucred, AF_UNIX,
-    AF_UNSPEC, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM,
-    POLLPRI, POLLWRBAND, POLLWRNORM, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SOCK_DGRAM, SOCK_RAW,
-    SOCK_SEQPACKET, SOCK_STREAM,
+    capable, sysctl, PeerCred, RecvMsg, SendMsg, SockCommon, SocketOps, Ucred, AF_UNIX, AF_UNSPEC,
+    POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDHUP, POLLRDNORM, POLLWRBAND, POLLWRNORM,
+    RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET, SOCK_STREAM,
 };
 use crate::task::{SysResult, Task};
 use crate::vfs::perm::{self, MAY_WRITE};
@@ -291,7 +290,11 @@ impl UnixSock {
 
     /// Asks to be woken when `other`'s queue shrinks (unix_dgram_peer_wake_connect).
     fn want_peer_wake(self: &Arc<Self>, other: &mut UState) {
-        if !other.peer_wake.iter().any(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(self))) {
+        if !other
+            .peer_wake
+            .iter()
+            .any(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(self)))
+        {
             other.peer_wake.push(Arc::downgrade(self));
         }
     }
@@ -414,7 +417,12 @@ impl UnixSock {
     }
 
     /// unix_stream_connect (stream and seqpacket).
-    fn connect_stream(self: &Arc<Self>, t: &Task, addr: &[u8], nonblock: bool) -> Result<(), Errno> {
+    fn connect_stream(
+        self: &Arc<Self>,
+        t: &Task,
+        addr: &[u8],
+        nonblock: bool,
+    ) -> Result<(), Errno> {
         validate(addr)?;
         if self.common.passcred() && !self.bound() {
             self.autobind()?;
@@ -540,9 +548,15 @@ impl UnixSock {
             old
         };
         if let Some(old) = old {
-            old.lock().peer_wake.retain(|w| !std::ptr::eq(w.as_ptr(), Arc::as_ptr(self)));
+            old.lock()
+                .peer_wake
+                .retain(|w| !std::ptr::eq(w.as_ptr(), Arc::as_ptr(self)));
             self.wq.notify_all();
-            if other.as_ref().map(|o| !Arc::ptr_eq(o, &old)).unwrap_or(true) {
+            if other
+                .as_ref()
+                .map(|o| !Arc::ptr_eq(o, &old))
+                .unwrap_or(true)
+            {
                 self.dgram_disconnected(&old);
                 let mut o = old.lock();
                 if o.peer.is_none() {
@@ -567,7 +581,10 @@ impl UnixSock {
         drop(gone);
         self.wake_peer_waiters();
         if !other.dead.load(Ordering::Acquire)
-            && other.peer().map(|p| std::ptr::eq(&*p, self)).unwrap_or(false)
+            && other
+                .peer()
+                .map(|p| std::ptr::eq(&*p, self))
+                .unwrap_or(false)
         {
             other.common.set_err(Errno::ECONNRESET);
             other.wq.notify_all();
@@ -611,7 +628,8 @@ impl UnixSock {
                 .addr()
                 .unwrap_or_else(|| (AF_UNIX as u16).to_le_bytes().to_vec()));
         };
-        Ok(s.addr().unwrap_or_else(|| (AF_UNIX as u16).to_le_bytes().to_vec()))
+        Ok(s.addr()
+            .unwrap_or_else(|| (AF_UNIX as u16).to_le_bytes().to_vec()))
     }
 
     fn shutdown(&self, how: i32) -> Result<(), Errno> {
@@ -669,7 +687,11 @@ impl UnixSock {
             if let Some(o) = peer {
                 if !Arc::ptr_eq(&o, self) {
                     let mut ost = o.lock();
-                    let back = ost.peer.as_ref().map(|p| Arc::ptr_eq(p, self)).unwrap_or(false);
+                    let back = ost
+                        .peer
+                        .as_ref()
+                        .map(|p| Arc::ptr_eq(p, self))
+                        .unwrap_or(false);
                     if !back && UnixSock::recvq_full(&ost) && !o.dead.load(Ordering::Acquire) {
                         self.want_peer_wake(&mut ost);
                         writable = false;
@@ -690,7 +712,9 @@ impl UnixSock {
                 t.write_val(arg, &v).map(|_| 0)
             }
             super::SIOCINQ => match self.inq_len() {
-                Ok(n) => t.write_val(arg, &(n.min(i32::MAX as usize) as i32)).map(|_| 0),
+                Ok(n) => t
+                    .write_val(arg, &(n.min(i32::MAX as usize) as i32))
+                    .map(|_| 0),
                 Err(e) => Err(e),
             },
             super::SIOCATMARK => {
