@@ -127,6 +127,21 @@ fn set_timeout(v: &OptVal) -> Result<Option<u64>, Errno> {
     ))
 }
 
+/// SO_SNDBUF/SO_RCVBUF: the value capped at the sysctl maximum (read as unsigned, so a
+/// negative one is the maximum) and doubled; the *FORCE forms need CAP_NET_ADMIN and
+/// are not capped (a negative one is 0).
+fn buf_size(t: &Task, val: i32, force: bool, max: i32) -> Result<i32, Errno> {
+    let v = if force {
+        if !capable(t, CAP_NET_ADMIN) {
+            return Err(Errno::EPERM);
+        }
+        val.max(0) as i64
+    } else {
+        (val as u32).min(max as u32) as i64
+    };
+    Ok(v.min(i32::MAX as i64 / 2) as i32 * 2)
+}
+
 /// setsockopt(SOL_SOCKET, ...).
 pub fn set(t: &Task, s: &Socket, name: i32, v: &OptVal) -> Result<(), Errno> {
     let ops = &*s.ops;
@@ -175,31 +190,15 @@ pub fn set(t: &Task, s: &Socket, name: i32, v: &OptVal) -> Result<(), Errno> {
         SO_DONTROUTE => set(&|o| o.dontroute = on),
         SO_BROADCAST => set(&|o| o.broadcast = on),
         SO_SNDBUF | SO_SNDBUFFORCE => {
-            let val = if name == SO_SNDBUF {
-                (val as u32).min(super::sysctl().wmem_max as u32) as i64
-            } else {
-                if !capable(t, CAP_NET_ADMIN) {
-                    return Err(Errno::EPERM);
-                }
-                val.max(0) as i64
-            };
-            let val = val.min(i32::MAX as i64 / 2) as i32;
-            c.with_opts(|o| o.sndbuf = (val * 2).max(MIN_SNDBUF));
+            let v = buf_size(t, val, name == SO_SNDBUFFORCE, super::sysctl().wmem_max)?;
+            c.with_opts(|o| o.sndbuf = v.max(MIN_SNDBUF));
             // Writers may proceed now.
             ops.wait_queue().notify_all();
             Ok(())
         }
         SO_RCVBUF | SO_RCVBUFFORCE => {
-            let val = if name == SO_RCVBUF {
-                (val as u32).min(super::sysctl().rmem_max as u32) as i64
-            } else {
-                if !capable(t, CAP_NET_ADMIN) {
-                    return Err(Errno::EPERM);
-                }
-                val.max(0) as i64
-            };
-            let val = val.min(i32::MAX as i64 / 2) as i32;
-            set(&|o| o.rcvbuf = (val * 2).max(MIN_RCVBUF))
+            let v = buf_size(t, val, name == SO_RCVBUFFORCE, super::sysctl().rmem_max)?;
+            set(&|o| o.rcvbuf = v.max(MIN_RCVBUF))
         }
         SO_KEEPALIVE => set(&|o| o.keepalive = on),
         SO_OOBINLINE => set(&|o| o.oobinline = on),

@@ -357,18 +357,8 @@ impl UnixSock {
                     return Err(Errno::EAGAIN);
                 }
                 drop(o);
-                let r = super::super::wait(t, &[&other.wq], timeo, || {
-                    let o = other.lock();
-                    let busy = !other.dead.load(Ordering::Acquire)
-                        && o.shutdown & RCV_SHUTDOWN == 0
-                        && UnixSock::recvq_full(&o);
-                    Ok(if busy { None } else { Some(()) })
-                });
-                match r {
-                    Ok(()) => continue,
-                    Err(Errno::EAGAIN) => continue,
-                    Err(e) => return Err(e),
-                }
+                other.wait_for_room(t, timeo)?;
+                continue;
             }
             o.rx.push_back(skb);
             drop(o);

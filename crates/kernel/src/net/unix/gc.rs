@@ -8,7 +8,7 @@
 //! those reachable from a message on a socket outside the candidates, and purges the
 //! receive queues of the rest, which frees them.
 
-use super::{all, sock_of_file, UnixSock};
+use super::{live_socks, sock_of_file, UnixSock};
 use crate::vfs::File;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -85,12 +85,7 @@ fn collect() {
     let Ok(_g) = RUNNING.try_lock() else {
         return;
     };
-    let socks: Vec<Arc<UnixSock>> = all()
-        .lock()
-        .unwrap()
-        .values()
-        .filter_map(|w| w.upgrade())
-        .collect();
+    let socks = live_socks();
     // Every in-flight unix socket file, with how many queued messages hold it.
     let mut files: HashMap<usize, (Arc<File>, Arc<UnixSock>, usize)> = HashMap::new();
     let mut queues: HashMap<u64, Vec<Arc<File>>> = HashMap::new();

@@ -197,6 +197,16 @@ fn all() -> &'static Mutex<BTreeMap<u64, Weak<UnixSock>>> {
     ALL.get_or_init(|| Mutex::new(BTreeMap::new()))
 }
 
+/// The unix sockets alive now.
+fn live_socks() -> Vec<Arc<UnixSock>> {
+    all()
+        .lock()
+        .unwrap()
+        .values()
+        .filter_map(|w| w.upgrade())
+        .collect()
+}
+
 /// Bound names.
 fn names() -> &'static Mutex<HashMap<Key, Weak<UnixSock>>> {
     static NAMES: OnceLock<Mutex<HashMap<Key, Weak<UnixSock>>>> = OnceLock::new();
@@ -277,6 +287,23 @@ impl UnixSock {
     /// A receive queue over its limit (unix_recvq_full).
     fn recvq_full(st: &UState) -> bool {
         st.rx.len() > st.backlog
+    }
+
+    /// unix_wait_for_peer: waits until this socket's queue has room (or it is gone or
+    /// shut for reading), or the time is up (Ok: the caller looks again); a signal
+    /// ends the wait with its error.
+    fn wait_for_room(&self, t: &Task, timeo: super::Timeo) -> Result<(), Errno> {
+        let r = super::wait(t, &[&self.wq], timeo, || {
+            let st = self.lock();
+            let busy = !self.dead.load(Ordering::Acquire)
+                && st.shutdown & RCV_SHUTDOWN == 0
+                && UnixSock::recvq_full(&st);
+            Ok(if busy { None } else { Some(()) })
+        });
+        match r {
+            Ok(()) | Err(Errno::EAGAIN) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Wakes datagram senders that waited for room in this socket's queue.
@@ -443,17 +470,8 @@ impl UnixSock {
                 if !timeo.can_wait() {
                     return Err(Errno::EAGAIN);
                 }
-                let r = super::wait(t, &[&other.wq], timeo, || {
-                    let o = other.lock();
-                    let busy = !other.dead.load(Ordering::Acquire)
-                        && o.shutdown & RCV_SHUTDOWN == 0
-                        && UnixSock::recvq_full(&o);
-                    Ok(if busy { None } else { Some(()) })
-                });
-                match r {
-                    Ok(()) | Err(Errno::EAGAIN) => continue,
-                    Err(e) => return Err(e),
-                }
+                other.wait_for_room(t, timeo)?;
+                continue;
             }
             // Connecting a listener (to itself or not) is EINVAL; its own state is read
             // before its lock, which may be the one held.
@@ -1001,12 +1019,7 @@ impl SocketOps for Endpoint {
 /// names start with '@', NULs in them print as '@').
 pub fn proc_net_unix() -> Vec<u8> {
     use std::fmt::Write as _;
-    let socks: Vec<Arc<UnixSock>> = all()
-        .lock()
-        .unwrap()
-        .values()
-        .filter_map(|w| w.upgrade())
-        .collect();
+    let socks = live_socks();
     let mut o = String::from("Num       RefCount Protocol Flags    Type St Inode Path\n");
     for s in socks {
         let st = s.lock();
