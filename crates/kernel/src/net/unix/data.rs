@@ -666,8 +666,10 @@ impl UnixSock {
                             o.peek_off = (o.peek_off - chunk as i32).max(0);
                         }
                     });
-                    st.inq -= chunk;
-                    let s = &mut st.rx[i];
+                    st.inq = st.inq.saturating_sub(chunk);
+                    let Some(s) = st.rx.get_mut(i) else {
+                        break;
+                    };
                     s.consumed += chunk;
                     let got_fds = if has_fds { s.take_fds() } else { Vec::new() };
                     let got = !got_fds.is_empty();
@@ -675,15 +677,15 @@ impl UnixSock {
                     if s.left() > 0 {
                         break;
                     }
-                    let s = st.rx.remove(i).expect("skb");
+                    let s = st.rx.remove(i);
                     drop(st);
                     drop(s);
                     if got {
                         break;
                     }
                 } else {
-                    if has_fds {
-                        fds.extend(st.rx[i].fds.iter().cloned());
+                    if let Some(s) = st.rx.get(i).filter(|_| has_fds) {
+                        fds.extend(s.fds.iter().cloned());
                     }
                     drop(st);
                     self.common.with_opts(|o| {
