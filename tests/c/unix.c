@@ -551,6 +551,34 @@ static void bind_path(void) {
     CHECK_ERR(open(tpath("fake"), O_RDONLY), ENXIO, "open on a socket node: ENXIO");
 }
 
+/* A socket bound outside /tmp: the root's writable layer under moat (an overlay), the
+ * host's /var/tmp natively; a private directory, removed at the end. */
+static void bind_var_tmp(void) {
+    char dir[64] = "/var/tmp/moat-t-XXXXXX";
+    if (!mkdtemp(dir)) {
+        say("no /var/tmp");
+        return;
+    }
+    char path[128];
+    snprintf(path, sizeof path, "%s/sock", dir);
+    struct sockaddr_un a;
+    socklen_t al = mkaddr(&a, path);
+    int s = MUST(socket(AF_UNIX, SOCK_SEQPACKET, 0));
+    CHECK(bind(s, (void *)&a, al) == 0, "bind in /var/tmp");
+    struct stat st;
+    CHECK(lstat(path, &st) == 0 && S_ISSOCK(st.st_mode), "a socket node there");
+    MUST(listen(s, 1));
+    int c = MUST(socket(AF_UNIX, SOCK_SEQPACKET, 0));
+    CHECK(connect(c, (void *)&a, al) == 0, "connect by that path");
+    int acc = MUST(accept(s, NULL, NULL));
+    char b[8];
+    CHECK(send(c, "var", 3, 0) == 3 && recv(acc, b, sizeof b, 0) == 3, "data flows");
+    int s2 = MUST(socket(AF_UNIX, SOCK_SEQPACKET, 0));
+    CHECK_ERR(bind(s2, (void *)&a, al), EADDRINUSE, "the path is in use");
+    MUST(unlink(path));
+    MUST(rmdir(dir));
+}
+
 static void perms(void) {
     /* Permission checks as an unprivileged user. */
     struct sockaddr_un a;
@@ -1862,7 +1890,7 @@ static void oob(void) {
 
 int main(int argc, char **argv) {
     struct tcase cases[] = {
-        CASE(create_errors), CASE(stream_pair), CASE(dgram_pair),    CASE(seqpacket_pair), CASE(bind_path),
+        CASE(create_errors), CASE(stream_pair), CASE(bind_var_tmp), CASE(dgram_pair),    CASE(seqpacket_pair), CASE(bind_path),
         CASE(perms),         CASE(abstract_names), CASE(listen_accept), CASE(dgram_named), CASE(scm_rights),
         CASE(fork_pass),     CASE(scm_creds),   CASE(sockopts),       CASE(timeouts),       CASE(poll_states),
         CASE(sndbuf_limits), CASE(mmsg),        CASE(efault),         CASE(proc_net_unix),  CASE(oob),

@@ -6,7 +6,7 @@ mod common;
 use common::{cmd, require, Variant};
 
 c_cases!("unix", Variant::Static;
-    create_errors, stream_pair, dgram_pair, seqpacket_pair, bind_path, perms, abstract_names,
+    create_errors, stream_pair, bind_var_tmp, dgram_pair, seqpacket_pair, bind_path, perms, abstract_names,
     listen_accept, dgram_named, scm_rights, fork_pass, scm_creds, sockopts, timeouts,
     poll_states, sndbuf_limits, mmsg, efault, proc_net_unix, oob);
 

@@ -3,6 +3,7 @@
 
 pub mod file;
 pub mod identity;
+pub mod ipc;
 pub mod misc;
 pub mod mm;
 pub mod poll;
@@ -47,6 +48,7 @@ pub fn dispatch(t: &Arc<Task>, ctx: &mut Context, n: u64, a: &[u64; 6]) -> Flow 
         .or_else(|| socket::dispatch(t, n, a))
         .or_else(|| time::dispatch(t, n, a))
         .or_else(|| identity::dispatch(t, n, a))
+        .or_else(|| ipc::dispatch(t, n, a))
         .or_else(|| misc::dispatch(t, n, a));
     match r {
         Some(r) => Flow::Ret(r),
@@ -250,7 +252,7 @@ pub fn compat_ctx() -> &'static [(u64, &'static str)] {
 /// "implemented", "partial: ..." or "ENOSYS".
 pub fn compat_table() -> Vec<(u64, &'static str, String)> {
     let mut known: std::collections::HashMap<u64, &'static str> = std::collections::HashMap::new();
-    let lists: [&[(u64, &'static str)]; 10] = [
+    let lists: [&[(u64, &'static str)]; 11] = [
         poll::compat(),
         socket::compat(),
         compat_ctx(),
@@ -260,6 +262,7 @@ pub fn compat_table() -> Vec<(u64, &'static str, String)> {
         file::compat(),
         time::compat(),
         identity::compat(),
+        ipc::compat(),
         misc::compat(),
     ];
     for l in lists {
