@@ -9,6 +9,7 @@ pub mod mm;
 pub mod poll;
 pub mod process;
 pub mod signal;
+pub mod socket;
 pub mod time;
 
 use crate::run::{do_clone, Flow};
@@ -44,6 +45,7 @@ pub fn dispatch(t: &Arc<Task>, ctx: &mut Context, n: u64, a: &[u64; 6]) -> Flow 
         .or_else(|| signal::dispatch(t, n, a))
         .or_else(|| file::dispatch(t, n, a))
         .or_else(|| poll::dispatch(t, n, a))
+        .or_else(|| socket::dispatch(t, n, a))
         .or_else(|| time::dispatch(t, n, a))
         .or_else(|| identity::dispatch(t, n, a))
         .or_else(|| ipc::dispatch(t, n, a))
@@ -250,8 +252,9 @@ pub fn compat_ctx() -> &'static [(u64, &'static str)] {
 /// "implemented", "partial: ..." or "ENOSYS".
 pub fn compat_table() -> Vec<(u64, &'static str, String)> {
     let mut known: std::collections::HashMap<u64, &'static str> = std::collections::HashMap::new();
-    let lists: [&[(u64, &'static str)]; 10] = [
+    let lists: [&[(u64, &'static str)]; 11] = [
         poll::compat(),
+        socket::compat(),
         compat_ctx(),
         mm::compat(),
         process::compat(),
