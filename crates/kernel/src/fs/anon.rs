@@ -1,7 +1,7 @@
 //! The internal file system of files with no place in the tree (pipes, imported host
 //! fds): each gets a detached dentry named as /proc/PID/fd shows it.
 
-use crate::vfs::{Ctx, FileOps, FileSystem, Inode, Loc, Stat, StatFs};
+use crate::vfs::{dentry, oflags, Ctx, File, FileOps, FileSystem, Inode, Loc, Stat, StatFs};
 use abi::Errno;
 use std::any::Any;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -103,4 +103,22 @@ impl Inode for AnonInode {
     ) -> Result<Box<dyn FileOps>, Errno> {
         Err(Errno::ENXIO)
     }
+}
+
+/// The one inode behind every anon_inode file (eventfd, epoll, timerfd, signalfd), as
+/// Linux's anon_inode_inode: mode 0600 with no file type bits.
+pub fn shared_inode() -> Arc<dyn Inode> {
+    static I: OnceLock<Arc<AnonInode>> = OnceLock::new();
+    I.get_or_init(|| AnonInode::new(0o600, 1)).clone()
+}
+
+/// A new file on the shared anonymous inode, named "anon_inode:[KIND]" in /proc; open
+/// for reading and writing, with O_NONBLOCK from `flags`.
+pub fn anon_inode_file(kind: &str, flags: u32, ops: Box<dyn FileOps>) -> Arc<File> {
+    let name = format!("anon_inode:[{kind}]");
+    File::new(
+        dentry::anon_loc(name.as_bytes(), shared_inode()),
+        oflags::O_RDWR | (flags & oflags::O_NONBLOCK),
+        ops,
+    )
 }

@@ -3,8 +3,11 @@
 
 pub mod anon;
 pub mod devfs;
+pub mod epoll;
+pub mod eventfd;
 pub mod hostfd;
 pub mod hostfs;
+pub mod hostwatch;
 pub mod pagecache;
 pub mod pipe;
 pub mod procfs;

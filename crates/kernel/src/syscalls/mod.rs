@@ -1,6 +1,7 @@
 //! The system call table: a dispatcher over one module per syscall family. Each family's
 //! `dispatch` returns None for numbers that are not its own.
 
+pub mod event;
 pub mod file;
 pub mod identity;
 pub mod misc;
@@ -43,6 +44,7 @@ pub fn dispatch(t: &Arc<Task>, ctx: &mut Context, n: u64, a: &[u64; 6]) -> Flow 
         .or_else(|| signal::dispatch(t, n, a))
         .or_else(|| file::dispatch(t, n, a))
         .or_else(|| poll::dispatch(t, n, a))
+        .or_else(|| event::dispatch(t, n, a))
         .or_else(|| time::dispatch(t, n, a))
         .or_else(|| identity::dispatch(t, n, a))
         .or_else(|| misc::dispatch(t, n, a));
@@ -248,8 +250,9 @@ pub fn compat_ctx() -> &'static [(u64, &'static str)] {
 /// "implemented", "partial: ..." or "ENOSYS".
 pub fn compat_table() -> Vec<(u64, &'static str, String)> {
     let mut known: std::collections::HashMap<u64, &'static str> = std::collections::HashMap::new();
-    let lists: [&[(u64, &'static str)]; 9] = [
+    let lists: [&[(u64, &'static str)]; 10] = [
         poll::compat(),
+        event::compat(),
         compat_ctx(),
         mm::compat(),
         process::compat(),

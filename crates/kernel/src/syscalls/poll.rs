@@ -187,7 +187,7 @@ fn read_timespec(t: &Task, addr: u64) -> Result<Option<Duration>, Errno> {
 
 /// Installs a temporary signal mask for the call; the run loop restores the old one
 /// (after the handler, if one runs), as Linux's set_user_sigmask does.
-fn set_temp_mask(t: &Task, mask_ptr: u64, size: u64) -> Result<(), Errno> {
+pub(crate) fn set_temp_mask(t: &Task, mask_ptr: u64, size: u64) -> Result<(), Errno> {
     if mask_ptr == 0 {
         return Ok(());
     }

@@ -1,0 +1,675 @@
+/* Event files and readiness: epoll, eventfd, timerfd, signalfd, pidfds, POSIX timers.
+ * Every wait that the tests make is for something that will happen (or a short timeout
+ * that is only checked to have expired); output never depends on timing. */
+#include "t.h"
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+#ifndef SYS_epoll_pwait2
+#define SYS_epoll_pwait2 441
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* Describe a set of epoll events by name. */
+static const char *evs(uint32_t e) {
+    static char b[8][128];
+    static int k;
+    char *s = b[k++ % 8];
+    s[0] = 0;
+    static const struct { uint32_t bit; const char *n; } names[] = {
+        {EPOLLIN, "IN"},       {EPOLLOUT, "OUT"},       {EPOLLPRI, "PRI"},     {EPOLLERR, "ERR"},
+        {EPOLLHUP, "HUP"},     {EPOLLRDHUP, "RDHUP"},   {EPOLLRDNORM, "RDNORM"}, {EPOLLWRNORM, "WRNORM"},
+        {EPOLLRDBAND, "RDBAND"}, {EPOLLWRBAND, "WRBAND"}, {EPOLLMSG, "MSG"},
+    };
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (e & names[i].bit) {
+            if (s[0]) strcat(s, "|");
+            strcat(s, names[i].n);
+            e &= ~names[i].bit;
+        }
+    if (e) sprintf(s + strlen(s), "%s%#x", s[0] ? "|" : "", e);
+    if (!s[0]) strcpy(s, "0");
+    return s;
+}
+
+/* epoll_wait with a 0 timeout, printing what came back. */
+static int show_wait(int ep, int max, const char *what) {
+    struct epoll_event ev[16];
+    int n = epoll_wait(ep, ev, max, 0);
+    if (n < 0) {
+        say("%s: epoll_wait %s", what, ename(errno));
+        return n;
+    }
+    char line[512];
+    int o = snprintf(line, sizeof line, "%s: %d", what, n);
+    for (int i = 0; i < n; i++) o += snprintf(line + o, sizeof line - o, " [%lu %s]", (unsigned long)ev[i].data.u64, evs(ev[i].events));
+    say("%s", line);
+    return n;
+}
+
+static void ep_add(int ep, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event e = {.events = events, .data.u64 = data};
+    MUST(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e));
+}
+
+static void ep_mod(int ep, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event e = {.events = events, .data.u64 = data};
+    MUST(epoll_ctl(ep, EPOLL_CTL_MOD, fd, &e));
+}
+
+/* /proc/self/fdinfo/FD lines starting with one of the given prefixes. */
+static void show_fdinfo(int fd, const char *const *prefixes) {
+    char p[64], buf[4096];
+    snprintf(p, sizeof p, "/proc/self/fdinfo/%d", fd);
+    int f = MUST(open(p, O_RDONLY));
+    ssize_t n = MUST(read(f, buf, sizeof buf - 1));
+    close(f);
+    buf[n] = 0;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+        for (const char *const *q = prefixes; *q; q++)
+            if (!strncmp(line, *q, strlen(*q))) {
+                /* (An epoll's "tfd" lines end with the target's inode and device.) */
+                char *pos = strstr(line, "  pos:");
+                if (pos) *pos = 0;
+                say("  fdinfo %s", line);
+            }
+}
+
+static void show_link(int fd) {
+    char p[64], l[256];
+    snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(p, l, sizeof l - 1);
+    l[n > 0 ? n : 0] = 0;
+    struct stat st;
+    MUST(fstat(fd, &st));
+    say("  link %s mode %o nlink %lu size %ld", l, st.st_mode, (unsigned long)st.st_nlink, (long)st.st_size);
+}
+
+static void put64(int fd, uint64_t v) { MUST(write(fd, &v, 8)); }
+static uint64_t get64(int fd) {
+    uint64_t v = 0;
+    MUST(read(fd, &v, 8));
+    return v;
+}
+
+/* ------------------------------------------------------------------ eventfd */
+
+static void eventfd_basic(void) {
+    int e = MUST(eventfd(5, 0));
+    show_link(e);
+    static const char *const keys[] = {"eventfd-count", "eventfd-semaphore", "flags", "pos", NULL};
+    show_fdinfo(e, keys);
+    say("read %lu", (unsigned long)get64(e));
+    put64(e, 3);
+    put64(e, 4);
+    say("read after 3+4: %lu", (unsigned long)get64(e));
+    CHECK_ERR(eventfd(0, 0x100), EINVAL, "eventfd2 unknown flag");
+    CHECK(syscall(SYS_eventfd, 7) >= 0, "eventfd (the old call)");
+    uint64_t v = 1;
+    CHECK_ERR(read(e, &v, 7), EINVAL, "read of 7 bytes");
+    CHECK_ERR(write(e, &v, 7), EINVAL, "write of 7 bytes");
+    v = UINT64_MAX;
+    CHECK_ERR(write(e, &v, 8), EINVAL, "write of UINT64_MAX");
+    CHECK(lseek(e, 10, SEEK_SET) == 0, "lseek is a no-op returning 0");
+    CHECK_ERR(pread(e, &v, 8, 0), ESPIPE, "pread");
+    char big[16] = {0};
+    v = 2;
+    MUST(write(e, &v, 8));
+    CHECK(read(e, big, sizeof big) == 8, "read into 16 bytes returns 8");
+    memcpy(&v, big, 8);
+    say("value %lu", (unsigned long)v);
+    int nb = MUST(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    CHECK(fcntl(nb, F_GETFD) == FD_CLOEXEC, "EFD_CLOEXEC");
+    CHECK((fcntl(nb, F_GETFL) & (O_NONBLOCK | O_ACCMODE)) == (O_NONBLOCK | O_RDWR), "EFD_NONBLOCK, O_RDWR");
+    CHECK_ERR(read(nb, &v, 8), EAGAIN, "read of 0 count");
+    v = UINT64_MAX - 1;
+    CHECK(write(nb, &v, 8) == 8, "write up to UINT64_MAX-1");
+    v = 1;
+    CHECK_ERR(write(nb, &v, 8), EAGAIN, "write that would overflow");
+    v = 0;
+    CHECK(write(nb, &v, 8) == 8, "write of 0 always fits");
+    struct pollfd p = {.fd = nb, .events = POLLIN | POLLOUT};
+    CHECK(poll(&p, 1, 0) == 1 && p.revents == POLLIN, "full counter: POLLIN only (%#x)", p.revents);
+    CHECK(get64(nb) == UINT64_MAX - 1, "read takes everything");
+    p.revents = 0;
+    CHECK(poll(&p, 1, 0) == 1 && p.revents == POLLOUT, "empty counter: POLLOUT only");
+}
+
+static void eventfd_semaphore(void) {
+    int e = MUST(eventfd(3, EFD_SEMAPHORE | EFD_NONBLOCK));
+    static const char *const keys[] = {"eventfd-count", "eventfd-semaphore", NULL};
+    show_fdinfo(e, keys);
+    for (int i = 0; i < 3; i++) say("read %lu", (unsigned long)get64(e));
+    uint64_t v;
+    CHECK_ERR(read(e, &v, 8), EAGAIN, "semaphore exhausted");
+    put64(e, 2);
+    say("read %lu", (unsigned long)get64(e));
+    say("read %lu", (unsigned long)get64(e));
+    CHECK_ERR(read(e, &v, 8), EAGAIN, "semaphore exhausted again");
+}
+
+static int ping, pong;
+static void *ponger(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 200; i++) {
+        uint64_t v = get64(ping);
+        put64(pong, v + 1);
+    }
+    return NULL;
+}
+
+static void eventfd_blocking(void) {
+    /* Threads: blocking reads woken by writes. */
+    ping = MUST(eventfd(0, 0));
+    pong = MUST(eventfd(0, 0));
+    pthread_t th;
+    pthread_create(&th, NULL, ponger, NULL);
+    uint64_t sum = 0;
+    for (int i = 0; i < 200; i++) {
+        put64(ping, i + 1);
+        sum += get64(pong);
+    }
+    pthread_join(th, NULL);
+    say("200 thread round trips, sum %lu", (unsigned long)sum);
+    /* Processes: the same across fork. */
+    pid_t c = MUST(fork());
+    if (c == 0) {
+        for (int i = 0; i < 100; i++) put64(pong, get64(ping) * 2);
+        _exit(0);
+    }
+    sum = 0;
+    for (int i = 0; i < 100; i++) {
+        put64(ping, i + 1);
+        sum += get64(pong);
+    }
+    say("100 process round trips, sum %lu, child %s", (unsigned long)sum, wait_child(c));
+    /* A blocked writer (counter full) is released by a read. */
+    int e = MUST(eventfd(0, 0));
+    uint64_t v = UINT64_MAX - 1;
+    MUST(write(e, &v, 8));
+    c = MUST(fork());
+    if (c == 0) {
+        put64(e, 5); /* blocks until the parent reads */
+        _exit(0);
+    }
+    say("parent read %lu", (unsigned long)get64(e) == UINT64_MAX - 1 ? 1UL : 0UL);
+    say("child %s, then count %lu", wait_child(c), (unsigned long)get64(e));
+}
+
+/* ------------------------------------------------------------------ epoll */
+
+static void epoll_errors(void) {
+    CHECK_ERR(epoll_create(0), EINVAL, "epoll_create(0)");
+    CHECK_ERR(epoll_create(-1), EINVAL, "epoll_create(-1)");
+    CHECK_ERR(epoll_create1(1), EINVAL, "epoll_create1 bad flag");
+    int ep = MUST(epoll_create1(EPOLL_CLOEXEC));
+    CHECK(fcntl(ep, F_GETFD) == FD_CLOEXEC, "EPOLL_CLOEXEC");
+    int ep2 = MUST(epoll_create(1));
+    CHECK(fcntl(ep2, F_GETFD) == 0, "epoll_create: no cloexec");
+    show_link(ep);
+    int e = MUST(eventfd(0, 0));
+    struct epoll_event ev = {.events = EPOLLIN};
+    CHECK_ERR(epoll_ctl(ep, EPOLL_CTL_ADD, 999, &ev), EBADF, "ADD bad fd");
+    CHECK_ERR(epoll_ctl(999, EPOLL_CTL_ADD, e, &ev), EBADF, "bad epfd");
+    CHECK_ERR(epoll_ctl(e, EPOLL_CTL_ADD, ep, &ev), EINVAL, "epfd not an epoll");
+    CHECK_ERR(epoll_ctl(ep, EPOLL_CTL_ADD, ep, &ev), EINVAL, "epoll into itself");
+    CHECK_ERR(epoll_ctl(ep, 0, e, &ev), EINVAL, "op 0");
+    CHECK_ERR(epoll_ctl(ep, 4, e, &ev), EINVAL, "op 4");
+    CHECK_ERR(epoll_ctl(ep, EPOLL_CTL_ADD, e, NULL), EFAULT, "ADD with NULL event");
+    CHECK_ERR(epoll_ctl(ep, EPOLL_CTL_MOD, e, NULL), EFAULT, "MOD with NULL event");
+    CHECK_ERR(epoll_ctl(ep, EPOLL_CTL_DEL, e, NULL), ENOENT, "DEL of absent");
+    CHECK_ERR(epoll_ctl(ep, EPOLL_CTL_MOD, e, &ev), ENOENT, "MOD of absent");
+    CHECK_OK(epoll_ctl(ep, EPOLL_CTL_ADD, e, &ev), "ADD");
+    CHECK_ERR(epoll_ctl(ep, EPOLL_CTL_ADD, e, &ev), EEXIST, "ADD twice");
+    CHECK_OK(epoll_ctl(ep, EPOLL_CTL_DEL, e, (void *)1), "DEL ignores the event pointer");
+    int f = MUST(open(tpath("reg"), O_CREAT | O_RDWR, 0600));
+    CHECK_ERR(epoll_ctl(ep, EPOLL_CTL_ADD, f, &ev), EPERM, "regular file");
+    int d = MUST(open("/", O_RDONLY | O_DIRECTORY));
+    CHECK_ERR(epoll_ctl(ep, EPOLL_CTL_ADD, d, &ev), EPERM, "directory");
+    int pth = MUST(open("/", O_PATH));
+    CHECK_ERR(epoll_ctl(ep, EPOLL_CTL_ADD, pth, &ev), EBADF, "O_PATH fd");
+    struct epoll_event out[4];
+    CHECK_ERR(epoll_wait(ep, out, 0, 0), EINVAL, "maxevents 0");
+    CHECK_ERR(syscall(SYS_epoll_wait, ep, out, -1, 0), EINVAL, "maxevents -1");
+    CHECK_ERR(epoll_wait(e, out, 1, 0), EINVAL, "wait on a non-epoll");
+    CHECK_ERR(epoll_wait(999, out, 1, 0), EBADF, "wait on a bad fd");
+    CHECK_ERR(syscall(SYS_epoll_wait, ep, (void *)-4096L, 1, 0), EFAULT, "events beyond user space");
+    CHECK(syscall(SYS_epoll_wait, ep, NULL, 1, 0) == 0, "NULL events and nothing ready");
+    ep_add(ep, e, EPOLLIN, 1);
+    put64(e, 1);
+    CHECK_ERR(syscall(SYS_epoll_wait, ep, NULL, 1, 0), EFAULT, "NULL events with an event ready");
+    CHECK(epoll_wait(ep, out, 4, 0) == 1, "the event is still there");
+    /* EPOLLEXCLUSIVE rules. */
+    int e2 = MUST(eventfd(0, 0));
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    CHECK_ERR(epoll_ctl(ep, EPOLL_CTL_MOD, e, &ev), EINVAL, "MOD with EPOLLEXCLUSIVE");
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE | EPOLLONESHOT;
+    CHECK_ERR(epoll_ctl(ep, EPOLL_CTL_ADD, e2, &ev), EINVAL, "EXCLUSIVE with ONESHOT");
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE | EPOLLRDHUP;
+    CHECK_ERR(epoll_ctl(ep, EPOLL_CTL_ADD, e2, &ev), EINVAL, "EXCLUSIVE with RDHUP");
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    CHECK_ERR(epoll_ctl(ep, EPOLL_CTL_ADD, ep2, &ev), EINVAL, "EXCLUSIVE on an epoll");
+    CHECK_OK(epoll_ctl(ep, EPOLL_CTL_ADD, e2, &ev), "EXCLUSIVE ADD");
+    ev.events = EPOLLIN;
+    CHECK_ERR(epoll_ctl(ep, EPOLL_CTL_MOD, e2, &ev), EINVAL, "MOD of an EXCLUSIVE interest");
+    CHECK_OK(epoll_ctl(ep, EPOLL_CTL_DEL, e2, NULL), "DEL of an EXCLUSIVE interest");
+    CHECK_ERR(syscall(SYS_epoll_pwait2, ep, out, 1, &(struct timespec){0, 1000000000}, NULL, 8), EINVAL, "pwait2 bad timespec");
+    CHECK_ERR(syscall(SYS_epoll_pwait2, ep, out, 1, &(struct timespec){-1, 0}, NULL, 8), EINVAL, "pwait2 negative timespec");
+    sigset_t ss;
+    sigemptyset(&ss);
+    CHECK_ERR(syscall(SYS_epoll_pwait, ep, out, 1, 0, &ss, 4), EINVAL, "pwait sigsetsize 4");
+}
+
+static void epoll_level(void) {
+    int p[2];
+    MUST(pipe(p));
+    int ep = MUST(epoll_create1(0));
+    ep_add(ep, p[0], EPOLLIN, 10);
+    ep_add(ep, p[1], EPOLLOUT, 11);
+    show_wait(ep, 8, "empty pipe");
+    MUST(write(p[1], "abc", 3));
+    show_wait(ep, 8, "after write");
+    show_wait(ep, 8, "again (level)");
+    char b[8];
+    MUST(read(p[0], b, 3));
+    show_wait(ep, 8, "after read");
+    /* maxevents 1 takes turns among ready interests. */
+    int e1 = MUST(eventfd(1, 0)), e2 = MUST(eventfd(1, 0)), e3 = MUST(eventfd(1, 0));
+    int ep2 = MUST(epoll_create1(0));
+    ep_add(ep2, e1, EPOLLIN, 1);
+    ep_add(ep2, e2, EPOLLIN, 2);
+    ep_add(ep2, e3, EPOLLIN, 3);
+    for (int i = 0; i < 6; i++) show_wait(ep2, 1, "max 1");
+    show_wait(ep2, 2, "max 2");
+    /* Events are the intersection with what was asked, plus ERR and HUP always. */
+    ep_mod(ep, p[0], EPOLLPRI, 12);
+    MUST(write(p[1], "x", 1));
+    show_wait(ep, 8, "only PRI asked");
+    ep_mod(ep, p[0], EPOLLIN | EPOLLRDNORM | EPOLLRDHUP, 13);
+    show_wait(ep, 8, "IN|RDNORM|RDHUP asked");
+    MUST(close(p[1]));
+    show_wait(ep, 8, "writer closed");
+    MUST(read(p[0], b, 1));
+    show_wait(ep, 8, "drained, writer closed");
+    int q[2];
+    MUST(pipe(q));
+    ep_add(ep, q[1], EPOLLOUT, 20);
+    MUST(close(q[0]));
+    show_wait(ep, 8, "reader closed");
+}
+
+static void epoll_edge(void) {
+    int p[2];
+    MUST(pipe(p));
+    int ep = MUST(epoll_create1(0));
+    ep_add(ep, p[0], EPOLLIN | EPOLLET, 1);
+    ep_add(ep, p[1], EPOLLOUT | EPOLLET, 2);
+    show_wait(ep, 8, "initial");
+    show_wait(ep, 8, "nothing new");
+    MUST(write(p[1], "a", 1));
+    show_wait(ep, 8, "write 1");
+    show_wait(ep, 8, "no new edge");
+    MUST(write(p[1], "b", 1));
+    show_wait(ep, 8, "write 2 (new edge while readable)");
+    char b[4];
+    MUST(read(p[0], b, 1));
+    show_wait(ep, 8, "partial read");
+    MUST(read(p[0], b, 1));
+    show_wait(ep, 8, "drained");
+    /* A writer hears of reads only after the pipe was full. */
+    MUST(fcntl(p[1], F_SETFL, O_NONBLOCK));
+    char blk[4096];
+    memset(blk, 'x', sizeof blk);
+    int total = 0;
+    for (;;) {
+        ssize_t n = write(p[1], blk, sizeof blk);
+        if (n < 0) break;
+        total += n;
+    }
+    say("filled the pipe with %d bytes", total);
+    show_wait(ep, 8, "full");
+    MUST(read(p[0], blk, sizeof blk));
+    show_wait(ep, 8, "read from a full pipe");
+    MUST(read(p[0], blk, sizeof blk));
+    show_wait(ep, 8, "read again");
+    /* eventfd: every write is an edge. */
+    int e = MUST(eventfd(0, EFD_NONBLOCK));
+    int ep2 = MUST(epoll_create1(0));
+    ep_add(ep2, e, EPOLLIN | EPOLLET, 7);
+    show_wait(ep2, 8, "eventfd empty");
+    put64(e, 1);
+    show_wait(ep2, 8, "eventfd write");
+    show_wait(ep2, 8, "eventfd no edge");
+    put64(e, 1);
+    show_wait(ep2, 8, "eventfd second write");
+    get64(e);
+    show_wait(ep2, 8, "eventfd read");
+    /* MOD re-arms an edge interest that is ready. */
+    put64(e, 1);
+    show_wait(ep2, 8, "ready");
+    ep_mod(ep2, e, EPOLLIN | EPOLLET, 8);
+    show_wait(ep2, 8, "after MOD");
+}
+
+static void epoll_oneshot(void) {
+    int e = MUST(eventfd(1, 0));
+    int ep = MUST(epoll_create1(0));
+    ep_add(ep, e, EPOLLIN | EPOLLONESHOT, 5);
+    show_wait(ep, 8, "first");
+    show_wait(ep, 8, "disarmed");
+    put64(e, 1);
+    show_wait(ep, 8, "disarmed, new write");
+    static const char *const keys[] = {"tfd", NULL};
+    show_fdinfo(ep, keys);
+    ep_mod(ep, e, EPOLLIN | EPOLLONESHOT, 6);
+    show_wait(ep, 8, "re-armed");
+    show_wait(ep, 8, "disarmed again");
+    ep_mod(ep, e, EPOLLIN | EPOLLET | EPOLLONESHOT, 7);
+    show_wait(ep, 8, "re-armed edge");
+    struct epoll_event ev = {.events = EPOLLIN};
+    CHECK_ERR(epoll_ctl(ep, EPOLL_CTL_ADD, e, &ev), EEXIST, "a disarmed interest still exists");
+    CHECK_OK(epoll_ctl(ep, EPOLL_CTL_DEL, e, NULL), "DEL of a disarmed interest");
+}
+
+static void epoll_close(void) {
+    int ep = MUST(epoll_create1(0));
+    int e = MUST(eventfd(1, 0));
+    ep_add(ep, e, EPOLLIN, 1);
+    int d = MUST(dup(e));
+    MUST(close(e));
+    show_wait(ep, 8, "fd closed, file open through a dup");
+    CHECK_ERR(epoll_ctl(ep, EPOLL_CTL_DEL, e, NULL), EBADF, "DEL of the closed fd");
+    CHECK_ERR(epoll_ctl(ep, EPOLL_CTL_DEL, d, NULL), ENOENT, "DEL through the dup: not its key");
+    MUST(close(d));
+    show_wait(ep, 8, "last reference closed");
+    int e2 = MUST(eventfd(1, 0));
+    say("new eventfd reuses the number: %s", e2 == e ? "yes" : "no");
+    CHECK_OK(epoll_ctl(ep, EPOLL_CTL_ADD, e2, &(struct epoll_event){.events = EPOLLIN, .data.u64 = 2}), "ADD of the new file at the same number");
+    show_wait(ep, 8, "new file");
+    /* dup2 over a watched fd replaces the file: the old interest goes with the old file. */
+    int e3 = MUST(eventfd(0, 0));
+    MUST(dup2(e3, e2));
+    show_wait(ep, 8, "after dup2 over it");
+    CHECK_ERR(epoll_ctl(ep, EPOLL_CTL_DEL, e2, NULL), ENOENT, "DEL: the fd now names another file");
+    /* An interest survives a fork'd copy of the fd table closing it. */
+    int e4 = MUST(eventfd(1, 0));
+    ep_add(ep, e4, EPOLLIN, 4);
+    pid_t c = MUST(fork());
+    if (c == 0) {
+        close(e4);
+        _exit(0);
+    }
+    say("child %s", wait_child(c));
+    show_wait(ep, 8, "child closed its copy");
+    /* Closing the epoll while a watched file lives on. */
+    MUST(close(ep));
+    put64(e4, 1);
+    say("write after closing the epoll: ok");
+}
+
+static void epoll_nested(void) {
+    int inner = MUST(epoll_create1(0));
+    int outer = MUST(epoll_create1(0));
+    int e = MUST(eventfd(0, 0));
+    ep_add(inner, e, EPOLLIN, 1);
+    ep_add(outer, inner, EPOLLIN, 2);
+    show_wait(outer, 8, "nothing ready");
+    struct pollfd p = {.fd = inner, .events = POLLIN | POLLOUT};
+    CHECK(poll(&p, 1, 0) == 0, "poll on an idle epoll");
+    put64(e, 1);
+    show_wait(outer, 8, "inner ready");
+    p.revents = 0;
+    CHECK(poll(&p, 1, 0) == 1 && p.revents == POLLIN, "poll on a ready epoll: %#x", p.revents);
+    show_wait(inner, 8, "inner itself");
+    get64(e);
+    show_wait(outer, 8, "inner drained");
+    /* Cycles and depth. */
+    struct epoll_event ev = {.events = EPOLLIN};
+    CHECK_ERR(epoll_ctl(inner, EPOLL_CTL_ADD, outer, &ev), ELOOP, "cycle of two");
+    int chain[7];
+    for (int i = 0; i < 7; i++) chain[i] = MUST(epoll_create1(0));
+    for (int i = 0; i < 6; i++) {
+        errno = 0;
+        int r = epoll_ctl(chain[i + 1], EPOLL_CTL_ADD, chain[i], &ev);
+        say("chain: add %d into %d: %s", i, i + 1, r ? ename(errno) : "ok");
+    }
+    CHECK_ERR(epoll_ctl(chain[0], EPOLL_CTL_ADD, chain[3], &ev), ELOOP, "longer cycle");
+    int up[7];
+    for (int i = 0; i < 7; i++) up[i] = MUST(epoll_create1(0));
+    for (int i = 5; i >= 0; i--) {
+        errno = 0;
+        int r = epoll_ctl(up[i + 1], EPOLL_CTL_ADD, up[i], &ev);
+        say("upward: add %d into %d: %s", i, i + 1, r ? ename(errno) : "ok");
+    }
+    /* Edge-triggered outer over a level inner. */
+    int o2 = MUST(epoll_create1(0));
+    int i2 = MUST(epoll_create1(0));
+    int e2 = MUST(eventfd(1, 0));
+    ep_add(i2, e2, EPOLLIN, 1);
+    ep_add(o2, i2, EPOLLIN | EPOLLET, 9);
+    show_wait(o2, 8, "edge outer");
+    show_wait(o2, 8, "edge outer again");
+    put64(e2, 1);
+    show_wait(o2, 8, "edge outer after a new event");
+}
+
+static int tfd_w;
+static void *late_writer(void *arg) {
+    (void)arg;
+    usleep(20000);
+    put64(tfd_w, 1);
+    return NULL;
+}
+
+static void epoll_threads(void) {
+    int ep = MUST(epoll_create1(0));
+    tfd_w = MUST(eventfd(0, 0));
+    ep_add(ep, tfd_w, EPOLLIN, 42);
+    pthread_t th;
+    pthread_create(&th, NULL, late_writer, NULL);
+    struct epoll_event ev[4];
+    int n = epoll_wait(ep, ev, 4, -1);
+    say("blocking wait: %d [%lu %s]", n, (unsigned long)ev[0].data.u64, evs(ev[0].events));
+    pthread_join(th, NULL);
+    /* A child process's write wakes a parent blocked in epoll_wait. */
+    int p[2];
+    MUST(pipe(p));
+    int ep2 = MUST(epoll_create1(0));
+    ep_add(ep2, p[0], EPOLLIN, 7);
+    pid_t c = MUST(fork());
+    if (c == 0) {
+        usleep(20000);
+        MUST(write(p[1], "z", 1));
+        _exit(0);
+    }
+    n = epoll_wait(ep2, ev, 4, 5000);
+    say("woken by a child: %d [%lu %s], child %s", n, (unsigned long)ev[0].data.u64, evs(ev[0].events), wait_child(c));
+    /* Several threads wait on one epoll; enough events wake them all. */
+    int e = MUST(eventfd(0, EFD_SEMAPHORE | EFD_NONBLOCK));
+    int ep3 = MUST(epoll_create1(0));
+    ep_add(ep3, e, EPOLLIN, 3);
+    /* (Each waiter consumes one event; one that finds none waits again.) */
+    pid_t kids[3];
+    for (int i = 0; i < 3; i++) {
+        kids[i] = MUST(fork());
+        if (kids[i] == 0) {
+            struct epoll_event x;
+            for (;;) {
+                int k = epoll_wait(ep3, &x, 1, 5000);
+                if (k <= 0) _exit(2);
+                uint64_t v;
+                if (read(e, &v, 8) == 8) _exit(0);
+            }
+        }
+    }
+    usleep(20000);
+    for (int i = 0; i < 3; i++) {
+        put64(e, 1);
+        usleep(5000);
+    }
+    for (int i = 0; i < 3; i++) say("waiter %d: %s", i, wait_child(kids[i]));
+}
+
+static volatile sig_atomic_t got;
+static void on_sig(int s) { got = s; }
+
+static void epoll_signals(void) {
+    struct sigaction sa = {.sa_handler = on_sig, .sa_flags = SA_RESTART};
+    sigaction(SIGUSR1, &sa, NULL);
+    int ep = MUST(epoll_create1(0));
+    int e = MUST(eventfd(0, 0));
+    ep_add(ep, e, EPOLLIN, 1);
+    struct epoll_event ev[2];
+    /* A handler with SA_RESTART still ends epoll_wait with EINTR. */
+    pid_t me = getpid();
+    pid_t c = MUST(fork());
+    if (c == 0) {
+        usleep(30000);
+        kill(me, SIGUSR1);
+        _exit(0);
+    }
+    errno = 0;
+    int n = epoll_wait(ep, ev, 2, 10000);
+    say("epoll_wait: %d %s, handler ran %d", n, ename(n < 0 ? errno : 0), got == SIGUSR1);
+    wait_child(c);
+    got = 0;
+    /* epoll_pwait with SIGUSR1 blocked: the signal waits, the timeout ends the call. */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR1);
+    c = MUST(fork());
+    if (c == 0) {
+        kill(me, SIGUSR1);
+        _exit(0);
+    }
+    wait_child(c);
+    n = epoll_pwait(ep, ev, 2, 50, &block);
+    say("epoll_pwait, signal blocked by its mask: %d, handler ran %d", n, got == SIGUSR1);
+    /* The mask is restored on return: the pending signal is delivered now. */
+    say("after return: handler ran %d", got == SIGUSR1);
+    got = 0;
+    /* A pending blocked signal that the call's mask unblocks interrupts at once. */
+    sigprocmask(SIG_BLOCK, &block, &old);
+    raise(SIGUSR1);
+    sigset_t none;
+    sigemptyset(&none);
+    errno = 0;
+    n = epoll_pwait(ep, ev, 2, 10000, &none);
+    say("epoll_pwait unblocking a pending signal: %d %s, handler ran %d", n, ename(errno), got == SIGUSR1);
+    sigset_t cur;
+    sigprocmask(SIG_SETMASK, NULL, &cur);
+    say("mask restored: SIGUSR1 blocked %d", sigismember(&cur, SIGUSR1));
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    got = 0;
+    errno = 0;
+    n = syscall(SYS_epoll_pwait2, ep, ev, 2, &(struct timespec){0, 30000000}, NULL, 8);
+    say("epoll_pwait2 30 ms timeout: %d", n);
+}
+
+static void *writer_later(void *arg) {
+    usleep(20000);
+    put64((int)(long)arg, 1);
+    return NULL;
+}
+
+static void epoll_timeouts(void) {
+    int ep = MUST(epoll_create1(0));
+    int e = MUST(eventfd(0, 0));
+    ep_add(ep, e, EPOLLIN, 1);
+    struct epoll_event ev[2];
+    say("timeout 0: %d", epoll_wait(ep, ev, 2, 0));
+    say("timeout 30 ms: %d", epoll_wait(ep, ev, 2, 30));
+    struct timespec ts = {0, 20000000};
+    say("pwait2 20 ms: %ld", syscall(SYS_epoll_pwait2, ep, ev, 2, &ts, NULL, 8));
+    pthread_t th;
+    pthread_create(&th, NULL, writer_later, (void *)(long)e);
+    say("pwait2 no timeout, woken: %ld", syscall(SYS_epoll_pwait2, ep, ev, 2, NULL, NULL, 8));
+    pthread_join(th, NULL);
+}
+
+static void epoll_hostio(void) {
+    /* stdin is a pipe holding "hello\n" (see events.rs); stdout is a pipe. */
+    int ep = MUST(epoll_create1(0));
+    ep_add(ep, 0, EPOLLIN, 0);
+    ep_add(ep, 1, EPOLLOUT | EPOLLET, 1);
+    struct epoll_event ev[2];
+    int n = epoll_wait(ep, ev, 2, 10000);
+    int in = 0, out = 0;
+    for (int i = 0; i < n; i++) {
+        if (ev[i].data.u64 == 0) in = ev[i].events & EPOLLIN;
+        if (ev[i].data.u64 == 1) out = ev[i].events & EPOLLOUT;
+    }
+    /* (stdout may be reported in a second call.) */
+    if (!out || !in) {
+        n = epoll_wait(ep, ev, 2, 10000);
+        for (int i = 0; i < n; i++) {
+            if (ev[i].data.u64 == 0) in |= ev[i].events & EPOLLIN;
+            if (ev[i].data.u64 == 1) out |= ev[i].events & EPOLLOUT;
+        }
+    }
+    say("stdin readable %d, stdout writable %d", !!in, !!out);
+    char b[64];
+    ssize_t k, total = 0;
+    while ((k = read(0, b, sizeof b)) > 0) total += k;
+    say("read %zd", total);
+    show_wait(ep, 8, "stdin at EOF");
+    struct pollfd p[2] = {{.fd = 0, .events = POLLIN}, {.fd = 1, .events = POLLOUT}};
+    int r = poll(p, 2, 1000);
+    say("poll: %d %#x %#x", r, p[0].revents, p[1].revents);
+}
+
+static void epoll_exclusive(void) {
+    /* Two epolls with exclusive interests in one eventfd: one write wakes at least one. */
+    int e = MUST(eventfd(0, EFD_NONBLOCK));
+    int a = MUST(epoll_create1(0)), b = MUST(epoll_create1(0));
+    ep_add(a, e, EPOLLIN | EPOLLEXCLUSIVE, 1);
+    ep_add(b, e, EPOLLIN | EPOLLEXCLUSIVE, 2);
+    pid_t c = MUST(fork());
+    if (c == 0) {
+        usleep(20000);
+        put64(e, 1);
+        _exit(0);
+    }
+    struct epoll_event ev;
+    int n = epoll_wait(a, &ev, 1, 5000);
+    say("exclusive waiter woken: %d [%lu %s]", n, (unsigned long)ev.data.u64, evs(ev.events));
+    wait_child(c);
+}
+
+static const struct tcase cases[] = {
+    CASE(eventfd_basic),
+    CASE(eventfd_semaphore),
+    CASE(eventfd_blocking),
+    CASE(epoll_errors),
+    CASE(epoll_level),
+    CASE(epoll_edge),
+    CASE(epoll_oneshot),
+    CASE(epoll_close),
+    CASE(epoll_nested),
+    CASE(epoll_threads),
+    CASE(epoll_signals),
+    CASE(epoll_timeouts),
+    CASE(epoll_hostio),
+    CASE(epoll_exclusive),
+    {NULL, NULL},
+};
+
+int main(int argc, char **argv) { return run_cases(cases, argc, argv); }
