@@ -9,8 +9,13 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/ioctl.h>
 #include <sys/timerfd.h>
 #include <time.h>
+
+#ifndef TFD_IOC_SET_TICKS
+#define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
+#endif
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -654,6 +659,293 @@ static void epoll_exclusive(void) {
     wait_child(c);
 }
 
+
+/* ------------------------------------------------------------------ timerfd */
+
+static void show_tfd_info(int fd) {
+    static const char *const keys[] = {"clockid", "ticks", "settime flags", "it_interval", NULL};
+    show_fdinfo(fd, keys);
+}
+
+static void timerfd_basic(void) {
+    CHECK_ERR(timerfd_create(CLOCK_TAI, 0), EINVAL, "CLOCK_TAI");
+    CHECK_ERR(timerfd_create(CLOCK_PROCESS_CPUTIME_ID, 0), EINVAL, "CPU clock");
+    CHECK_ERR(timerfd_create(99, 0), EINVAL, "clock 99");
+    CHECK_ERR(timerfd_create(CLOCK_MONOTONIC, 1), EINVAL, "bad flag");
+    CHECK_OK(timerfd_create(CLOCK_BOOTTIME_ALARM, 0), "CLOCK_BOOTTIME_ALARM (root)");
+    int tf = MUST(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+    CHECK(fcntl(tf, F_GETFD) == FD_CLOEXEC, "TFD_CLOEXEC");
+    show_link(tf);
+    show_tfd_info(tf);
+    struct itimerspec its = {0}, old;
+    CHECK_OK(timerfd_gettime(tf, &old), "gettime");
+    say("disarmed: value %ld.%09ld interval %ld.%09ld", old.it_value.tv_sec, old.it_value.tv_nsec, old.it_interval.tv_sec, old.it_interval.tv_nsec);
+    uint64_t v;
+    CHECK_ERR(read(tf, &v, 8), EAGAIN, "read of a disarmed timer");
+    CHECK_ERR(read(tf, &v, 4), EINVAL, "read of 4 bytes");
+    CHECK_ERR(write(tf, &v, 8), EINVAL, "write");
+    CHECK(lseek(tf, 5, SEEK_SET) == 0, "lseek is a no-op");
+    its.it_value.tv_nsec = 1000000000;
+    CHECK_ERR(timerfd_settime(tf, 0, &its, NULL), EINVAL, "tv_nsec 1e9");
+    its.it_value.tv_nsec = 0;
+    its.it_interval.tv_sec = -1;
+    CHECK_ERR(timerfd_settime(tf, 0, &its, NULL), EINVAL, "negative interval");
+    its.it_interval.tv_sec = 0;
+    CHECK_ERR(timerfd_settime(tf, 4, &its, NULL), EINVAL, "settime flag 4");
+    CHECK_ERR(timerfd_settime(999, 0, &its, NULL), EBADF, "bad fd");
+    int e = MUST(eventfd(0, 0));
+    CHECK_ERR(timerfd_settime(e, 0, &its, NULL), EINVAL, "not a timerfd");
+    CHECK_ERR(timerfd_gettime(e, &its), EINVAL, "gettime of not a timerfd");
+    CHECK_ERR(syscall(SYS_timerfd_settime, tf, 0, NULL, NULL), EFAULT, "NULL new value");
+    CHECK_ERR(syscall(SYS_timerfd_gettime, tf, NULL), EFAULT, "NULL current value");
+    /* One shot, waited for with poll. */
+    its.it_value.tv_nsec = 20000000;
+    MUST(timerfd_settime(tf, 0, &its, &old));
+    struct pollfd p = {.fd = tf, .events = POLLIN};
+    int pr = poll(&p, 1, 5000);
+    say("poll: %d %#x", pr, p.revents);
+    say("read: %lu", (unsigned long)get64(tf));
+    CHECK_ERR(read(tf, &v, 8), EAGAIN, "nothing more");
+    MUST(timerfd_gettime(tf, &old));
+    say("expired one-shot: value %ld.%09ld", old.it_value.tv_sec, old.it_value.tv_nsec);
+    /* Periodic: the expirations missed while nobody read are counted. */
+    int b = MUST(timerfd_create(CLOCK_MONOTONIC, 0));
+    its = (struct itimerspec){{0, 5000000}, {0, 5000000}};
+    MUST(timerfd_settime(b, 0, &its, NULL));
+    usleep(60000);
+    v = get64(b);
+    say("periodic after 60 ms: at least 5 ticks: %d", v >= 5);
+    its = (struct itimerspec){{0, 100000000}, {0, 100000000}};
+    MUST(timerfd_settime(b, 0, &its, NULL));
+    v = get64(b); /* blocks for the next one */
+    say("next read: %lu", (unsigned long)v);
+    MUST(timerfd_gettime(b, &old));
+    say("interval %ld.%09ld, value within it %d", old.it_interval.tv_sec, old.it_interval.tv_nsec, old.it_value.tv_sec == 0 && old.it_value.tv_nsec <= 100000000);
+    show_tfd_info(b);
+    /* Setting again resets the count; the old value comes back. */
+    usleep(20000);
+    its = (struct itimerspec){{0, 0}, {100, 0}};
+    MUST(timerfd_settime(b, 0, &its, &old));
+    say("old interval %ld.%09ld", old.it_interval.tv_sec, old.it_interval.tv_nsec);
+    struct pollfd pb = {.fd = b, .events = POLLIN};
+    say("after re-set, readable: %d", poll(&pb, 1, 0));
+    MUST(timerfd_gettime(b, &old));
+    say("value about 100 s: %d, interval %ld", old.it_value.tv_sec >= 99 && old.it_value.tv_sec <= 100, old.it_interval.tv_sec);
+    its = (struct itimerspec){{0, 0}, {0, 0}};
+    MUST(timerfd_settime(b, 0, &its, NULL));
+    MUST(timerfd_gettime(b, &old));
+    say("disarmed again: %ld.%09ld", old.it_value.tv_sec, old.it_value.tv_nsec);
+    /* TFD_IOC_SET_TICKS. */
+    uint64_t ticks = 7;
+    CHECK_OK(ioctl(tf, TFD_IOC_SET_TICKS, &ticks), "TFD_IOC_SET_TICKS");
+    say("read after SET_TICKS: %lu", (unsigned long)get64(tf));
+    ticks = 0;
+    CHECK_ERR(ioctl(tf, TFD_IOC_SET_TICKS, &ticks), EINVAL, "SET_TICKS 0");
+    CHECK_ERR(ioctl(tf, 0x5401, &ticks), ENOTTY, "other ioctl");
+}
+
+static void timerfd_clocks(void) {
+    static const clockid_t clocks[] = {CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_BOOTTIME, CLOCK_REALTIME_ALARM};
+    for (unsigned i = 0; i < 4; i++) {
+        int tf = MUST(timerfd_create(clocks[i], 0));
+        struct timespec now;
+        clock_gettime(clocks[i] == CLOCK_REALTIME_ALARM ? CLOCK_REALTIME : clocks[i], &now);
+        struct itimerspec its = {{0, 0}, now};
+        its.it_value.tv_nsec += 20000000;
+        if (its.it_value.tv_nsec >= 1000000000) {
+            its.it_value.tv_sec++;
+            its.it_value.tv_nsec -= 1000000000;
+        }
+        int fl = TFD_TIMER_ABSTIME | (clocks[i] == CLOCK_REALTIME ? TFD_TIMER_CANCEL_ON_SET : 0);
+        MUST(timerfd_settime(tf, fl, &its, NULL));
+        static const char *const keys[] = {"clockid", "settime flags", NULL};
+        show_fdinfo(tf, keys);
+        say("clock %d absolute +20 ms: %lu", clocks[i], (unsigned long)get64(tf));
+        /* A time that has passed expires at once. */
+        its.it_value.tv_sec -= 10;
+        MUST(timerfd_settime(tf, TFD_TIMER_ABSTIME, &its, NULL));
+        say("clock %d absolute in the past: %lu", clocks[i], (unsigned long)get64(tf));
+        close(tf);
+    }
+    /* epoll over a timerfd, edge-triggered. */
+    int tf = MUST(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK));
+    int ep = MUST(epoll_create1(0));
+    ep_add(ep, tf, EPOLLIN | EPOLLET, 9);
+    struct itimerspec its = {{0, 0}, {0, 10000000}};
+    MUST(timerfd_settime(tf, 0, &its, NULL));
+    struct epoll_event ev;
+    int en = epoll_wait(ep, &ev, 1, 5000);
+    say("epoll: %d [%lu %s]", en, (unsigned long)ev.data.u64, evs(ev.events));
+    show_wait(ep, 1, "no new edge");
+    say("read %lu", (unsigned long)get64(tf));
+}
+
+static void *tfd_reader(void *arg) {
+    uint64_t v = 0;
+    read((int)(long)arg, &v, 8);
+    return (void *)(long)v;
+}
+
+static void timerfd_threads(void) {
+    /* A blocking read in another thread, and one interrupted by a signal. */
+    int tf = MUST(timerfd_create(CLOCK_MONOTONIC, 0));
+    pthread_t th;
+    pthread_create(&th, NULL, tfd_reader, (void *)(long)tf);
+    usleep(10000);
+    struct itimerspec its = {{0, 0}, {0, 10000000}};
+    MUST(timerfd_settime(tf, 0, &its, NULL));
+    void *r;
+    pthread_join(th, &r);
+    say("thread read %ld", (long)r);
+    struct sigaction sa = {.sa_handler = on_sig};
+    sigaction(SIGUSR1, &sa, NULL);
+    pid_t me = getpid();
+    pid_t c = MUST(fork());
+    if (c == 0) {
+        usleep(20000);
+        kill(me, SIGUSR1);
+        _exit(0);
+    }
+    uint64_t v;
+    errno = 0;
+    ssize_t n = read(tf, &v, 8);
+    say("read interrupted without SA_RESTART: %zd %s", n, ename(errno));
+    wait_child(c);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
+    c = MUST(fork());
+    if (c == 0) {
+        usleep(20000);
+        kill(me, SIGUSR1);
+        _exit(0);
+    }
+    its.it_value.tv_nsec = 60000000;
+    MUST(timerfd_settime(tf, 0, &its, NULL));
+    n = read(tf, &v, 8);
+    say("read with SA_RESTART: %zd, value %lu", n, (unsigned long)v);
+    wait_child(c);
+}
+
+/* ------------------------------------------------------------------ signalfd */
+
+static void show_ssi(const struct signalfd_siginfo *s) {
+    say("  ssi signo %s code %d pid-is-me %d uid %u int %d ptr %#lx status %d tid %u overrun %u",
+        sigabbrev_np(s->ssi_signo) ? sigabbrev_np(s->ssi_signo) : "RT", s->ssi_code, s->ssi_pid == (uint32_t)getpid(), s->ssi_uid, s->ssi_int,
+        (unsigned long)s->ssi_ptr, s->ssi_status, s->ssi_tid, s->ssi_overrun);
+}
+
+static void signalfd_basic(void) {
+    sigset_t m;
+    sigemptyset(&m);
+    sigaddset(&m, SIGUSR1);
+    sigaddset(&m, SIGUSR2);
+    sigaddset(&m, SIGRTMIN);
+    sigaddset(&m, SIGCHLD);
+    sigaddset(&m, SIGKILL);
+    sigprocmask(SIG_BLOCK, &m, NULL);
+    CHECK_ERR(syscall(SYS_signalfd4, -1, &m, 4, 0), EINVAL, "sizemask 4");
+    CHECK_ERR(syscall(SYS_signalfd4, -1, NULL, 8, 0), EFAULT, "NULL mask");
+    CHECK_ERR(signalfd(-1, &m, 1), EINVAL, "bad flag");
+    CHECK_ERR(signalfd(999, &m, 0), EBADF, "bad fd");
+    int e = MUST(eventfd(0, 0));
+    CHECK_ERR(signalfd(e, &m, 0), EINVAL, "not a signalfd");
+    int sf = MUST(signalfd(-1, &m, SFD_NONBLOCK | SFD_CLOEXEC));
+    CHECK(fcntl(sf, F_GETFD) == FD_CLOEXEC, "SFD_CLOEXEC");
+    show_link(sf);
+    static const char *const keys[] = {"sigmask", NULL};
+    show_fdinfo(sf, keys);
+    struct signalfd_siginfo si[4];
+    CHECK_ERR(read(sf, si, sizeof si), EAGAIN, "nothing pending");
+    CHECK_ERR(read(sf, si, 100), EINVAL, "buffer of 100 bytes");
+    struct pollfd p = {.fd = sf, .events = POLLIN};
+    say("poll idle: %d", poll(&p, 1, 0));
+    kill(getpid(), SIGUSR2);
+    raise(SIGUSR1);
+    int pr = poll(&p, 1, 0);
+    say("poll with two pending: %d %#x", pr, p.revents);
+    ssize_t n = read(sf, si, sizeof si);
+    say("read %zd bytes", n);
+    for (int i = 0; i < n / (int)sizeof si[0]; i++) show_ssi(&si[i]);
+    union sigval sv = {.sival_int = 77};
+    sigqueue(getpid(), SIGRTMIN, sv);
+    sv.sival_int = 78;
+    sigqueue(getpid(), SIGRTMIN, sv);
+    sv.sival_int = 79;
+    sigqueue(getpid(), SIGRTMIN, sv);
+    n = read(sf, si, 2 * sizeof si[0]);
+    say("read of 2 of 3 queued: %zd bytes", n);
+    for (int i = 0; i < n / (int)sizeof si[0]; i++) show_ssi(&si[i]);
+    n = read(sf, si, sizeof si);
+    say("then %zd bytes", n);
+    show_ssi(&si[0]);
+    pid_t c = MUST(fork());
+    if (c == 0) _exit(9);
+    p.revents = 0;
+    say("poll for SIGCHLD: %d", poll(&p, 1, 5000));
+    n = read(sf, si, sizeof si);
+    say("SIGCHLD: %zd bytes, pid is child %d", n, si[0].ssi_pid == (uint32_t)c);
+    si[0].ssi_pid = 0;
+    show_ssi(&si[0]);
+    waitpid(c, NULL, 0);
+    /* A new mask through the same fd. */
+    sigset_t m2;
+    sigemptyset(&m2);
+    sigaddset(&m2, SIGUSR1);
+    sigaddset(&m2, SIGSTOP);
+    say("signalfd on the fd returns it: %d", signalfd(sf, &m2, 0) == sf);
+    show_fdinfo(sf, keys);
+    kill(getpid(), SIGUSR2);
+    CHECK_ERR(read(sf, si, sizeof si), EAGAIN, "SIGUSR2 no longer in the set");
+    sigset_t pend;
+    sigpending(&pend);
+    say("SIGUSR2 still pending %d", sigismember(&pend, SIGUSR2));
+}
+
+static void signalfd_wait(void) {
+    sigset_t m;
+    sigemptyset(&m);
+    sigaddset(&m, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &m, NULL);
+    int sf = MUST(signalfd(-1, &m, 0));
+    pid_t me = getpid();
+    /* A blocking read, woken by another process's kill. */
+    pid_t c = MUST(fork());
+    if (c == 0) {
+        usleep(20000);
+        kill(me, SIGUSR1);
+        _exit(0);
+    }
+    struct signalfd_siginfo si;
+    ssize_t n = read(sf, &si, sizeof si);
+    say("blocking read: %zd, from child %d", n, si.ssi_pid == (uint32_t)c);
+    wait_child(c);
+    /* epoll on a signalfd. */
+    int ep = MUST(epoll_create1(0));
+    ep_add(ep, sf, EPOLLIN, 5);
+    show_wait(ep, 4, "nothing pending");
+    c = MUST(fork());
+    if (c == 0) {
+        usleep(20000);
+        kill(me, SIGUSR1);
+        _exit(0);
+    }
+    struct epoll_event ev;
+    int en = epoll_wait(ep, &ev, 1, 5000);
+    say("epoll: %d [%lu %s]", en, (unsigned long)ev.data.u64, evs(ev.events));
+    wait_child(c);
+    show_wait(ep, 4, "still pending (level)");
+    MUST(read(sf, &si, sizeof si));
+    show_wait(ep, 4, "read");
+    /* The signal goes to the signalfd reader, not to a handler, while blocked. */
+    struct sigaction sa = {.sa_handler = on_sig};
+    sigaction(SIGUSR1, &sa, NULL);
+    got = 0;
+    raise(SIGUSR1);
+    MUST(read(sf, &si, sizeof si));
+    sigprocmask(SIG_UNBLOCK, &m, NULL);
+    say("handler ran %d", got);
+}
+
 static const struct tcase cases[] = {
     CASE(eventfd_basic),
     CASE(eventfd_semaphore),
@@ -669,6 +961,11 @@ static const struct tcase cases[] = {
     CASE(epoll_timeouts),
     CASE(epoll_hostio),
     CASE(epoll_exclusive),
+    CASE(timerfd_basic),
+    CASE(timerfd_clocks),
+    CASE(timerfd_threads),
+    CASE(signalfd_basic),
+    CASE(signalfd_wait),
     {NULL, NULL},
 };
 

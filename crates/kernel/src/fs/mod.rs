@@ -9,8 +9,11 @@ pub mod hostfd;
 pub mod hostfs;
 pub mod hostwatch;
 pub mod pagecache;
+pub mod pidfd;
 pub mod pipe;
 pub mod procfs;
+pub mod signalfd;
+pub mod timerfd;
 pub mod tmpfs;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -52,7 +52,7 @@ pub fn compat() -> &'static [(u64, &'static str)] {
         (nr::GETPGID, ""),
         (nr::GETPGRP, ""),
         (nr::WAIT4, ""),
-        (nr::WAITID, "partial: P_PIDFD unsupported"),
+        (nr::WAITID, ""),
         (
             nr::FUTEX,
             "partial: PI futexes (LOCK_PI, UNLOCK_PI, TRYLOCK_PI, *_REQUEUE_PI) return ENOSYS",
@@ -309,6 +309,7 @@ fn waitid(t: &Task, idtype: u64, id: i32, infop: u64, options: u64, rusage: u64)
     if options & (WEXITED | WSTOPPED | WCONTINUED) == 0 {
         return Err(Errno::EINVAL);
     }
+    let mut pidfd_nonblock = false;
     let sel = match idtype {
         0 => Sel::Any,
         1 => {
@@ -323,9 +324,26 @@ fn waitid(t: &Task, idtype: u64, id: i32, infop: u64, options: u64, rusage: u64)
             }
             Sel::Pgid(if id == 0 { t.tg.lock().pgid } else { id })
         }
+        3 => {
+            // P_PIDFD: a non-blocking pidfd makes the wait WNOHANG, and EAGAIN if the
+            // caller did not ask for that itself.
+            if id < 0 {
+                return Err(Errno::EINVAL);
+            }
+            let (pid, nonblock) = super::event::waitid_target(t, id)?;
+            pidfd_nonblock = nonblock;
+            Sel::Pid(pid)
+        }
         _ => return Err(Errno::EINVAL),
     };
-    let r = wait_common(t, sel, options)?;
+    let eff = if pidfd_nonblock {
+        options | WNOHANG
+    } else {
+        options
+    };
+    let r = wait_common(t, sel, eff)?;
+    // (The zeroed siginfo is still written.)
+    let eagain = r.is_none() && pidfd_nonblock && options & WNOHANG == 0;
     if infop != 0 {
         let mut info = SigInfo::default();
         if let Some(r) = &r {
@@ -335,6 +353,9 @@ fn waitid(t: &Task, idtype: u64, id: i32, infop: u64, options: u64, rusage: u64)
             info.fields[1] = r.status as u32 as u64;
         }
         t.write_mem(infop, info.as_bytes())?;
+    }
+    if eagain {
+        return Err(Errno::EAGAIN);
     }
     write_rusage(t, rusage)?;
     Ok(0)
