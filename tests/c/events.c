@@ -9,7 +9,9 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <semaphore.h>
 #include <sys/ioctl.h>
+#include <sys/time.h>
 #include <sys/timerfd.h>
 #include <time.h>
 
@@ -31,6 +33,13 @@
 #endif
 #ifndef P_PIDFD
 #define P_PIDFD 3
+#endif
+#ifndef PIDFD_NONBLOCK
+#define PIDFD_NONBLOCK O_NONBLOCK
+#endif
+#include <linux/sched.h>
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x1000
 #endif
 
 /* Describe a set of epoll events by name. */
@@ -946,6 +955,505 @@ static void signalfd_wait(void) {
     say("handler ran %d", got);
 }
 
+/* ------------------------------------------------------------------ pidfd */
+
+static int pidfd_open(pid_t pid, unsigned flags) { return syscall(SYS_pidfd_open, pid, flags); }
+static int pidfd_send(int fd, int sig, siginfo_t *info, unsigned flags) { return syscall(SYS_pidfd_send_signal, fd, sig, info, flags); }
+
+static void *sleeper(void *arg) {
+    (void)arg;
+    for (;;) pause();
+    return NULL;
+}
+
+static int e_of_nothing(void);
+static void pidfd_basic(void) {
+    CHECK_ERR(pidfd_open(0, 0), EINVAL, "pid 0");
+    CHECK_ERR(pidfd_open(-1, 0), EINVAL, "pid -1");
+    CHECK_ERR(pidfd_open(getpid(), 1), EINVAL, "bad flag");
+    CHECK_ERR(pidfd_open(4000000, 0), ESRCH, "no such process");
+    int self = MUST(pidfd_open(getpid(), 0));
+    CHECK(fcntl(self, F_GETFD) == FD_CLOEXEC, "always close-on-exec");
+    CHECK((fcntl(self, F_GETFL) & O_ACCMODE) == O_RDWR, "O_RDWR");
+    show_link(self);
+    int self2 = MUST(pidfd_open(getpid(), PIDFD_NONBLOCK));
+    CHECK(fcntl(self2, F_GETFL) & O_NONBLOCK, "PIDFD_NONBLOCK");
+    struct stat a, b;
+    fstat(self, &a);
+    fstat(self2, &b);
+    CHECK(a.st_ino == b.st_ino, "pidfds of one process share an inode");
+    uint64_t v;
+    CHECK_ERR(read(self, &v, 8), EINVAL, "read");
+    CHECK_ERR(write(self, &v, 8), EINVAL, "write");
+    CHECK_ERR(lseek(self, 0, SEEK_CUR), ESPIPE, "lseek");
+    /* Threads need PIDFD_THREAD. */
+    pthread_t th;
+    pthread_create(&th, NULL, sleeper, NULL);
+    pid_t tid = 0;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task");
+    DIR *d = opendir(path);
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (atoi(de->d_name) > 0 && atoi(de->d_name) != getpid()) tid = atoi(de->d_name);
+    closedir(d);
+    CHECK_ERR(pidfd_open(tid, 0), ENOENT, "a thread without PIDFD_THREAD");
+    int tfd = pidfd_open(tid, O_EXCL);
+    CHECK(tfd >= 0, "a thread with PIDFD_THREAD");
+    CHECK(fcntl(tfd, F_GETFL) & O_EXCL, "PIDFD_THREAD shows in the flags");
+    struct pollfd p = {.fd = tfd, .events = POLLIN};
+    CHECK(poll(&p, 1, 0) == 0, "live thread: not readable");
+    /* The process's own pidfd: signals, getfd. */
+    CHECK_OK(pidfd_send(self, 0, NULL, 0), "signal 0 to self");
+    CHECK_ERR(pidfd_send(self, 65, NULL, 0), EINVAL, "signal 65");
+    CHECK_ERR(pidfd_send(self, 0, NULL, 8), EINVAL, "bad flag");
+    CHECK_ERR(pidfd_send(self, 0, NULL, 3), EINVAL, "two scope flags");
+    CHECK_ERR(pidfd_send(0, 0, NULL, 0), EBADF, "fd 0 is not a pidfd");
+    CHECK_ERR(pidfd_send(999, 0, NULL, 0), EBADF, "bad fd");
+    int pp[2];
+    MUST(pipe(pp));
+    int got_fd = syscall(SYS_pidfd_getfd, self, pp[1], 0);
+    CHECK(got_fd >= 0 && fcntl(got_fd, F_GETFD) == FD_CLOEXEC, "pidfd_getfd: a new close-on-exec fd");
+    MUST(write(got_fd, "x", 1));
+    char c;
+    CHECK(read(pp[0], &c, 1) == 1 && c == 'x', "it is the same pipe");
+    CHECK_ERR(syscall(SYS_pidfd_getfd, self, 999, 0), EBADF, "getfd of a closed fd");
+    CHECK_ERR(syscall(SYS_pidfd_getfd, self, pp[1], 1), EINVAL, "getfd flags");
+    CHECK_ERR(syscall(SYS_pidfd_getfd, e_of_nothing(), pp[1], 0), EBADF, "getfd of not a pidfd");
+    siginfo_t si;
+    CHECK_ERR(waitid(P_PIDFD, self, &si, WEXITED | WNOHANG), ECHILD, "waitid on oneself");
+    CHECK_ERR(waitid(P_PIDFD, 0, &si, WEXITED | WNOHANG), EBADF, "waitid on fd 0");
+    CHECK_ERR(waitid(P_PIDFD, -1, &si, WEXITED | WNOHANG), EINVAL, "waitid on fd -1");
+    /* Signals with siginfo. */
+    struct sigaction sa = {.sa_handler = on_sig};
+    sigaction(SIGUSR1, &sa, NULL);
+    got = 0;
+    memset(&si, 0, sizeof si);
+    si.si_signo = SIGUSR1;
+    si.si_code = SI_QUEUE;
+    si.si_value.sival_int = 5;
+    CHECK_OK(pidfd_send(self, SIGUSR1, &si, 0), "SI_QUEUE to oneself");
+    say("handler ran %d", got);
+    si.si_signo = SIGUSR2;
+    CHECK_ERR(pidfd_send(self, SIGUSR1, &si, 0), EINVAL, "si_signo differs");
+}
+
+static int nothing_fd = -1;
+static int e_of_nothing(void) {
+    if (nothing_fd < 0) nothing_fd = eventfd(0, 0);
+    return nothing_fd;
+}
+
+static void pidfd_child(void) {
+    pid_t c = MUST(fork());
+    if (c == 0) {
+        usleep(30000);
+        _exit(7);
+    }
+    int pf = MUST(pidfd_open(c, 0));
+    char line[64];
+    snprintf(line, sizeof line, "Pid:\t%d", c);
+    char p[64], buf[512];
+    snprintf(p, sizeof p, "/proc/self/fdinfo/%d", pf);
+    int f = MUST(open(p, O_RDONLY));
+    ssize_t n = MUST(read(f, buf, sizeof buf - 1));
+    buf[n] = 0;
+    close(f);
+    say("fdinfo names the child: %d", strstr(buf, line) != NULL);
+    struct pollfd pl = {.fd = pf, .events = POLLIN};
+    CHECK(poll(&pl, 1, 0) == 0, "running child: not readable");
+    int pr = poll(&pl, 1, 5000);
+    say("poll until it exits: %d %#x", pr, pl.revents);
+    CHECK_OK(pidfd_send(pf, 0, NULL, 0), "signal 0 to a zombie");
+    CHECK_ERR(syscall(SYS_pidfd_getfd, pf, 0, 0), ESRCH, "getfd from a zombie");
+    int pf2 = pidfd_open(c, 0);
+    CHECK(pf2 >= 0, "pidfd_open of a zombie");
+    siginfo_t si = {0};
+    CHECK_OK(waitid(P_PIDFD, pf, &si, WEXITED), "waitid(P_PIDFD)");
+    say("reaped: code %d status %d pid is child %d", si.si_code, si.si_status, si.si_pid == c);
+    pl.revents = 0;
+    pr = poll(&pl, 1, 0);
+    say("after reaping: %d %#x", pr, pl.revents);
+    f = MUST(open(p, O_RDONLY));
+    n = MUST(read(f, buf, sizeof buf - 1));
+    buf[n] = 0;
+    close(f);
+    char *pid = strstr(buf, "Pid:");
+    say("fdinfo %s", pid ? pid : "?");
+    CHECK_ERR(pidfd_send(pf, 0, NULL, 0), ESRCH, "signal to a reaped process");
+    CHECK_ERR(pidfd_open(c, 0), ESRCH, "pidfd_open of a reaped process");
+    CHECK_ERR(waitid(P_PIDFD, pf, &si, WEXITED | WNOHANG), ECHILD, "waitid again");
+    /* Kill through a pidfd; a non-blocking pidfd makes waitid EAGAIN. */
+    c = MUST(fork());
+    if (c == 0) {
+        for (;;) pause();
+    }
+    pf = MUST(pidfd_open(c, PIDFD_NONBLOCK));
+    CHECK_ERR(waitid(P_PIDFD, pf, &si, WEXITED), EAGAIN, "waitid, non-blocking pidfd, running child");
+    CHECK_OK(waitid(P_PIDFD, pf, &si, WEXITED | WNOHANG), "the same with WNOHANG");
+    CHECK_OK(pidfd_send(pf, SIGTERM, NULL, 0), "SIGTERM");
+    pl = (struct pollfd){.fd = pf, .events = POLLIN};
+    poll(&pl, 1, 5000);
+    memset(&si, 0, sizeof si);
+    CHECK_OK(waitid(P_PIDFD, pf, &si, WEXITED), "waitid");
+    say("killed: code %d status %s", si.si_code, sigabbrev_np(si.si_status));
+    /* Only the kernel's codes may go to another process. */
+    c = MUST(fork());
+    if (c == 0) {
+        for (;;) pause();
+    }
+    pf = MUST(pidfd_open(c, 0));
+    memset(&si, 0, sizeof si);
+    si.si_signo = SIGTERM;
+    si.si_code = SI_USER;
+    CHECK_ERR(pidfd_send(pf, SIGTERM, &si, 0), EPERM, "SI_USER info to another process");
+    si.si_code = SI_QUEUE;
+    CHECK_OK(pidfd_send(pf, SIGTERM, &si, 0), "SI_QUEUE info to another process");
+    say("child %s", wait_child(c));
+    /* epoll on a pidfd. */
+    c = MUST(fork());
+    if (c == 0) {
+        usleep(20000);
+        _exit(0);
+    }
+    pf = MUST(pidfd_open(c, 0));
+    int ep = MUST(epoll_create1(0));
+    ep_add(ep, pf, EPOLLIN, 3);
+    struct epoll_event ev;
+    int en = epoll_wait(ep, &ev, 1, 5000);
+    say("epoll: %d [%lu %s]", en, (unsigned long)ev.data.u64, evs(ev.events));
+    say("child %s", wait_child(c));
+    show_wait(ep, 1, "reaped");
+}
+
+static int clone_child(void *arg) {
+    (void)arg;
+    _exit(4);
+}
+
+static void pidfd_clone(void) {
+    int pf = -1;
+    long r = syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, 0, &pf, 0, 0);
+    if (r == 0) _exit(3);
+    say("clone CLONE_PIDFD: pidfd %d, cloexec %d", pf >= 0, fcntl(pf, F_GETFD));
+    siginfo_t si = {0};
+    CHECK_OK(waitid(P_PIDFD, pf, &si, WEXITED), "waitid");
+    say("status %d pid matches %d", si.si_status, si.si_pid == r);
+    CHECK_ERR(syscall(SYS_clone, CLONE_PIDFD | CLONE_PARENT_SETTID | SIGCHLD, 0, &pf, 0, 0), EINVAL, "with CLONE_PARENT_SETTID");
+    CHECK_ERR(syscall(SYS_clone, CLONE_PIDFD | CLONE_DETACHED | SIGCHLD, 0, &pf, 0, 0), EINVAL, "with CLONE_DETACHED");
+    CHECK_ERR(syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, 0, (void *)8, 0, 0), EFAULT, "bad pidfd pointer");
+    struct clone_args ca = {.flags = CLONE_PIDFD, .pidfd = (uint64_t)(uintptr_t)&pf, .exit_signal = SIGCHLD};
+    r = syscall(SYS_clone3, &ca, sizeof ca);
+    if (r == 0) _exit(6);
+    memset(&si, 0, sizeof si);
+    CHECK_OK(waitid(P_PIDFD, pf, &si, WEXITED), "clone3 CLONE_PIDFD, waitid");
+    say("status %d", si.si_status);
+    /* glibc's clone with a stack, and pidfd in parent_tid. */
+    static char stack[65536];
+    pf = -1;
+    r = clone(clone_child, stack + sizeof stack, CLONE_PIDFD | SIGCHLD, NULL, &pf);
+    struct pollfd p = {.fd = pf, .events = POLLIN};
+    int pr = poll(&p, 1, 5000);
+    say("clone(): poll %d %#x, child %s", pr, p.revents, wait_child(r));
+}
+
+/* ------------------------------------------------------------------ POSIX timers */
+
+static volatile sig_atomic_t tsig_count, tsig_code, tsig_int, tsig_timerid;
+static void on_timer(int s, siginfo_t *si, void *uc) {
+    (void)s;
+    (void)uc;
+    tsig_count++;
+    tsig_code = si->si_code;
+    tsig_int = si->si_value.sival_int;
+    tsig_timerid = si->si_timerid;
+}
+
+static void posix_timers(void) {
+    timer_t t;
+    struct sigevent sev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1};
+    CHECK_ERR(syscall(SYS_timer_create, 99, &sev, &t), EINVAL, "clock 99");
+    CHECK_ERR(syscall(SYS_timer_create, CLOCK_MONOTONIC_RAW, &sev, &t), EOPNOTSUPP, "CLOCK_MONOTONIC_RAW");
+    CHECK_ERR(syscall(SYS_timer_create, CLOCK_MONOTONIC_COARSE, &sev, &t), EOPNOTSUPP, "CLOCK_MONOTONIC_COARSE");
+    sev.sigev_notify = 7;
+    CHECK_ERR(syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &t), EINVAL, "sigev_notify 7");
+    sev.sigev_notify = SIGEV_SIGNAL;
+    sev.sigev_signo = 0;
+    CHECK_ERR(syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &t), EINVAL, "signal 0");
+    sev.sigev_signo = 65;
+    CHECK_ERR(syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &t), EINVAL, "signal 65");
+    sev.sigev_notify = SIGEV_THREAD_ID;
+    sev.sigev_signo = SIGUSR1;
+    pid_t other = MUST(fork());
+    if (other == 0) {
+        for (;;) pause();
+    }
+    sev._sigev_un._tid = other;
+    CHECK_ERR(syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &t), EINVAL, "SIGEV_THREAD_ID to another process");
+    kill(other, SIGKILL);
+    waitpid(other, NULL, 0);
+    CHECK_ERR(syscall(SYS_timer_create, CLOCK_MONOTONIC, NULL, (void *)8), EFAULT, "bad timer id pointer");
+    CHECK_ERR(syscall(SYS_timer_create, CLOCK_MONOTONIC, (void *)8, &t), EFAULT, "bad sigevent pointer");
+    int ids[4];
+    for (int i = 0; i < 4; i++) {
+        int id;
+        MUST(syscall(SYS_timer_create, i == 3 ? CLOCK_TAI : CLOCK_MONOTONIC, NULL, &id));
+        ids[i] = id;
+    }
+    say("timer ids %d %d %d %d", ids[0], ids[1], ids[2], ids[3]);
+    CHECK_OK(syscall(SYS_timer_delete, ids[1]), "delete");
+    CHECK_ERR(syscall(SYS_timer_delete, ids[1]), EINVAL, "delete twice");
+    int id;
+    MUST(syscall(SYS_timer_create, CLOCK_MONOTONIC, NULL, &id));
+    say("next id %d", id);
+    struct itimerspec its = {0}, cur;
+    CHECK_ERR(syscall(SYS_timer_settime, 77, 0, &its, NULL), EINVAL, "settime of no timer");
+    CHECK_ERR(syscall(SYS_timer_settime, id, 0, NULL, NULL), EINVAL, "settime NULL");
+    CHECK_ERR(syscall(SYS_timer_gettime, 77, &cur), EINVAL, "gettime of no timer");
+    CHECK_ERR(syscall(SYS_timer_getoverrun, 77), EINVAL, "getoverrun of no timer");
+    its.it_value.tv_nsec = 1000000000;
+    CHECK_ERR(syscall(SYS_timer_settime, id, 0, &its, NULL), EINVAL, "tv_nsec 1e9");
+    its.it_value.tv_nsec = 0;
+    its.it_interval.tv_nsec = 5;
+    CHECK_OK(syscall(SYS_timer_settime, id, 0, &its, NULL), "value 0 with an interval");
+    MUST(syscall(SYS_timer_gettime, id, &cur));
+    say("disarmed: interval %ld value %ld", cur.it_interval.tv_nsec, cur.it_value.tv_nsec);
+    /* A one-shot timer with a handler: si_code, si_value, si_timerid. */
+    struct sigaction sa = {.sa_sigaction = on_timer, .sa_flags = SA_SIGINFO};
+    sigaction(SIGUSR1, &sa, NULL);
+    sev = (struct sigevent){.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1, .sigev_value.sival_int = 1234};
+    MUST(timer_create(CLOCK_MONOTONIC, &sev, &t));
+    its = (struct itimerspec){{0, 0}, {0, 20000000}};
+    MUST(timer_settime(t, 0, &its, NULL));
+    while (!tsig_count) pause();
+    say("handler: count %d code %d value %d timerid is the timer %d", tsig_count, tsig_code, tsig_int, tsig_timerid == (long)t);
+    MUST(timer_gettime(t, &cur));
+    say("after expiry: %ld.%09ld", cur.it_value.tv_sec, cur.it_value.tv_nsec);
+    say("getoverrun %d", timer_getoverrun(t));
+    /* Default sigevent: SIGALRM with the id as value. */
+    sigset_t al;
+    sigemptyset(&al);
+    sigaddset(&al, SIGALRM);
+    sigprocmask(SIG_BLOCK, &al, NULL);
+    timer_t t2;
+    MUST(timer_create(CLOCK_REALTIME, NULL, &t2));
+    MUST(timer_settime(t2, 0, &its, NULL));
+    siginfo_t si;
+    MUST(sigwaitinfo(&al, &si));
+    say("default: %s code %d value is the id %d", sigabbrev_np(si.si_signo), si.si_code, si.si_value.sival_int == (long)t2);
+    /* Absolute times. */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    its = (struct itimerspec){{0, 0}, {now.tv_sec + 3600, 0}};
+    MUST(timer_settime(t2, TIMER_ABSTIME, &its, NULL));
+    MUST(timer_gettime(t2, &cur));
+    say("absolute +1 h: about %d", cur.it_value.tv_sec >= 3598 && cur.it_value.tv_sec <= 3600);
+    its.it_value.tv_sec = now.tv_sec - 10;
+    MUST(timer_settime(t2, TIMER_ABSTIME, &its, &cur));
+    say("old value about 1 h: %d", cur.it_value.tv_sec >= 3598 && cur.it_value.tv_sec <= 3600);
+    MUST(sigwaitinfo(&al, &si));
+    say("absolute in the past: fired");
+}
+
+static void posix_overrun(void) {
+    sigset_t m;
+    sigemptyset(&m);
+    sigaddset(&m, SIGRTMIN);
+    sigprocmask(SIG_BLOCK, &m, NULL);
+    timer_t t;
+    struct sigevent sev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGRTMIN, .sigev_value.sival_int = 9};
+    MUST(timer_create(CLOCK_MONOTONIC, &sev, &t));
+    struct itimerspec its = {{0, 2000000}, {0, 2000000}}, cur;
+    MUST(timer_settime(t, 0, &its, NULL));
+    usleep(50000);
+    /* One signal is queued however many expirations there were. */
+    sigset_t pend;
+    sigpending(&pend);
+    say("pending %d", sigismember(&pend, SIGRTMIN));
+    MUST(timer_gettime(t, &cur));
+    say("while the signal waits: value within the interval %d", cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec > 0 && cur.it_value.tv_nsec <= 2000000);
+    siginfo_t si;
+    struct timespec z = {0, 0};
+    MUST(sigtimedwait(&m, &si, &z));
+    int ov = timer_getoverrun(t);
+    say("one signal: code %d value %d, overrun > 10: %d, getoverrun the same: %d", si.si_code, si.si_value.sival_int, si.si_overrun > 10, ov == si.si_overrun);
+    errno = 0;
+    int r = sigtimedwait(&m, &si, &z);
+    say("no second signal queued at once: %d %s", r, ename(errno));
+    /* Setting the timer again drops a queued signal. */
+    usleep(10000);
+    sigpending(&pend);
+    say("pending again %d", sigismember(&pend, SIGRTMIN));
+    its = (struct itimerspec){0};
+    MUST(timer_settime(t, 0, &its, NULL));
+    errno = 0;
+    r = sigtimedwait(&m, &si, &z);
+    say("after disarming: %d %s", r, ename(errno));
+    /* So does deleting it. */
+    its = (struct itimerspec){{0, 0}, {0, 1000000}};
+    MUST(timer_settime(t, 0, &its, NULL));
+    usleep(10000);
+    MUST(timer_delete(t));
+    sigpending(&pend);
+    say("deleted with a signal queued: still pending %d", sigismember(&pend, SIGRTMIN));
+    errno = 0;
+    r = sigtimedwait(&m, &si, &z);
+    say("taken: %d %s", r, ename(errno));
+}
+
+static pid_t target_tid;
+static volatile int thread_got;
+static void *tid_waiter(void *arg) {
+    (void)arg;
+    target_tid = gettid();
+    sigset_t m;
+    sigemptyset(&m);
+    sigaddset(&m, SIGUSR2);
+    siginfo_t si;
+    sigwaitinfo(&m, &si);
+    thread_got = si.si_code == SI_TIMER ? 1 : 2;
+    return NULL;
+}
+
+static sem_t cb_sem;
+static void timer_cb(union sigval v) {
+    (void)v;
+    sem_post(&cb_sem);
+}
+
+static void posix_thread_timers(void) {
+    sigset_t m;
+    sigemptyset(&m);
+    sigaddset(&m, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &m, NULL);
+    pthread_t th;
+    pthread_create(&th, NULL, tid_waiter, NULL);
+    while (!target_tid) usleep(1000);
+    struct sigevent sev = {.sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIGUSR2};
+    sev._sigev_un._tid = target_tid;
+    timer_t t;
+    MUST(timer_create(CLOCK_MONOTONIC, &sev, &t));
+    struct itimerspec its = {{0, 0}, {0, 20000000}};
+    MUST(timer_settime(t, 0, &its, NULL));
+    pthread_join(th, NULL);
+    say("SIGEV_THREAD_ID: thread took it: %d", thread_got);
+    /* glibc's SIGEV_THREAD (a helper thread on SIGEV_THREAD_ID underneath). */
+    sem_init(&cb_sem, 0, 0);
+    struct sigevent sv = {.sigev_notify = SIGEV_THREAD, .sigev_notify_function = timer_cb};
+    timer_t t2;
+    MUST(timer_create(CLOCK_MONOTONIC, &sv, &t2));
+    its = (struct itimerspec){{0, 10000000}, {0, 10000000}};
+    MUST(timer_settime(t2, 0, &its, NULL));
+    for (int i = 0; i < 3; i++) sem_wait(&cb_sem);
+    its = (struct itimerspec){0};
+    MUST(timer_settime(t2, 0, &its, NULL));
+    say("SIGEV_THREAD callback ran 3 times");
+    /* SIGEV_NONE: nothing is sent; the time left runs down. */
+    timer_t t3;
+    struct sigevent none = {.sigev_notify = SIGEV_NONE};
+    MUST(timer_create(CLOCK_MONOTONIC, &none, &t3));
+    its = (struct itimerspec){{0, 0}, {0, 20000000}};
+    MUST(timer_settime(t3, 0, &its, NULL));
+    struct itimerspec cur;
+    MUST(timer_gettime(t3, &cur));
+    say("SIGEV_NONE armed: %d", cur.it_value.tv_nsec > 0);
+    usleep(40000);
+    MUST(timer_gettime(t3, &cur));
+    say("SIGEV_NONE expired: %ld.%09ld", cur.it_value.tv_sec, cur.it_value.tv_nsec);
+    its = (struct itimerspec){{0, 10000000}, {0, 10000000}};
+    MUST(timer_settime(t3, 0, &its, NULL));
+    usleep(35000);
+    MUST(timer_gettime(t3, &cur));
+    say("SIGEV_NONE periodic: within the interval %d", cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec > 0 && cur.it_value.tv_nsec <= 10000000);
+}
+
+static volatile sig_atomic_t vt_count;
+static void on_vt(int s) {
+    (void)s;
+    vt_count++;
+}
+
+static void burn_until(volatile sig_atomic_t *flag, int want) {
+    volatile unsigned long x = 0;
+    while (*flag < want) x++;
+}
+
+static void cpu_timers(void) {
+    struct sigaction sa = {.sa_handler = on_vt};
+    sigaction(SIGVTALRM, &sa, NULL);
+    sigaction(SIGPROF, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    /* ITIMER_VIRTUAL counts CPU time: a sleeping process does not see it expire. */
+    struct itimerval iv = {{0, 0}, {0, 30000}}, cur;
+    MUST(setitimer(ITIMER_VIRTUAL, &iv, NULL));
+    usleep(200000);
+    say("ITIMER_VIRTUAL after sleeping 200 ms: fired %d", vt_count);
+    MUST(getitimer(ITIMER_VIRTUAL, &cur));
+    say("still armed: %d", cur.it_value.tv_usec > 0 || cur.it_value.tv_sec > 0);
+    burn_until(&vt_count, 1);
+    say("after burning CPU: fired %d", vt_count);
+    MUST(getitimer(ITIMER_VIRTUAL, &cur));
+    say("disarmed: %ld.%06ld", cur.it_value.tv_sec, cur.it_value.tv_usec);
+    /* Periodic ITIMER_PROF. */
+    vt_count = 0;
+    iv = (struct itimerval){{0, 10000}, {0, 10000}};
+    MUST(setitimer(ITIMER_PROF, &iv, NULL));
+    burn_until(&vt_count, 3);
+    iv = (struct itimerval){0};
+    MUST(setitimer(ITIMER_PROF, &iv, &cur));
+    say("ITIMER_PROF fired 3 times; interval was %ld.%06ld", cur.it_interval.tv_sec, cur.it_interval.tv_usec);
+    /* POSIX timers on CPU clocks. */
+    vt_count = 0;
+    timer_t t;
+    struct sigevent sev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1};
+    MUST(timer_create(CLOCK_PROCESS_CPUTIME_ID, &sev, &t));
+    struct itimerspec its = {{0, 0}, {0, 30000000}};
+    MUST(timer_settime(t, 0, &its, NULL));
+    usleep(150000);
+    say("process CPU timer after sleeping: fired %d", vt_count);
+    burn_until(&vt_count, 1);
+    say("after burning: fired %d", vt_count);
+    timer_t t2;
+    MUST(timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, &t2));
+    MUST(timer_settime(t2, 0, &its, NULL));
+    burn_until(&vt_count, 2);
+    say("thread CPU timer fired");
+    struct timespec now;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    its.it_value = now;
+    its.it_value.tv_nsec += 20000000;
+    if (its.it_value.tv_nsec >= 1000000000) {
+        its.it_value.tv_sec++;
+        its.it_value.tv_nsec -= 1000000000;
+    }
+    MUST(timer_settime(t, TIMER_ABSTIME, &its, NULL));
+    burn_until(&vt_count, 3);
+    say("absolute CPU time timer fired");
+}
+
+static void exec_timers_check(void) {
+    struct itimerspec cur;
+    errno = 0;
+    long r = syscall(SYS_timer_gettime, 0, &cur);
+    say("after exec: timer 0 gettime %ld %s", r, ename(errno));
+    struct itimerval iv;
+    getitimer(ITIMER_REAL, &iv);
+    say("after exec: ITIMER_REAL still armed %d", iv.it_value.tv_sec > 0);
+}
+
+static void exec_timers(void) {
+    int id;
+    MUST(syscall(SYS_timer_create, CLOCK_MONOTONIC, NULL, &id));
+    struct itimerspec its = {{0, 0}, {100, 0}};
+    MUST(syscall(SYS_timer_settime, id, 0, &its, NULL));
+    struct itimerval iv = {{0, 0}, {100, 0}};
+    MUST(setitimer(ITIMER_REAL, &iv, NULL));
+    say("before exec: timer %d armed", id);
+    fflush(stdout);
+    execl("/proc/self/exe", t_prog, "exec_timers_check", (char *)NULL);
+    say("exec failed");
+}
+
 static const struct tcase cases[] = {
     CASE(eventfd_basic),
     CASE(eventfd_semaphore),
@@ -966,6 +1474,15 @@ static const struct tcase cases[] = {
     CASE(timerfd_threads),
     CASE(signalfd_basic),
     CASE(signalfd_wait),
+    CASE(pidfd_basic),
+    CASE(pidfd_child),
+    CASE(pidfd_clone),
+    CASE(posix_timers),
+    CASE(posix_overrun),
+    CASE(posix_thread_timers),
+    CASE(cpu_timers),
+    CASE(exec_timers),
+    CASE(exec_timers_check),
     {NULL, NULL},
 };
 

@@ -704,12 +704,12 @@ fn forget_serial(t: &Arc<KTimer>) {
 // ---------------------------------------------------------------------------------------------
 // POSIX timers
 
-/// timer_create: a new timer of `t`'s process; returns its id.
+/// timer_create: a new timer of `t`'s process; returns its id. As in Linux the id is
+/// taken before the sigevent is checked, so a refused `notify` (Err) still uses one up.
 pub fn posix_create(
     t: &Task,
     clock: TimerClock,
-    notify: Notify,
-    sigval: Option<u64>,
+    notify: Result<(Notify, Option<u64>), Errno>,
 ) -> Result<i32, Errno> {
     let tg = t.tg.clone();
     with_procs(&tg, |p| {
@@ -721,6 +721,7 @@ pub fn posix_create(
             id = if id == i32::MAX { 0 } else { id + 1 };
         }
         p.next_id = if id == i32::MAX { 0 } else { id + 1 };
+        let (notify, sigval) = notify?;
         // Without a sigevent the value is the timer's id.
         let sigval = sigval.unwrap_or(id as u64);
         let k = KTimer::new(&tg, clock, notify, Kind::Posix { id, sigval });

@@ -65,47 +65,50 @@ fn timer_create(t: &Task, clock: i32, sevp: u64, idp: u64) -> SysResult {
         None
     };
     let clock = timer_clock(t, clock)?;
-    let (notify, sigval) = match ev {
-        None => (
+    let notify = match ev {
+        None => Ok((
             Notify::Signal {
                 sig: abi::signal::SIGALRM,
                 tid: None,
             },
             None,
-        ),
-        Some(b) => {
-            let sigval = u64::from_le_bytes(b[0..8].try_into().unwrap());
-            let signo = i32::from_le_bytes(b[8..12].try_into().unwrap());
-            let how = i32::from_le_bytes(b[12..16].try_into().unwrap());
-            let tid = i32::from_le_bytes(b[16..20].try_into().unwrap());
-            let valid_sig = signo > 0 && signo <= NSIG as i32;
-            let n = match how {
-                SIGEV_NONE => Notify::None,
-                SIGEV_SIGNAL | SIGEV_THREAD if valid_sig => Notify::Signal {
-                    sig: signo as u32,
-                    tid: None,
-                },
-                SIGEV_THREAD_ID if valid_sig => {
-                    let target = kernel().procs.lock().unwrap().task(tid);
-                    if !target.is_some_and(|x| x.tgid() == t.tgid()) {
-                        return Err(Errno::EINVAL);
-                    }
-                    Notify::Signal {
-                        sig: signo as u32,
-                        tid: Some(tid),
-                    }
-                }
-                _ => return Err(Errno::EINVAL),
-            };
-            (n, Some(sigval))
-        }
+        )),
+        Some(b) => sigevent(t, &b),
     };
-    let id = timers::posix_create(t, clock, notify, sigval)?;
+    let id = timers::posix_create(t, clock, notify)?;
     if let Err(e) = t.write_val(idp, &id) {
         let _ = timers::posix_delete(t, id);
         return Err(e);
     }
     Ok(0)
+}
+
+/// A `struct sigevent` (Linux's good_sigevent): how to notify, and the value to send.
+fn sigevent(t: &Task, b: &[u8; 64]) -> Result<(Notify, Option<u64>), Errno> {
+    let sigval = u64::from_le_bytes(b[0..8].try_into().unwrap());
+    let signo = i32::from_le_bytes(b[8..12].try_into().unwrap());
+    let how = i32::from_le_bytes(b[12..16].try_into().unwrap());
+    let tid = i32::from_le_bytes(b[16..20].try_into().unwrap());
+    let valid_sig = signo > 0 && signo <= NSIG as i32;
+    let n = match how {
+        SIGEV_NONE => Notify::None,
+        SIGEV_SIGNAL | SIGEV_THREAD if valid_sig => Notify::Signal {
+            sig: signo as u32,
+            tid: None,
+        },
+        SIGEV_THREAD_ID if valid_sig => {
+            let target = kernel().procs.lock().unwrap().task(tid);
+            if !target.is_some_and(|x| x.tgid() == t.tgid()) {
+                return Err(Errno::EINVAL);
+            }
+            Notify::Signal {
+                sig: signo as u32,
+                tid: Some(tid),
+            }
+        }
+        _ => return Err(Errno::EINVAL),
+    };
+    Ok((n, Some(sigval)))
 }
 
 /// A timespec's nanoseconds, checked as Linux's timespec64_valid.
