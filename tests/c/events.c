@@ -10,7 +10,9 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <semaphore.h>
+#include <linux/futex.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/time.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -1454,6 +1456,404 @@ static void exec_timers(void) {
     say("exec failed");
 }
 
+/* ------------------------------------------------------------------ futexes */
+
+static long fx(uint32_t *u, int op, uint32_t val, const void *ts, uint32_t *u2, uint32_t v3) {
+    return syscall(SYS_futex, u, op, val, ts, u2, v3);
+}
+
+/* A futex word described without its owner's TID: flags, and whose TID it holds. */
+static const char *fword(uint32_t v, pid_t who) {
+    static char b[4][64];
+    static int k;
+    char *s = b[k++ % 4];
+    snprintf(s, 64, "%s%s%s", v & FUTEX_WAITERS ? "WAITERS|" : "", v & FUTEX_OWNER_DIED ? "OWNER_DIED|" : "",
+             (v & FUTEX_TID_MASK) == 0 ? "0" : (v & FUTEX_TID_MASK) == (uint32_t)who ? "tid" : "other");
+    return s;
+}
+
+static void futex_pi_basic(void) {
+    static uint32_t f;
+    pid_t me = gettid();
+    CHECK_OK(fx(&f, FUTEX_LOCK_PI, 0, NULL, NULL, 0), "LOCK_PI of a free futex");
+    say("word %s", fword(f, me));
+    CHECK_ERR(fx(&f, FUTEX_LOCK_PI, 0, NULL, NULL, 0), EDEADLK, "LOCK_PI again");
+    CHECK_ERR(fx(&f, FUTEX_TRYLOCK_PI, 0, NULL, NULL, 0), EDEADLK, "TRYLOCK_PI again");
+    CHECK_OK(fx(&f, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0), "UNLOCK_PI");
+    say("word %s", fword(f, me));
+    CHECK_ERR(fx(&f, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0), EPERM, "UNLOCK_PI of a free futex");
+    CHECK_OK(fx(&f, FUTEX_TRYLOCK_PI, 0, NULL, NULL, 0), "TRYLOCK_PI of a free futex");
+    CHECK_OK(fx(&f, FUTEX_UNLOCK_PI | FUTEX_PRIVATE_FLAG, 0, NULL, NULL, 0), "UNLOCK_PI (private)");
+    f = 0x3ffffff0; /* an owner that does not exist */
+    CHECK_ERR(fx(&f, FUTEX_LOCK_PI, 0, NULL, NULL, 0), ESRCH, "owner does not exist");
+    say("word %#x", f);
+    CHECK_ERR(fx(&f, FUTEX_TRYLOCK_PI, 0, NULL, NULL, 0), ESRCH, "TRYLOCK_PI: owner does not exist");
+    CHECK_ERR(fx(&f, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0), EPERM, "UNLOCK_PI of someone else's");
+    f = FUTEX_OWNER_DIED;
+    CHECK_OK(fx(&f, FUTEX_LOCK_PI, 0, NULL, NULL, 0), "LOCK_PI of a free futex whose owner died");
+    say("word %s", fword(f, me));
+    CHECK_OK(fx(&f, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0), "UNLOCK_PI");
+    say("word %s", fword(f, me));
+    CHECK_ERR(fx((uint32_t *)((char *)&f + 1), FUTEX_LOCK_PI, 0, NULL, NULL, 0), EINVAL, "unaligned");
+    CHECK_ERR(fx(NULL, FUTEX_LOCK_PI, 0, NULL, NULL, 0), EFAULT, "NULL");
+    CHECK_ERR(fx(&f, FUTEX_LOCK_PI | FUTEX_CLOCK_REALTIME, 0, NULL, NULL, 0), ENOSYS, "LOCK_PI with FUTEX_CLOCK_REALTIME");
+    CHECK_ERR(fx(&f, FUTEX_WAKE | FUTEX_CLOCK_REALTIME, 1, NULL, NULL, 0), ENOSYS, "WAKE with FUTEX_CLOCK_REALTIME");
+    CHECK_ERR(fx(&f, 2, 0, NULL, NULL, 0), ENOSYS, "FUTEX_FD");
+    CHECK_ERR(fx(&f, 14, 0, NULL, NULL, 0), ENOSYS, "operation 14");
+    /* Read-only memory. */
+    uint32_t *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK_ERR(fx(ro, FUTEX_LOCK_PI, 0, NULL, NULL, 0), EFAULT, "LOCK_PI on read-only memory");
+}
+
+static uint32_t pif;
+static volatile int waiter_in;
+static char pi_result[128];
+static void *pi_locker(void *arg) {
+    (void)arg;
+    waiter_in = 1;
+    long r = fx(&pif, FUTEX_LOCK_PI, 0, NULL, NULL, 0);
+    snprintf(pi_result, sizeof pi_result, "waiter: LOCK_PI %ld, word %s", r, fword(pif, gettid()));
+    fx(&pif, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0);
+    return NULL;
+}
+
+static pthread_mutex_t pim;
+static long pi_counter;
+static void *pi_incr(void *arg) {
+    for (long i = 0; i < (long)arg; i++) {
+        pthread_mutex_lock(&pim);
+        pi_counter++;
+        pthread_mutex_unlock(&pim);
+    }
+    return NULL;
+}
+
+static void futex_pi_threads(void) {
+    pid_t me = gettid();
+    MUST(fx(&pif, FUTEX_LOCK_PI, 0, NULL, NULL, 0));
+    pthread_t th;
+    pthread_create(&th, NULL, pi_locker, NULL);
+    while (!waiter_in) usleep(1000);
+    while (!(pif & FUTEX_WAITERS)) usleep(1000);
+    say("with a waiter: %s", fword(pif, me));
+    CHECK_OK(fx(&pif, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0), "UNLOCK_PI hands it over");
+    pthread_join(th, NULL);
+    say("%s", pi_result);
+    say("at the end: %s", fword(pif, me));
+    /* glibc's priority-inheritance mutexes run on these. */
+    pthread_mutexattr_t at;
+    pthread_mutexattr_init(&at);
+    pthread_mutexattr_setprotocol(&at, PTHREAD_PRIO_INHERIT);
+    pthread_mutex_init(&pim, &at);
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, pi_incr, (void *)20000L);
+    for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+    say("4 threads x 20000 increments under a PI mutex: %ld", pi_counter);
+    CHECK(pthread_mutex_trylock(&pim) == 0, "trylock");
+    CHECK(pthread_mutex_trylock(&pim) == EBUSY, "trylock again: EBUSY");
+    pthread_mutex_unlock(&pim);
+}
+
+static void futex_pi_timeout(void) {
+    uint32_t *sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    int go[2];
+    MUST(pipe(go));
+    pid_t c = MUST(fork());
+    if (c == 0) {
+        fx(sh, FUTEX_LOCK_PI, 0, NULL, NULL, 0);
+        MUST(write(go[1], "x", 1));
+        usleep(150000);
+        fx(sh, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0);
+        _exit(0);
+    }
+    char b;
+    MUST(read(go[0], &b, 1));
+    say("held by the child: %s", fword(*sh, c));
+    CHECK_ERR(fx(sh, FUTEX_TRYLOCK_PI, 0, NULL, NULL, 0), EAGAIN, "TRYLOCK_PI of a held futex");
+    say("after TRYLOCK_PI: %s", fword(*sh, c));
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 10000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    CHECK_ERR(fx(sh, FUTEX_LOCK_PI, 0, &ts, NULL, 0), ETIMEDOUT, "LOCK_PI with a CLOCK_REALTIME deadline");
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += 10000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    CHECK_ERR(fx(sh, FUTEX_LOCK_PI2, 0, &ts, NULL, 0), ETIMEDOUT, "LOCK_PI2 with a CLOCK_MONOTONIC deadline");
+    ts.tv_nsec = 1000000000;
+    CHECK_ERR(fx(sh, FUTEX_LOCK_PI2, 0, &ts, NULL, 0), EINVAL, "bad timespec");
+    CHECK_OK(fx(sh, FUTEX_LOCK_PI, 0, NULL, NULL, 0), "LOCK_PI waits for the child's unlock");
+    say("got it: %s", fword(*sh, gettid()));
+    CHECK_OK(fx(sh, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0), "UNLOCK_PI");
+    say("free: %s; child %s", fword(*sh, 0), wait_child(c));
+}
+
+static void pi_sig(int s) { (void)s; got++; }
+
+static void futex_pi_death(void) {
+    uint32_t *sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    int go[2];
+    MUST(pipe(go));
+    /* The owner dies holding it: the waiter gets it, with OWNER_DIED. */
+    pid_t c = MUST(fork());
+    if (c == 0) {
+        fx(sh, FUTEX_LOCK_PI, 0, NULL, NULL, 0);
+        MUST(write(go[1], "x", 1));
+        usleep(200000);
+        _exit(0);
+    }
+    char b;
+    MUST(read(go[0], &b, 1));
+    /* A signal on the way restarts the wait. */
+    struct sigaction sa = {.sa_handler = pi_sig};
+    sigaction(SIGUSR1, &sa, NULL);
+    got = 0;
+    pid_t me = getpid();
+    pid_t k = MUST(fork());
+    if (k == 0) {
+        usleep(20000);
+        kill(me, SIGUSR1);
+        _exit(0);
+    }
+    CHECK_OK(fx(sh, FUTEX_LOCK_PI, 0, NULL, NULL, 0), "LOCK_PI");
+    say("after the owner died: %s, handler ran %d", fword(*sh, gettid()), got);
+    fx(sh, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0);
+    say("unlocked: %s", fword(*sh, 0));
+    wait_child(c);
+    wait_child(k);
+    /* A dead owner without waiters leaves its TID: LOCK_PI says ESRCH. */
+    c = MUST(fork());
+    if (c == 0) {
+        fx(sh, FUTEX_LOCK_PI, 0, NULL, NULL, 0);
+        _exit(0);
+    }
+    wait_child(c);
+    CHECK_ERR(fx(sh, FUTEX_LOCK_PI, 0, NULL, NULL, 0), ESRCH, "owner gone, no waiters");
+    /* glibc robust PI mutexes: EOWNERDEAD through the robust list. */
+    pthread_mutex_t *m = (pthread_mutex_t *)(sh + 16);
+    pthread_mutexattr_t at;
+    pthread_mutexattr_init(&at);
+    pthread_mutexattr_setpshared(&at, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&at, PTHREAD_MUTEX_ROBUST);
+    pthread_mutexattr_setprotocol(&at, PTHREAD_PRIO_INHERIT);
+    pthread_mutex_init(m, &at);
+    c = MUST(fork());
+    if (c == 0) {
+        pthread_mutex_lock(m);
+        MUST(write(go[1], "x", 1));
+        usleep(30000);
+        _exit(0);
+    }
+    MUST(read(go[0], &b, 1));
+    int r = pthread_mutex_lock(m);
+    say("robust PI mutex after its owner died: %s", ename(r));
+    CHECK(pthread_mutex_consistent(m) == 0, "made consistent");
+    pthread_mutex_unlock(m);
+    CHECK(pthread_mutex_lock(m) == 0, "locks normally again");
+    pthread_mutex_unlock(m);
+    wait_child(c);
+    c = MUST(fork());
+    if (c == 0) {
+        pthread_mutex_lock(m);
+        _exit(0);
+    }
+    wait_child(c);
+    r = pthread_mutex_lock(m);
+    say("owner died with no waiter: %s", ename(r));
+}
+
+static uint32_t cv1, lk2;
+static char rq_result[2][128];
+static void *rq_waiter(void *arg) {
+    long i = (long)arg;
+    long r = fx(&cv1, FUTEX_WAIT_REQUEUE_PI, 0, NULL, &lk2, 0);
+    int e = errno;
+    snprintf(rq_result[i], sizeof rq_result[i], "%ld %s, holds it %d, word %s", r, r ? ename(e) : "",
+             (lk2 & FUTEX_TID_MASK) == (uint32_t)gettid(), fword(lk2 & ~FUTEX_TID_MASK, 0));
+    if (r == 0) fx(&lk2, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0);
+    return NULL;
+}
+
+static void rq_join(pthread_t *w, int n) {
+    for (int i = 0; i < n; i++) pthread_join(w[i], NULL);
+    /* (In either order: which waiter got which outcome is up to the scheduler.) */
+    if (n == 2 && strcmp(rq_result[0], rq_result[1]) > 0) {
+        char tmp[128];
+        strcpy(tmp, rq_result[0]);
+        strcpy(rq_result[0], rq_result[1]);
+        strcpy(rq_result[1], tmp);
+    }
+    for (int i = 0; i < n; i++) say("  requeue-PI waiter: %s", rq_result[i]);
+}
+
+static void wait_for_waiters(uint32_t *f, int n) {
+    /* Waiters are queued once a FUTEX_WAKE of 0 finds... nothing to observe: give them time. */
+    (void)f;
+    (void)n;
+    usleep(40000);
+}
+
+static void futex_requeue_pi(void) {
+    CHECK_ERR(fx(&cv1, FUTEX_WAIT_REQUEUE_PI, 1, NULL, &lk2, 0), EAGAIN, "value differs");
+    CHECK_ERR(fx(&cv1, FUTEX_WAIT_REQUEUE_PI, 0, NULL, &cv1, 0), EINVAL, "same futex twice");
+    CHECK_ERR(fx(&cv1, FUTEX_CMP_REQUEUE_PI, 2, (void *)1, &lk2, 0), EINVAL, "nr_wake 2");
+    CHECK_ERR(fx(&cv1, FUTEX_CMP_REQUEUE_PI, 1, (void *)1, &lk2, 5), EAGAIN, "cmpval differs");
+    CHECK_ERR(fx(&cv1, FUTEX_CMP_REQUEUE_PI, 1, (void *)1, &cv1, 0), EINVAL, "same futex twice");
+    CHECK(fx(&cv1, FUTEX_CMP_REQUEUE_PI, 1, (void *)1, &lk2, 0) == 0, "no waiters: 0");
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += 10000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    CHECK_ERR(fx(&cv1, FUTEX_WAIT_REQUEUE_PI, 0, &ts, &lk2, 0), ETIMEDOUT, "timeout before requeue");
+    /* Two waiters, the PI futex free: one gets it at once, one is moved. */
+    pthread_t w[2];
+    pthread_create(&w[0], NULL, rq_waiter, (void *)0L);
+    pthread_create(&w[1], NULL, rq_waiter, (void *)1L);
+    wait_for_waiters(&cv1, 2);
+    CHECK_ERR(fx(&cv1, FUTEX_WAKE, 1, NULL, NULL, 0), EINVAL, "FUTEX_WAKE of requeue-PI waiters");
+    CHECK_ERR(fx(&cv1, FUTEX_REQUEUE, 0, (void *)1, &lk2, 0), EINVAL, "FUTEX_REQUEUE of requeue-PI waiters");
+    CHECK_ERR(fx(&cv1, FUTEX_WAKE_OP, 1, 0, &lk2, 0), EINVAL, "FUTEX_WAKE_OP of requeue-PI waiters");
+    long n = fx(&cv1, FUTEX_CMP_REQUEUE_PI, 1, (void *)1, &lk2, 0);
+    rq_join(w, 2);
+    say("CMP_REQUEUE_PI, lock free: %ld; lock %s", n, fword(lk2, 0));
+    /* The PI futex held: both are moved, and get it in turn. */
+    MUST(fx(&lk2, FUTEX_LOCK_PI, 0, NULL, NULL, 0));
+    pthread_create(&w[0], NULL, rq_waiter, (void *)0L);
+    pthread_create(&w[1], NULL, rq_waiter, (void *)1L);
+    wait_for_waiters(&cv1, 2);
+    n = fx(&cv1, FUTEX_CMP_REQUEUE_PI, 1, (void *)10, &lk2, 0);
+    say("CMP_REQUEUE_PI, lock held: %ld; lock %s", n, fword(lk2, gettid()));
+    CHECK_OK(fx(&lk2, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0), "UNLOCK_PI");
+    rq_join(w, 2);
+    say("lock %s", fword(lk2, 0));
+    /* nr_requeue 0: only the first, without FUTEX_WAITERS. */
+    pthread_create(&w[0], NULL, rq_waiter, (void *)0L);
+    wait_for_waiters(&cv1, 1);
+    n = fx(&cv1, FUTEX_CMP_REQUEUE_PI, 1, (void *)0, &lk2, 0);
+    rq_join(w, 1);
+    say("CMP_REQUEUE_PI nr_requeue 0: %ld", n);
+}
+
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449
+#endif
+#define F2_U32 2
+#define F2_U8 0
+#define F2_U64 3
+#define F2_PRIVATE 128
+struct fwv {
+    uint64_t val, uaddr;
+    uint32_t flags, rsv;
+};
+static uint32_t wa, wb, wc;
+static void *wake_b(void *arg) {
+    (void)arg;
+    usleep(20000);
+    fx(&wb, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    return NULL;
+}
+
+static void futex_waitv(void) {
+    struct fwv w[3] = {{0, (uintptr_t)&wa, F2_U32 | F2_PRIVATE, 0}, {0, (uintptr_t)&wb, F2_U32 | F2_PRIVATE, 0}, {0, (uintptr_t)&wc, F2_U32, 0}};
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += 10000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    CHECK_ERR(syscall(SYS_futex_waitv, w, 3, 0, &ts, CLOCK_MONOTONIC), ETIMEDOUT, "timeout");
+    CHECK_ERR(syscall(SYS_futex_waitv, w, 0, 0, &ts, CLOCK_MONOTONIC), EINVAL, "no futexes");
+    CHECK_ERR(syscall(SYS_futex_waitv, w, 129, 0, &ts, CLOCK_MONOTONIC), EINVAL, "129 futexes");
+    CHECK_ERR(syscall(SYS_futex_waitv, w, 3, 1, &ts, CLOCK_MONOTONIC), EINVAL, "flags");
+    CHECK_ERR(syscall(SYS_futex_waitv, w, 3, 0, &ts, CLOCK_BOOTTIME), EINVAL, "CLOCK_BOOTTIME");
+    CHECK_ERR(syscall(SYS_futex_waitv, NULL, 3, 0, &ts, CLOCK_MONOTONIC), EINVAL, "NULL");
+    CHECK_ERR(syscall(SYS_futex_waitv, (void *)8, 3, 0, NULL, 0), EFAULT, "bad pointer");
+    w[1].val = 1;
+    CHECK_ERR(syscall(SYS_futex_waitv, w, 3, 0, NULL, 0), EAGAIN, "a value differs");
+    w[1].val = 0;
+    w[1].flags = F2_U8;
+    CHECK_ERR(syscall(SYS_futex_waitv, w, 3, 0, NULL, 0), EINVAL, "8-bit futex");
+    w[1].flags = F2_U64;
+    CHECK_ERR(syscall(SYS_futex_waitv, w, 3, 0, NULL, 0), EINVAL, "64-bit futex");
+    w[1].flags = F2_U32 | 0x40;
+    CHECK_ERR(syscall(SYS_futex_waitv, w, 3, 0, NULL, 0), EINVAL, "unknown flag");
+    w[1].flags = F2_U32;
+    w[1].rsv = 1;
+    CHECK_ERR(syscall(SYS_futex_waitv, w, 3, 0, NULL, 0), EINVAL, "reserved field");
+    w[1].rsv = 0;
+    w[1].uaddr++;
+    CHECK_ERR(syscall(SYS_futex_waitv, w, 3, 0, NULL, 0), EINVAL, "unaligned");
+    w[1].uaddr--;
+    w[1].val = 1ULL << 32;
+    CHECK_ERR(syscall(SYS_futex_waitv, w, 3, 0, NULL, 0), EINVAL, "value beyond 32 bits");
+    w[1].val = 0;
+    struct timespec bad = {0, 1000000000};
+    CHECK_ERR(syscall(SYS_futex_waitv, w, 3, 0, &bad, CLOCK_MONOTONIC), EINVAL, "bad timespec");
+    w[1].flags = F2_U32 | F2_PRIVATE;
+    pthread_t t;
+    pthread_create(&t, NULL, wake_b, NULL);
+    say("woken through futex %ld", syscall(SYS_futex_waitv, w, 3, 0, NULL, 0));
+    pthread_join(t, NULL);
+    /* Shared, across processes. */
+    uint32_t *sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    struct fwv s2[2] = {{0, (uintptr_t)&sh[0], F2_U32, 0}, {0, (uintptr_t)&sh[1], F2_U32, 0}};
+    pid_t c = MUST(fork());
+    if (c == 0) {
+        usleep(20000);
+        sh[0] = 1;
+        fx(&sh[0], FUTEX_WAKE, 1, NULL, NULL, 0);
+        _exit(0);
+    }
+    long r = syscall(SYS_futex_waitv, s2, 2, 0, NULL, 0);
+    /* (EAGAIN if the child was there first.) */
+    say("woken by another process: %d, child %s", r == 0 || (r == -1 && errno == EAGAIN), wait_child(c));
+}
+
+static void futex2(void) {
+    CHECK(syscall(454, &wa, 0xffffffff, 1, F2_U32 | F2_PRIVATE) == 0, "futex_wake with nobody waiting");
+    CHECK_ERR(syscall(454, &wa, 0, 1, F2_U32 | F2_PRIVATE), EINVAL, "mask 0");
+    CHECK_ERR(syscall(454, &wa, 1ULL << 32, 1, F2_U32 | F2_PRIVATE), EINVAL, "mask beyond 32 bits");
+    CHECK_ERR(syscall(454, &wa, 0xffffffff, 1, F2_U8), EINVAL, "8-bit");
+    CHECK_ERR(syscall(454, &wa, 0xffffffff, 1, F2_U64), EINVAL, "64-bit");
+    CHECK_ERR(syscall(454, &wa, 0xffffffff, 1, 0x10 | F2_U32), EINVAL, "unknown flag");
+    CHECK_ERR(syscall(455, &wa, 1, 0xffffffff, F2_U32 | F2_PRIVATE, NULL, 0), EAGAIN, "futex_wait: value differs");
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += 10000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    CHECK_ERR(syscall(455, &wa, 0, 0xffffffff, F2_U32 | F2_PRIVATE, &ts, CLOCK_MONOTONIC), ETIMEDOUT, "futex_wait timeout");
+    CHECK_ERR(syscall(455, &wa, 0, 0xffffffff, F2_U32 | F2_PRIVATE, &ts, CLOCK_BOOTTIME), EINVAL, "CLOCK_BOOTTIME");
+    CHECK_ERR(syscall(455, &wa, 0, 0, F2_U32 | F2_PRIVATE, &ts, CLOCK_MONOTONIC), EINVAL, "mask 0");
+    CHECK_ERR(syscall(455, &wa, 1ULL << 32, 1, F2_U32 | F2_PRIVATE, &ts, CLOCK_MONOTONIC), EINVAL, "value beyond 32 bits");
+    pthread_t t;
+    pthread_create(&t, NULL, wake_b, NULL);
+    CHECK(syscall(455, &wb, 0, 0xffffffff, F2_U32 | F2_PRIVATE, NULL, 0) == 0, "futex_wait woken by FUTEX_WAKE");
+    pthread_join(t, NULL);
+    struct fwv rq[2] = {{0, (uintptr_t)&wa, F2_U32 | F2_PRIVATE, 0}, {0, (uintptr_t)&wb, F2_U32 | F2_PRIVATE, 0}};
+    CHECK(syscall(456, rq, 0, 1, 1) == 0, "futex_requeue with nobody waiting");
+    CHECK_ERR(syscall(456, rq, 1, 1, 1), EINVAL, "futex_requeue flags");
+    CHECK_ERR(syscall(456, rq, 0, -1, 1), EINVAL, "nr_wake -1");
+    CHECK_ERR(syscall(456, rq, 0, 1, -1), EINVAL, "nr_requeue -1");
+    rq[0].val = 5;
+    CHECK_ERR(syscall(456, rq, 0, 1, 1), EAGAIN, "value differs");
+    rq[0].val = 0;
+    rq[1].flags = F2_U32;
+    CHECK_ERR(syscall(456, rq, 0, 1, 1), EINVAL, "private and shared");
+}
+
 static const struct tcase cases[] = {
     CASE(eventfd_basic),
     CASE(eventfd_semaphore),
@@ -1483,6 +1883,13 @@ static const struct tcase cases[] = {
     CASE(cpu_timers),
     CASE(exec_timers),
     CASE(exec_timers_check),
+    CASE(futex_pi_basic),
+    CASE(futex_pi_threads),
+    CASE(futex_pi_timeout),
+    CASE(futex_pi_death),
+    CASE(futex_requeue_pi),
+    CASE(futex_waitv),
+    CASE(futex2),
     {NULL, NULL},
 };
 

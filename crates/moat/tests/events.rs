@@ -12,6 +12,8 @@ c_cases!("events", Variant::Static;
     signalfd_basic, signalfd_wait,
     pidfd_basic, pidfd_child, pidfd_clone,
     posix_timers, posix_overrun, posix_thread_timers, cpu_timers, exec_timers,
+    futex_pi_basic, futex_pi_threads, futex_pi_timeout, futex_pi_death, futex_requeue_pi,
+    futex_waitv, futex2,
 );
 
 /// epoll and poll over the sandbox's stdio (host pipes).

@@ -3,6 +3,7 @@
 
 pub mod event;
 pub mod file;
+pub mod futex;
 pub mod identity;
 pub mod misc;
 pub mod mm;
@@ -47,6 +48,7 @@ pub fn dispatch(t: &Arc<Task>, ctx: &mut Context, n: u64, a: &[u64; 6]) -> Flow 
         .or_else(|| poll::dispatch(t, n, a))
         .or_else(|| event::dispatch(t, n, a))
         .or_else(|| timer::dispatch(t, n, a))
+        .or_else(|| futex::dispatch(t, n, a))
         .or_else(|| time::dispatch(t, n, a))
         .or_else(|| identity::dispatch(t, n, a))
         .or_else(|| misc::dispatch(t, n, a));
@@ -258,10 +260,11 @@ pub fn compat_ctx() -> &'static [(u64, &'static str)] {
 /// "implemented", "partial: ..." or "ENOSYS".
 pub fn compat_table() -> Vec<(u64, &'static str, String)> {
     let mut known: std::collections::HashMap<u64, &'static str> = std::collections::HashMap::new();
-    let lists: [&[(u64, &'static str)]; 11] = [
+    let lists: [&[(u64, &'static str)]; 12] = [
         poll::compat(),
         event::compat(),
         timer::compat(),
+        futex::compat(),
         compat_ctx(),
         mm::compat(),
         process::compat(),
