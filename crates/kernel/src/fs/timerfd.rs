@@ -2,16 +2,22 @@
 //! is not re-armed by its expiry: the expiry counts one tick and wakes readers, and the
 //! intervals missed since are counted when the file is read (or its setting looked at),
 //! which then re-arms it; so a tiny interval costs nothing while nobody reads.
+//!
+//! Absolute CLOCK_REALTIME timers follow changes of the host's clock: a host timerfd with
+//! TFD_TIMER_CANCEL_ON_SET, watched like the host stdio, says when the clock was set; such
+//! timers are then moved to the new time, and those set with TFD_TIMER_CANCEL_ON_SET are
+//! cancelled (their next read is ECANCELED), as Linux's timerfd_clock_was_set does.
 
 use super::anon::anon_inode_file;
 use crate::task::Task;
 use crate::timers::{arm, Expire};
 use crate::vfs::inode::{POLLIN, POLLRDNORM};
 use crate::vfs::{File, FileOps};
-use crate::wait::WaitQueue;
+use crate::wait::{WaitHook, WaitQueue};
 use abi::Errno;
 use std::any::Any;
-use std::sync::{Arc, Mutex, Weak};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 pub const TFD_TIMER_ABSTIME: u32 = 1;
@@ -30,6 +36,13 @@ struct State {
     /// Expired since the timer was last moved forward.
     expired: bool,
     settime_flags: u32,
+    /// For an absolute time on a real-time clock: that time (ns on the clock), so the timer
+    /// can be moved when the clock is set.
+    abs_real: Option<u64>,
+    /// TFD_TIMER_CANCEL_ON_SET on an absolute real-time timer, and whether the clock has
+    /// been set since (the next read says ECANCELED).
+    might_cancel: bool,
+    canceled: bool,
 }
 
 struct Core {
@@ -115,6 +128,9 @@ pub fn new_file(clock: i32, flags: u32) -> Arc<File> {
             ticks: 0,
             expired: false,
             settime_flags: 0,
+            abs_real: None,
+            might_cancel: false,
+            canceled: false,
         }),
         wq: Arc::new(WaitQueue::new()),
     });
@@ -133,9 +149,13 @@ impl TimerFd {
     }
 
     /// timerfd_settime: `value` ns from now (0 disarms; absolute times are converted by
-    /// the caller), `interval` ns. Returns the old (value, interval).
-    pub fn set(&self, value: u64, interval: u64, flags: u32) -> (u64, u64) {
+    /// the caller, who passes the absolute time of a real-time clock in `abs_real`),
+    /// `interval` ns. Returns the old (value, interval).
+    pub fn set(&self, value: u64, interval: u64, flags: u32, abs_real: Option<u64>) -> (u64, u64) {
         let c = &self.core;
+        if abs_real.is_some() {
+            watch_clock(&c.me);
+        }
         let mut st = c.st.lock().unwrap();
         let old = c.get(&mut st);
         st.gen = st.gen.wrapping_add(1);
@@ -143,6 +163,9 @@ impl TimerFd {
         st.expired = false;
         st.interval = interval.min(MAX_NS);
         st.settime_flags = flags;
+        st.abs_real = abs_real.filter(|_| value != 0);
+        st.might_cancel = st.abs_real.is_some() && flags & TFD_TIMER_CANCEL_ON_SET != 0;
+        st.canceled = false;
         st.next = if value == 0 {
             None
         } else {
@@ -184,6 +207,11 @@ impl FileOps for TimerFd {
                 } else {
                     Ok(None)
                 };
+            }
+            if std::mem::take(&mut st.canceled) {
+                st.ticks = 0;
+                st.expired = false;
+                return Err(Errno::ECANCELED);
             }
             c.forward(&mut st);
             st.expired = false;
@@ -243,5 +271,138 @@ impl FileOps for TimerFd {
             i / 1_000_000_000,
             i % 1_000_000_000
         )
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Changes of the host's real-time clock
+
+/// Timerfds with an absolute real-time setting (held weakly).
+static REAL_ABS: Mutex<Vec<Weak<Core>>> = Mutex::new(Vec::new());
+
+/// The host timerfd that hears of clock changes, and the hook on its queue.
+struct ClockWatch {
+    fd: Arc<OwnedFd>,
+    _queue: Arc<WaitQueue>,
+    _hook: Arc<ClockHook>,
+}
+
+struct ClockHook;
+
+/// Arms the host timerfd far ahead, cancelled by any setting of the clock.
+fn arm_host(fd: &OwnedFd) {
+    let its = libc::itimerspec {
+        it_interval: libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        },
+        it_value: libc::timespec {
+            tv_sec: i64::MAX / 4,
+            tv_nsec: 0,
+        },
+    };
+    // SAFETY: a host timerfd of our own and a local itimerspec.
+    unsafe {
+        libc::timerfd_settime(
+            fd.as_raw_fd(),
+            libc::TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET as i32,
+            &its,
+            std::ptr::null_mut(),
+        )
+    };
+}
+
+fn clock_watch() -> Option<&'static ClockWatch> {
+    static W: OnceLock<Option<ClockWatch>> = OnceLock::new();
+    W.get_or_init(|| {
+        // SAFETY: plain host call.
+        let raw = unsafe {
+            libc::timerfd_create(libc::CLOCK_REALTIME, libc::TFD_CLOEXEC | libc::TFD_NONBLOCK)
+        };
+        if raw < 0 {
+            return None;
+        }
+        // SAFETY: a fresh fd of our own.
+        let fd = Arc::new(unsafe { OwnedFd::from_raw_fd(raw) });
+        arm_host(&fd);
+        let queue = super::hostwatch::queue(&fd)?;
+        let hook = Arc::new(ClockHook);
+        queue.add_hook(Arc::downgrade(&hook) as Weak<dyn WaitHook>, false);
+        Some(ClockWatch {
+            fd,
+            _queue: queue,
+            _hook: hook,
+        })
+    })
+    .as_ref()
+}
+
+fn watch_clock(core: &Weak<Core>) {
+    if clock_watch().is_none() {
+        return;
+    }
+    let mut g = REAL_ABS.lock().unwrap();
+    g.retain(|w| w.strong_count() > 0);
+    if !g.iter().any(|w| Weak::ptr_eq(w, core)) {
+        g.push(core.clone());
+    }
+}
+
+impl WaitHook for ClockHook {
+    fn notify(&self, _key: u32) -> bool {
+        let Some(w) = clock_watch() else {
+            return false;
+        };
+        let mut buf = [0u8; 8];
+        // SAFETY: reading our own non-blocking host timerfd into a local.
+        let r = unsafe { libc::read(w.fd.as_raw_fd(), buf.as_mut_ptr() as *mut _, 8) };
+        let canceled =
+            r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECANCELED);
+        if !canceled {
+            return false;
+        }
+        arm_host(&w.fd);
+        let cores: Vec<Arc<Core>> = REAL_ABS
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|w| w.upgrade())
+            .collect();
+        for c in cores {
+            c.clock_was_set();
+        }
+        false
+    }
+}
+
+impl Core {
+    /// The real-time clock was set: an absolute timer moves to the new time, and one set
+    /// with TFD_TIMER_CANCEL_ON_SET is cancelled.
+    fn clock_was_set(&self) {
+        let wake = {
+            let mut st = self.st.lock().unwrap();
+            let Some(abs) = st.abs_real else { return };
+            if !st.expired && st.next.is_some() {
+                let host = match self.clock {
+                    libc::CLOCK_REALTIME_ALARM => libc::CLOCK_REALTIME,
+                    c => c,
+                };
+                let now = crate::syscalls::time::host_clock_ns(host).unwrap_or(0);
+                let at = Instant::now() + Duration::from_nanos(abs.saturating_sub(now).max(1));
+                st.gen = st.gen.wrapping_add(1);
+                st.next = Some(at);
+                arm(self.me.clone() as Weak<dyn Expire>, st.gen, at);
+            }
+            if st.might_cancel {
+                st.canceled = true;
+                st.ticks = st.ticks.saturating_add(1);
+                true
+            } else {
+                false
+            }
+        };
+        if wake {
+            self.wq.notify(POLLIN | POLLRDNORM);
+        }
     }
 }

@@ -70,7 +70,7 @@ pub fn compat() -> &'static [(u64, &'static str)] {
         (nr::EVENTFD, ""),
         (nr::EVENTFD2, ""),
         (nr::TIMERFD_CREATE, "alarm clocks behave as their plain clocks"),
-        (nr::TIMERFD_SETTIME, "partial: absolute CLOCK_REALTIME timers do not follow clock changes, so TFD_TIMER_CANCEL_ON_SET never cancels"),
+        (nr::TIMERFD_SETTIME, "absolute CLOCK_REALTIME timers follow (and TFD_TIMER_CANCEL_ON_SET reports) changes of the host's clock; the sandbox cannot set it"),
         (nr::TIMERFD_GETTIME, ""),
         (nr::SIGNALFD, ""),
         (nr::SIGNALFD4, ""),
@@ -251,15 +251,19 @@ fn timerfd_settime(t: &Task, fd: i32, flags: u32, new: u64, old: u64) -> SysResu
     }
     let f = timerfd_of(t, fd)?;
     let tfd = TimerFd::of(&f).unwrap();
+    let mut abs_real = None;
     if flags & timerfd::TFD_TIMER_ABSTIME != 0 && value != 0 {
         let host = match tfd.clock() {
             libc::CLOCK_REALTIME_ALARM => libc::CLOCK_REALTIME,
             libc::CLOCK_BOOTTIME_ALARM => libc::CLOCK_BOOTTIME,
             c => c,
         };
+        if host == libc::CLOCK_REALTIME {
+            abs_real = Some(value);
+        }
         value = abs_to_rel(host, value);
     }
-    let (ov, oi) = tfd.set(value, interval, flags);
+    let (ov, oi) = tfd.set(value, interval, flags, abs_real);
     if old != 0 {
         put_itimerspec(t, old, ov, oi)?;
     }

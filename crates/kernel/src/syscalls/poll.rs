@@ -30,7 +30,7 @@ pub fn dispatch(t: &Task, n: u64, a: &[u64; 6]) -> Option<SysResult> {
 
 pub fn compat() -> &'static [(u64, &'static str)] {
     &[
-        (nr::POLL, "partial: when several host fds (stdio) are polled at once, all but one are rechecked every 10 ms"),
+        (nr::POLL, ""),
         (nr::PPOLL, ""),
         (nr::SELECT, ""),
         (nr::PSELECT6, ""),
