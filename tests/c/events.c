@@ -119,6 +119,18 @@ static void show_link(int fd) {
     say("  link %s mode %o nlink %lu size %ld", l, st.st_mode, (unsigned long)st.st_nlink, (long)st.st_size);
 }
 
+/* CLOCK's time NS nanoseconds from now. */
+static struct timespec ts_after(clockid_t clock, long ns) {
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    ts.tv_nsec += ns;
+    while (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    return ts;
+}
+
 static void put64(int fd, uint64_t v) { MUST(write(fd, &v, 8)); }
 static uint64_t get64(int fd) {
     uint64_t v = 0;
@@ -759,14 +771,7 @@ static void timerfd_clocks(void) {
     static const clockid_t clocks[] = {CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_BOOTTIME, CLOCK_REALTIME_ALARM};
     for (unsigned i = 0; i < 4; i++) {
         int tf = MUST(timerfd_create(clocks[i], 0));
-        struct timespec now;
-        clock_gettime(clocks[i] == CLOCK_REALTIME_ALARM ? CLOCK_REALTIME : clocks[i], &now);
-        struct itimerspec its = {{0, 0}, now};
-        its.it_value.tv_nsec += 20000000;
-        if (its.it_value.tv_nsec >= 1000000000) {
-            its.it_value.tv_sec++;
-            its.it_value.tv_nsec -= 1000000000;
-        }
+        struct itimerspec its = {{0, 0}, ts_after(clocks[i] == CLOCK_REALTIME_ALARM ? CLOCK_REALTIME : clocks[i], 20000000)};
         int fl = TFD_TIMER_ABSTIME | (clocks[i] == CLOCK_REALTIME ? TFD_TIMER_CANCEL_ON_SET : 0);
         MUST(timerfd_settime(tf, fl, &its, NULL));
         static const char *const keys[] = {"clockid", "settime flags", NULL};
@@ -1420,14 +1425,7 @@ static void cpu_timers(void) {
     MUST(timer_settime(t2, 0, &its, NULL));
     burn_until(&vt_count, 2);
     say("thread CPU timer fired");
-    struct timespec now;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
-    its.it_value = now;
-    its.it_value.tv_nsec += 20000000;
-    if (its.it_value.tv_nsec >= 1000000000) {
-        its.it_value.tv_sec++;
-        its.it_value.tv_nsec -= 1000000000;
-    }
+    its.it_value = ts_after(CLOCK_PROCESS_CPUTIME_ID, 20000000);
     MUST(timer_settime(t, TIMER_ABSTIME, &its, NULL));
     burn_until(&vt_count, 3);
     say("absolute CPU time timer fired");
@@ -1554,62 +1552,49 @@ static void futex_pi_threads(void) {
     pthread_mutex_unlock(&pim);
 }
 
-static void futex_pi_timeout(void) {
-    uint32_t *sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+static volatile uint32_t *pi_flag;
+static void pi_sig(int s) {
+    (void)s;
+    got++;
+    if (pi_flag) *pi_flag = 1;
+}
+
+/* A child process that takes PI futex SH, holds it for HOLD µs (after *UNTIL becomes
+ * non-zero, if given), then unlocks it (or dies holding it); returns once the child holds
+ * it. */
+static pid_t held_by_child(uint32_t *sh, useconds_t hold, int unlock, volatile uint32_t *until) {
     int go[2];
     MUST(pipe(go));
     pid_t c = MUST(fork());
     if (c == 0) {
         fx(sh, FUTEX_LOCK_PI, 0, NULL, NULL, 0);
         MUST(write(go[1], "x", 1));
-        usleep(150000);
-        fx(sh, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0);
+        while (until && !*until) usleep(1000);
+        usleep(hold);
+        if (unlock) fx(sh, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0);
         _exit(0);
     }
     char b;
     MUST(read(go[0], &b, 1));
+    close(go[0]);
+    close(go[1]);
+    return c;
+}
+
+static void futex_pi_timeout(void) {
+    uint32_t *sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    /* (The child lets go once the parent's signal handler below has run.) */
+    pi_flag = &sh[1];
+    pid_t c = held_by_child(sh, 20000, 1, &sh[1]);
     say("held by the child: %s", fword(*sh, c));
     CHECK_ERR(fx(sh, FUTEX_TRYLOCK_PI, 0, NULL, NULL, 0), EAGAIN, "TRYLOCK_PI of a held futex");
     say("after TRYLOCK_PI: %s", fword(*sh, c));
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 10000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = ts_after(CLOCK_REALTIME, 10000000);
     CHECK_ERR(fx(sh, FUTEX_LOCK_PI, 0, &ts, NULL, 0), ETIMEDOUT, "LOCK_PI with a CLOCK_REALTIME deadline");
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_nsec += 10000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    ts = ts_after(CLOCK_MONOTONIC, 10000000);
     CHECK_ERR(fx(sh, FUTEX_LOCK_PI2, 0, &ts, NULL, 0), ETIMEDOUT, "LOCK_PI2 with a CLOCK_MONOTONIC deadline");
     ts.tv_nsec = 1000000000;
     CHECK_ERR(fx(sh, FUTEX_LOCK_PI2, 0, &ts, NULL, 0), EINVAL, "bad timespec");
-    CHECK_OK(fx(sh, FUTEX_LOCK_PI, 0, NULL, NULL, 0), "LOCK_PI waits for the child's unlock");
-    say("got it: %s", fword(*sh, gettid()));
-    CHECK_OK(fx(sh, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0), "UNLOCK_PI");
-    say("free: %s; child %s", fword(*sh, 0), wait_child(c));
-}
-
-static void pi_sig(int s) { (void)s; got++; }
-
-static void futex_pi_death(void) {
-    uint32_t *sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    int go[2];
-    MUST(pipe(go));
-    /* The owner dies holding it: the waiter gets it, with OWNER_DIED. */
-    pid_t c = MUST(fork());
-    if (c == 0) {
-        fx(sh, FUTEX_LOCK_PI, 0, NULL, NULL, 0);
-        MUST(write(go[1], "x", 1));
-        usleep(200000);
-        _exit(0);
-    }
-    char b;
-    MUST(read(go[0], &b, 1));
     /* A signal on the way restarts the wait. */
     struct sigaction sa = {.sa_handler = pi_sig};
     sigaction(SIGUSR1, &sa, NULL);
@@ -1621,12 +1606,25 @@ static void futex_pi_death(void) {
         kill(me, SIGUSR1);
         _exit(0);
     }
+    CHECK_OK(fx(sh, FUTEX_LOCK_PI, 0, NULL, NULL, 0), "LOCK_PI waits for the child's unlock");
+    say("got it: %s; the handler ran %d", fword(*sh, gettid()), got);
+    wait_child(k);
+    CHECK_OK(fx(sh, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0), "UNLOCK_PI");
+    say("free: %s; child %s", fword(*sh, 0), wait_child(c));
+}
+
+static void futex_pi_death(void) {
+    uint32_t *sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    int go[2];
+    MUST(pipe(go));
+    char b;
+    /* The owner dies holding it: the waiter gets it, with OWNER_DIED. */
+    pid_t c = held_by_child(sh, 100000, 0, NULL);
     CHECK_OK(fx(sh, FUTEX_LOCK_PI, 0, NULL, NULL, 0), "LOCK_PI");
-    say("after the owner died: %s, handler ran %d", fword(*sh, gettid()), got);
+    say("after the owner died: %s", fword(*sh, gettid()));
     fx(sh, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0);
     say("unlocked: %s", fword(*sh, 0));
     wait_child(c);
-    wait_child(k);
     /* A dead owner without waiters leaves its TID: LOCK_PI says ESRCH. */
     c = MUST(fork());
     if (c == 0) {
@@ -1706,13 +1704,7 @@ static void futex_requeue_pi(void) {
     CHECK_ERR(fx(&cv1, FUTEX_CMP_REQUEUE_PI, 1, (void *)1, &lk2, 5), EAGAIN, "cmpval differs");
     CHECK_ERR(fx(&cv1, FUTEX_CMP_REQUEUE_PI, 1, (void *)1, &cv1, 0), EINVAL, "same futex twice");
     CHECK(fx(&cv1, FUTEX_CMP_REQUEUE_PI, 1, (void *)1, &lk2, 0) == 0, "no waiters: 0");
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_nsec += 10000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = ts_after(CLOCK_MONOTONIC, 10000000);
     CHECK_ERR(fx(&cv1, FUTEX_WAIT_REQUEUE_PI, 0, &ts, &lk2, 0), ETIMEDOUT, "timeout before requeue");
     /* Two waiters, the PI futex free: one gets it at once, one is moved. */
     pthread_t w[2];
@@ -1764,13 +1756,7 @@ static void *wake_b(void *arg) {
 
 static void futex_waitv(void) {
     struct fwv w[3] = {{0, (uintptr_t)&wa, F2_U32 | F2_PRIVATE, 0}, {0, (uintptr_t)&wb, F2_U32 | F2_PRIVATE, 0}, {0, (uintptr_t)&wc, F2_U32, 0}};
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_nsec += 10000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = ts_after(CLOCK_MONOTONIC, 10000000);
     CHECK_ERR(syscall(SYS_futex_waitv, w, 3, 0, &ts, CLOCK_MONOTONIC), ETIMEDOUT, "timeout");
     CHECK_ERR(syscall(SYS_futex_waitv, w, 0, 0, &ts, CLOCK_MONOTONIC), EINVAL, "no futexes");
     CHECK_ERR(syscall(SYS_futex_waitv, w, 129, 0, &ts, CLOCK_MONOTONIC), EINVAL, "129 futexes");
@@ -1827,13 +1813,7 @@ static void futex2(void) {
     CHECK_ERR(syscall(454, &wa, 0xffffffff, 1, F2_U64), EINVAL, "64-bit");
     CHECK_ERR(syscall(454, &wa, 0xffffffff, 1, 0x10 | F2_U32), EINVAL, "unknown flag");
     CHECK_ERR(syscall(455, &wa, 1, 0xffffffff, F2_U32 | F2_PRIVATE, NULL, 0), EAGAIN, "futex_wait: value differs");
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_nsec += 10000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = ts_after(CLOCK_MONOTONIC, 10000000);
     CHECK_ERR(syscall(455, &wa, 0, 0xffffffff, F2_U32 | F2_PRIVATE, &ts, CLOCK_MONOTONIC), ETIMEDOUT, "futex_wait timeout");
     CHECK_ERR(syscall(455, &wa, 0, 0xffffffff, F2_U32 | F2_PRIVATE, &ts, CLOCK_BOOTTIME), EINVAL, "CLOCK_BOOTTIME");
     CHECK_ERR(syscall(455, &wa, 0, 0, F2_U32 | F2_PRIVATE, &ts, CLOCK_MONOTONIC), EINVAL, "mask 0");

@@ -347,6 +347,18 @@ fn owner_state(tid: u32) -> (bool, bool) {
     }
 }
 
+/// Sets FUTEX_WAITERS in a word last read as `uval`; false if the word changed meanwhile.
+fn set_waiters_bit(a: &AtomicU32, uval: u32) -> bool {
+    uval & FUTEX_WAITERS != 0
+        || a.compare_exchange(
+            uval,
+            uval | FUTEX_WAITERS,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        )
+        .is_ok()
+}
+
 /// Linux's futex_lock_pi_atomic for thread `tid`: Ok(true) if it took the lock, Ok(false)
 /// if it must wait (FUTEX_WAITERS is set and the futex has a PiState). EBUSY: the owner
 /// is exiting, try again.
@@ -368,15 +380,7 @@ fn lock_pi_atomic(
                 // The word and the kernel's state disagree (user space wrote the word).
                 return Err(Errno::EINVAL);
             }
-            if uval & FUTEX_WAITERS == 0
-                && a.compare_exchange(
-                    uval,
-                    uval | FUTEX_WAITERS,
-                    Ordering::SeqCst,
-                    Ordering::SeqCst,
-                )
-                .is_err()
-            {
+            if !set_waiters_bit(a, uval) {
                 continue;
             }
             return Ok(false);
@@ -404,15 +408,7 @@ fn lock_pi_atomic(
             return Ok(true);
         }
         // The first waiter: FUTEX_WAITERS first, then attach to the owner.
-        if uval & FUTEX_WAITERS == 0
-            && a.compare_exchange(
-                uval,
-                uval | FUTEX_WAITERS,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            )
-            .is_err()
-        {
+        if !set_waiters_bit(a, uval) {
             continue;
         }
         let owner = uval & FUTEX_TID_MASK;

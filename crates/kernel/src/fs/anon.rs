@@ -122,3 +122,35 @@ pub fn anon_inode_file(kind: &str, flags: u32, ops: Box<dyn FileOps>) -> Arc<Fil
         ops,
     )
 }
+
+/// The wait of a blocking read or write of an event file: runs `attempt` until it yields a
+/// value, sleeping on `wq` between tries (interruptibly); a non-blocking file gets EAGAIN
+/// instead of a sleep.
+pub fn wait_or_eagain<T>(
+    t: &crate::task::Task,
+    f: &File,
+    wq: &crate::wait::WaitQueue,
+    mut attempt: impl FnMut() -> Result<Option<T>, Errno>,
+) -> Result<T, Errno> {
+    let nonblock = f.nonblock();
+    t.wait_until(&[wq], None, None, || match attempt()? {
+        Some(v) => Ok(Some(v)),
+        None if nonblock => Err(Errno::EAGAIN),
+        None => Ok(None),
+    })
+}
+
+/// The offset methods of Linux's anon_inode files that have noop_llseek (eventfd, epoll,
+/// timerfd, signalfd): no offset of their own, and lseek succeeds with 0. For use inside
+/// an `impl FileOps` block.
+#[macro_export]
+macro_rules! noop_llseek {
+    () => {
+        fn seekable(&self) -> bool {
+            false
+        }
+        fn seek(&self, _off: i64, _whence: u32) -> Result<u64, abi::Errno> {
+            Ok(0)
+        }
+    };
+}

@@ -472,13 +472,7 @@ pub struct EpollFile {
 }
 
 impl FileOps for EpollFile {
-    fn seekable(&self) -> bool {
-        false
-    }
-    /// noop_llseek.
-    fn seek(&self, _off: i64, _whence: u32) -> Result<u64, Errno> {
-        Ok(0)
-    }
+    crate::noop_llseek!();
     fn poll(&self, _f: &File) -> u32 {
         if self.ep.poll_ready() {
             POLLIN | POLLRDNORM

@@ -1,7 +1,7 @@
 //! eventfd: a 64-bit counter. A write adds (blocking while the sum would reach
 //! u64::MAX); a read takes the whole count, or 1 in semaphore mode (blocking at 0).
 
-use super::anon::anon_inode_file;
+use super::anon::{anon_inode_file, wait_or_eagain};
 use crate::task::Task;
 use crate::vfs::inode::{POLLERR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
 use crate::vfs::{File, FileOps};
@@ -39,27 +39,16 @@ pub fn new_file(init: u32, flags: u32) -> Arc<File> {
 }
 
 impl FileOps for EventFd {
-    fn seekable(&self) -> bool {
-        false
-    }
-    /// noop_llseek.
-    fn seek(&self, _off: i64, _whence: u32) -> Result<u64, Errno> {
-        Ok(0)
-    }
+    crate::noop_llseek!();
 
     fn read(&self, t: &Task, f: &File, _off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
         if buf.len() < 8 {
             return Err(Errno::EINVAL);
         }
-        let nonblock = f.nonblock();
-        let v = t.wait_until(&[&self.wq], None, None, || {
+        let v = wait_or_eagain(t, f, &self.wq, || {
             let mut c = self.count.lock().unwrap();
             if *c == 0 {
-                return if nonblock {
-                    Err(Errno::EAGAIN)
-                } else {
-                    Ok(None)
-                };
+                return Ok(None);
             }
             let v = if self.semaphore { 1 } else { *c };
             *c -= v;
@@ -79,15 +68,10 @@ impl FileOps for EventFd {
         if v == u64::MAX {
             return Err(Errno::EINVAL);
         }
-        let nonblock = f.nonblock();
-        t.wait_until(&[&self.wq], None, None, || {
+        wait_or_eagain(t, f, &self.wq, || {
             let mut c = self.count.lock().unwrap();
             if u64::MAX - *c <= v {
-                return if nonblock {
-                    Err(Errno::EAGAIN)
-                } else {
-                    Ok(None)
-                };
+                return Ok(None);
             }
             *c += v;
             drop(c);

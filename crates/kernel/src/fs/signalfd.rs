@@ -5,7 +5,7 @@
 //! calling task's signals, and a wait registers on the calling process's signalfd queue,
 //! which every signal sent to the process (or to one of its threads) notifies.
 
-use super::anon::anon_inode_file;
+use super::anon::{anon_inode_file, wait_or_eagain};
 use crate::task::Task;
 use crate::vfs::inode::{POLLIN, POLLRDNORM};
 use crate::vfs::{File, FileOps};
@@ -214,13 +214,7 @@ fn to_ssi(info: &SigInfo) -> [u8; SIGINFO_SIZE] {
 }
 
 impl FileOps for SignalFd {
-    fn seekable(&self) -> bool {
-        false
-    }
-    /// noop_llseek.
-    fn seek(&self, _off: i64, _whence: u32) -> Result<u64, Errno> {
-        Ok(0)
-    }
+    crate::noop_llseek!();
 
     fn read(&self, t: &Task, f: &File, _off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
         let count = buf.len() / SIGINFO_SIZE;
@@ -228,13 +222,8 @@ impl FileOps for SignalFd {
             return Err(Errno::EINVAL);
         }
         let mask = self.mask.load(Ordering::Acquire);
-        let nonblock = f.nonblock();
         let q = queue_of(t.tgid());
-        let first = t.wait_until(&[&q], None, None, || match take(t, mask) {
-            Some(i) => Ok(Some(i)),
-            None if nonblock => Err(Errno::EAGAIN),
-            None => Ok(None),
-        })?;
+        let first = wait_or_eagain(t, f, &q, || Ok(take(t, mask)))?;
         buf[..SIGINFO_SIZE].copy_from_slice(&to_ssi(&first));
         let mut n = 1;
         while n < count {

@@ -8,7 +8,7 @@
 //! timers are then moved to the new time, and those set with TFD_TIMER_CANCEL_ON_SET are
 //! cancelled (their next read is ECANCELED), as Linux's timerfd_clock_was_set does.
 
-use super::anon::anon_inode_file;
+use super::anon::{anon_inode_file, wait_or_eagain};
 use crate::task::Task;
 use crate::timers::{arm, Expire};
 use crate::vfs::inode::{POLLIN, POLLRDNORM};
@@ -185,28 +185,17 @@ impl TimerFd {
 }
 
 impl FileOps for TimerFd {
-    fn seekable(&self) -> bool {
-        false
-    }
-    /// noop_llseek.
-    fn seek(&self, _off: i64, _whence: u32) -> Result<u64, Errno> {
-        Ok(0)
-    }
+    crate::noop_llseek!();
 
     fn read(&self, t: &Task, f: &File, _off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
         if buf.len() < 8 {
             return Err(Errno::EINVAL);
         }
-        let nonblock = f.nonblock();
         let c = &self.core;
-        let ticks = t.wait_until(&[&c.wq], None, None, || {
+        let ticks = wait_or_eagain(t, f, &c.wq, || {
             let mut st = c.st.lock().unwrap();
             if st.ticks == 0 {
-                return if nonblock {
-                    Err(Errno::EAGAIN)
-                } else {
-                    Ok(None)
-                };
+                return Ok(None);
             }
             if std::mem::take(&mut st.canceled) {
                 st.ticks = 0;
