@@ -342,6 +342,19 @@ static void epoll_level(void) {
     ep_add(ep, q[1], EPOLLOUT, 20);
     MUST(close(q[0]));
     show_wait(ep, 8, "reader closed");
+    /* A FIFO, opened by name at both ends. */
+    MUST(mkfifo(tpath("fifo"), 0600));
+    int fr = MUST(open(tpath("fifo"), O_RDONLY | O_NONBLOCK));
+    int fw = MUST(open(tpath("fifo"), O_WRONLY | O_NONBLOCK));
+    int ep3 = MUST(epoll_create1(0));
+    ep_add(ep3, fr, EPOLLIN | EPOLLET, 30);
+    ep_add(ep3, fw, EPOLLOUT, 31);
+    show_wait(ep3, 8, "fifo");
+    MUST(write(fw, "fifo", 4));
+    show_wait(ep3, 8, "fifo written");
+    show_wait(ep3, 8, "fifo again");
+    MUST(close(fw));
+    show_wait(ep3, 8, "fifo writer closed");
 }
 
 static void epoll_edge(void) {
@@ -765,6 +778,24 @@ static void timerfd_basic(void) {
     ticks = 0;
     CHECK_ERR(ioctl(tf, TFD_IOC_SET_TICKS, &ticks), EINVAL, "SET_TICKS 0");
     CHECK_ERR(ioctl(tf, 0x5401, &ticks), ENOTTY, "other ioctl");
+}
+
+static void timerfd_alarm_perm(void) {
+    /* Alarm clocks need CAP_WAKE_ALARM (35): drop it from the effective set. */
+    struct {
+        uint32_t version;
+        int pid;
+    } hdr = {0x20080522, 0};
+    struct {
+        uint32_t eff, perm, inh;
+    } data[2];
+    MUST(syscall(SYS_capget, &hdr, data));
+    data[1].eff &= ~(1u << (35 - 32));
+    MUST(syscall(SYS_capset, &hdr, data));
+    CHECK_ERR(timerfd_create(CLOCK_REALTIME_ALARM, 0), EPERM, "CLOCK_REALTIME_ALARM without CAP_WAKE_ALARM");
+    CHECK_ERR(timerfd_create(CLOCK_BOOTTIME_ALARM, 0), EPERM, "CLOCK_BOOTTIME_ALARM without CAP_WAKE_ALARM");
+    CHECK_ERR(timerfd_create(CLOCK_TAI, 0), EINVAL, "a bad clock is EINVAL first");
+    CHECK_OK(timerfd_create(CLOCK_MONOTONIC, 0), "CLOCK_MONOTONIC");
 }
 
 static void timerfd_clocks(void) {
@@ -1850,6 +1881,7 @@ static const struct tcase cases[] = {
     CASE(epoll_hostio),
     CASE(epoll_exclusive),
     CASE(timerfd_basic),
+    CASE(timerfd_alarm_perm),
     CASE(timerfd_clocks),
     CASE(timerfd_threads),
     CASE(signalfd_basic),

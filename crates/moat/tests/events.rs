@@ -8,7 +8,7 @@ c_cases!("events", Variant::Static;
     eventfd_basic, eventfd_semaphore, eventfd_blocking,
     epoll_errors, epoll_level, epoll_edge, epoll_oneshot, epoll_close, epoll_nested,
     epoll_threads, epoll_signals, epoll_timeouts, epoll_exclusive,
-    timerfd_basic, timerfd_clocks, timerfd_threads,
+    timerfd_basic, timerfd_alarm_perm, timerfd_clocks, timerfd_threads,
     signalfd_basic, signalfd_wait,
     pidfd_basic, pidfd_child, pidfd_clone,
     posix_timers, posix_overrun, posix_thread_timers, cpu_timers, exec_timers,
