@@ -131,6 +131,18 @@ static struct timespec ts_after(clockid_t clock, long ns) {
     return ts;
 }
 
+/* A child process that sends SIG to this process after US µs; returns its pid. */
+static pid_t signal_me_later(int sig, useconds_t us) {
+    pid_t me = getpid();
+    pid_t c = MUST(fork());
+    if (c == 0) {
+        usleep(us);
+        kill(me, sig);
+        _exit(0);
+    }
+    return c;
+}
+
 static void put64(int fd, uint64_t v) { MUST(write(fd, &v, 8)); }
 static uint64_t get64(int fd) {
     uint64_t v = 0;
@@ -581,12 +593,7 @@ static void epoll_signals(void) {
     struct epoll_event ev[2];
     /* A handler with SA_RESTART still ends epoll_wait with EINTR. */
     pid_t me = getpid();
-    pid_t c = MUST(fork());
-    if (c == 0) {
-        usleep(30000);
-        kill(me, SIGUSR1);
-        _exit(0);
-    }
+    pid_t c = signal_me_later(SIGUSR1, 30000);
     errno = 0;
     int n = epoll_wait(ep, ev, 2, 10000);
     say("epoll_wait: %d %s, handler ran %d", n, ename(n < 0 ? errno : 0), got == SIGUSR1);
@@ -846,13 +853,7 @@ static void timerfd_threads(void) {
     say("thread read %ld", (long)r);
     struct sigaction sa = {.sa_handler = on_sig};
     sigaction(SIGUSR1, &sa, NULL);
-    pid_t me = getpid();
-    pid_t c = MUST(fork());
-    if (c == 0) {
-        usleep(20000);
-        kill(me, SIGUSR1);
-        _exit(0);
-    }
+    pid_t c = signal_me_later(SIGUSR1, 20000);
     uint64_t v;
     errno = 0;
     ssize_t n = read(tf, &v, 8);
@@ -860,12 +861,7 @@ static void timerfd_threads(void) {
     wait_child(c);
     sa.sa_flags = SA_RESTART;
     sigaction(SIGUSR1, &sa, NULL);
-    c = MUST(fork());
-    if (c == 0) {
-        usleep(20000);
-        kill(me, SIGUSR1);
-        _exit(0);
-    }
+    c = signal_me_later(SIGUSR1, 20000);
     its.it_value.tv_nsec = 60000000;
     MUST(timerfd_settime(tf, 0, &its, NULL));
     n = read(tf, &v, 8);
@@ -954,14 +950,8 @@ static void signalfd_wait(void) {
     sigaddset(&m, SIGUSR1);
     sigprocmask(SIG_BLOCK, &m, NULL);
     int sf = MUST(signalfd(-1, &m, 0));
-    pid_t me = getpid();
     /* A blocking read, woken by another process's kill. */
-    pid_t c = MUST(fork());
-    if (c == 0) {
-        usleep(20000);
-        kill(me, SIGUSR1);
-        _exit(0);
-    }
+    pid_t c = signal_me_later(SIGUSR1, 20000);
     struct signalfd_siginfo si;
     ssize_t n = read(sf, &si, sizeof si);
     say("blocking read: %zd, from child %d", n, si.ssi_pid == (uint32_t)c);
@@ -970,12 +960,7 @@ static void signalfd_wait(void) {
     int ep = MUST(epoll_create1(0));
     ep_add(ep, sf, EPOLLIN, 5);
     show_wait(ep, 4, "nothing pending");
-    c = MUST(fork());
-    if (c == 0) {
-        usleep(20000);
-        kill(me, SIGUSR1);
-        _exit(0);
-    }
+    c = signal_me_later(SIGUSR1, 20000);
     struct epoll_event ev;
     int en = epoll_wait(ep, &ev, 1, 5000);
     say("epoll: %d [%lu %s]", en, (unsigned long)ev.data.u64, evs(ev.events));
@@ -1630,13 +1615,7 @@ static void futex_pi_timeout(void) {
     struct sigaction sa = {.sa_handler = pi_sig};
     sigaction(SIGUSR1, &sa, NULL);
     got = 0;
-    pid_t me = getpid();
-    pid_t k = MUST(fork());
-    if (k == 0) {
-        usleep(20000);
-        kill(me, SIGUSR1);
-        _exit(0);
-    }
+    pid_t k = signal_me_later(SIGUSR1, 20000);
     CHECK_OK(fx(sh, FUTEX_LOCK_PI, 0, NULL, NULL, 0), "LOCK_PI waits for the child's unlock");
     say("got it: %s; the handler ran %d", fword(*sh, gettid()), got);
     wait_child(k);
