@@ -51,6 +51,7 @@ pub fn start_kernel(opts: Options, hostname: Option<Vec<u8>>) -> Result<&'static
         hostname: Mutex::new(hn),
         domainname: Mutex::new(b"(none)".to_vec()),
         log: Mutex::new(log),
+        ipc: crate::ipc::Ipc::new(),
         outside: Outside::default(),
     }))
 }

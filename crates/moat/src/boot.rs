@@ -60,9 +60,9 @@ fn report(fd: RawFd, msg: &str) {
 }
 
 /// Runs the sandbox; never returns.
-pub fn run(opts: kernel::Options, args: BootArgs) -> ! {
+pub fn run(opts: kernel::Options, network: &str, args: BootArgs) -> ! {
     let ready = args.ready_fd;
-    match setup(opts, &args) {
+    match setup(opts, network, &args) {
         Ok(boot) => {
             report(ready, "ok");
             // SAFETY: closing our own pipe end.
@@ -76,7 +76,47 @@ pub fn run(opts: kernel::Options, args: BootArgs) -> ! {
     }
 }
 
-fn setup(opts: kernel::Options, args: &BootArgs) -> Result<Arc<Boot>, String> {
+/// The host network namespace the sandbox process lives in: the one config.json names
+/// (joined), else a fresh empty one for --network=none, else the host's (--network=host).
+/// The application's other namespaces (pid, ipc, uts, mount) are the kernel's own.
+fn join_network(spec: &oci_spec::runtime::Spec, network: &str) -> Result<(), String> {
+    use oci_spec::runtime::LinuxNamespaceType;
+    if network == "host" {
+        return Ok(());
+    }
+    let ns = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().clone())
+        .unwrap_or_default();
+    let net = ns.iter().find(|n| n.typ() == LinuxNamespaceType::Network);
+    match net.and_then(|n| n.path().clone()) {
+        Some(p) => {
+            let f = std::fs::File::open(&p)
+                .map_err(|e| format!("network namespace {}: {e}", p.display()))?;
+            // SAFETY: setns on an fd we opened, before any thread exists.
+            if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                return Err(format!(
+                    "joining network namespace {}: {}",
+                    p.display(),
+                    std::io::Error::last_os_error()
+                ));
+            }
+        }
+        None => {
+            // SAFETY: unshare before any thread exists.
+            if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+                return Err(format!(
+                    "new network namespace: {}",
+                    std::io::Error::last_os_error()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn setup(opts: kernel::Options, network: &str, args: &BootArgs) -> Result<Arc<Boot>, String> {
     // SAFETY: plain process calls on our own process.
     unsafe {
         libc::setsid();
@@ -94,7 +134,13 @@ fn setup(opts: kernel::Options, args: &BootArgs) -> Result<Arc<Boot>, String> {
     let root = config::root_spec(&spec, &args.bundle)?;
     let process = spec.process().clone().ok_or("config.json has no process")?;
     let hostname = spec.hostname().clone().map(|h| h.into_bytes());
+    join_network(&spec, network)?;
     let k = sandbox::start_kernel(opts, hostname)?;
+    if let Some(sysctl) = spec.linux().as_ref().and_then(|l| l.sysctl().clone()) {
+        for (key, v) in sysctl {
+            kernel::debug!("sysctl {key}={v} accepted, not applied yet");
+        }
+    }
     if let Some(d) = spec.domainname() {
         *k.domainname.lock().unwrap() = d.clone().into_bytes();
     }

@@ -62,7 +62,7 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a host command in a sandbox whose root is the host's root, read-only.
+    /// Run a host command in a sandbox whose root is the host's root under an overlay.
     Do(cmd_do::DoArgs),
     /// Print the support status of every syscall (docs/compatibility.md).
     Syscalls,
@@ -148,6 +148,8 @@ pub struct Global {
     log: Option<PathBuf>,
     log_json: bool,
     debug_args: Vec<String>,
+    /// --network: none or host.
+    pub network: String,
 }
 
 impl Global {
@@ -228,10 +230,12 @@ fn main() {
             strace: cli.strace,
             debug: cli.debug || cli.debug_log.is_some(),
             debug_log: cli.debug_log.clone(),
+            root: Default::default(),
         },
         log: cli.log.clone(),
         log_json: cli.log_format == "json",
         debug_args,
+        network: cli.network.clone(),
     };
     if cli.log_format != "text" && cli.log_format != "json" {
         fail(
@@ -259,7 +263,7 @@ fn main() {
         }
         Command::Boot(args) => {
             install_panic_hook();
-            boot::run(g.opts.clone(), args)
+            boot::run(g.opts.clone(), &g.network, args)
         }
         Command::Create(a) => cmd_create::create(&g, &a),
         Command::Start { id } => cmd_create::start(&g, &id),

@@ -1,5 +1,6 @@
-//! File systems: the host's files (read-only, opened beneath a root fd), tmpfs with its
-//! data in the memory file, /dev, /proc, pipes, and host fds imported as files.
+//! File systems: the host's files (opened beneath a root fd, read-only or writable), the
+//! overlay (a writable layer over the host's files), tmpfs with its data in the memory
+//! file, /dev, /proc, pipes, and host fds imported as files.
 
 pub mod anon;
 pub mod devfs;
@@ -8,6 +9,7 @@ pub mod eventfd;
 pub mod hostfd;
 pub mod hostfs;
 pub mod hostwatch;
+pub mod overlay;
 pub mod pagecache;
 pub mod pidfd;
 pub mod pipe;

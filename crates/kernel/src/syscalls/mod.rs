@@ -5,6 +5,7 @@ pub mod event;
 pub mod file;
 pub mod futex;
 pub mod identity;
+pub mod ipc;
 pub mod misc;
 pub mod mm;
 pub mod poll;
@@ -51,6 +52,7 @@ pub fn dispatch(t: &Arc<Task>, ctx: &mut Context, n: u64, a: &[u64; 6]) -> Flow 
         .or_else(|| futex::dispatch(t, n, a))
         .or_else(|| time::dispatch(t, n, a))
         .or_else(|| identity::dispatch(t, n, a))
+        .or_else(|| ipc::dispatch(t, n, a))
         .or_else(|| misc::dispatch(t, n, a));
     match r {
         Some(r) => Flow::Ret(r),
@@ -260,7 +262,7 @@ pub fn compat_ctx() -> &'static [(u64, &'static str)] {
 /// "implemented", "partial: ..." or "ENOSYS".
 pub fn compat_table() -> Vec<(u64, &'static str, String)> {
     let mut known: std::collections::HashMap<u64, &'static str> = std::collections::HashMap::new();
-    let lists: [&[(u64, &'static str)]; 12] = [
+    let lists: [&[(u64, &'static str)]; 13] = [
         poll::compat(),
         event::compat(),
         timer::compat(),
@@ -272,6 +274,7 @@ pub fn compat_table() -> Vec<(u64, &'static str, String)> {
         file::compat(),
         time::compat(),
         identity::compat(),
+        ipc::compat(),
         misc::compat(),
     ];
     for l in lists {

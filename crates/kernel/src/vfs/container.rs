@@ -73,8 +73,8 @@ fn resolve(ctx: &Ctx, path: &str) -> Result<Loc, Errno> {
 
 /// Builds the global mount tree of a container.
 pub fn setup_container_root(spec: &RootSpec) -> Result<(), String> {
-    let (hfs, hroot) =
-        hostfs::mount(&spec.path).map_err(|e| format!("root {}: {}", spec.path, e.name()))?;
+    let (hfs, hroot) = hostfs::mount(&spec.path, false)
+        .map_err(|e| format!("root {}: {}", spec.path, e.name()))?;
     if !mode::is_dir(hroot.stat().map(|s| s.mode).unwrap_or(0)) {
         return Err(format!("root {}: not a directory", spec.path));
     }
@@ -174,7 +174,9 @@ fn mount_one(ctx: &Ctx, m: &MountSpec) -> Result<(), String> {
     let kind = if bind { "bind" } else { m.kind.as_str() };
     match kind {
         "bind" => {
-            let (fs, root) = hostfs::mount(&m.source).map_err(|e| match e {
+            // Bind mounts are writable on the host unless "ro".
+            let writable = flags & MNT_RDONLY == 0;
+            let (fs, root) = hostfs::mount(&m.source, writable).map_err(|e| match e {
                 Errno::ENOENT => format!("bind source {} does not exist", m.source),
                 e => format!("bind source {}: {}", m.source, e.name()),
             })?;
@@ -194,9 +196,14 @@ fn mount_one(ctx: &Ctx, m: &MountSpec) -> Result<(), String> {
             let root = fs.root_dentry();
             Mount::attach(&at, fs, root, flags, "proc");
         }
-        // sysfs, devpts, mqueue and cgroup get their own file systems in later work;
-        // until then an empty directory stands in (the programs that look find nothing).
-        "sysfs" | "devpts" | "mqueue" | "cgroup" | "cgroup2" => {
+        "mqueue" => {
+            let at = mountpoint(ctx, &m.dest, true)?;
+            let (fs, root) = crate::kernel().ipc.mq.mountable();
+            Mount::attach(&at, fs, root, flags, "mqueue");
+        }
+        // sysfs, devpts and cgroup get their own file systems in later work; until then an
+        // empty directory stands in (the programs that look find nothing).
+        "sysfs" | "devpts" | "cgroup" | "cgroup2" => {
             let at = match mountpoint(ctx, &m.dest, true) {
                 Ok(at) => at,
                 Err(e) => {
@@ -204,11 +211,7 @@ fn mount_one(ctx: &Ctx, m: &MountSpec) -> Result<(), String> {
                     return Ok(());
                 }
             };
-            let ro = if m.kind == "devpts" || m.kind == "mqueue" {
-                0
-            } else {
-                MNT_RDONLY
-            };
+            let ro = if m.kind == "devpts" { 0 } else { MNT_RDONLY };
             let fs = TmpFs::new(0o755);
             Mount::attach(&at, fs.clone(), fs.root_dentry(), flags | ro, &m.kind);
         }
