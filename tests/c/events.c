@@ -2,6 +2,7 @@
  * Every wait that the tests make is for something that will happen (or a short timeout
  * that is only checked to have expired); output never depends on timing. */
 #include "t.h"
+#include <mqueue.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -682,6 +683,39 @@ static void epoll_hostio(void) {
     struct pollfd p[2] = {{.fd = 0, .events = POLLIN}, {.fd = 1, .events = POLLOUT}};
     int r = poll(p, 2, 1000);
     say("poll: %d %#x %#x", r, p[0].revents, p[1].revents);
+}
+
+static void epoll_mqueue(void) {
+    /* A file kind of its own (POSIX message queues) joins epoll through poll + wait queue. */
+    char name[64];
+    snprintf(name, sizeof name, "/moat-events-%d", getpid() % 1000);
+    mq_unlink(name);
+    struct mq_attr at = {.mq_maxmsg = 2, .mq_msgsize = 16};
+    mqd_t q = mq_open(name, O_CREAT | O_RDWR | O_NONBLOCK, 0600, &at);
+    MUST(q);
+    mq_unlink(name);
+    int ep = MUST(epoll_create1(0));
+    ep_add(ep, q, EPOLLIN | EPOLLOUT, 1);
+    show_wait(ep, 4, "empty queue");
+    MUST(mq_send(q, "a", 1, 0));
+    MUST(mq_send(q, "b", 1, 0));
+    show_wait(ep, 4, "full queue");
+    char b[16];
+    MUST(mq_receive(q, b, sizeof b, NULL));
+    show_wait(ep, 4, "one taken");
+    pid_t c = MUST(fork());
+    if (c == 0) {
+        usleep(20000);
+        MUST(mq_receive(q, b, sizeof b, NULL));
+        _exit(0);
+    }
+    int ep2 = MUST(epoll_create1(0));
+    ep_add(ep2, q, EPOLLOUT | EPOLLET, 2);
+    MUST(mq_send(q, "c", 1, 0));
+    show_wait(ep2, 4, "full again");
+    struct epoll_event ev;
+    int n = epoll_wait(ep2, &ev, 1, 5000);
+    say("space made by another process: %d [%lu %s], child %s", n, (unsigned long)ev.data.u64, evs(ev.events), wait_child(c));
 }
 
 static void epoll_exclusive(void) {
@@ -1859,6 +1893,7 @@ static const struct tcase cases[] = {
     CASE(epoll_timeouts),
     CASE(epoll_hostio),
     CASE(epoll_exclusive),
+    CASE(epoll_mqueue),
     CASE(timerfd_basic),
     CASE(timerfd_alarm_perm),
     CASE(timerfd_clocks),

@@ -7,7 +7,7 @@ use common::{c_cmd, diff_c_cmd, Variant};
 c_cases!("events", Variant::Static;
     eventfd_basic, eventfd_semaphore, eventfd_blocking,
     epoll_errors, epoll_level, epoll_edge, epoll_oneshot, epoll_close, epoll_nested,
-    epoll_threads, epoll_signals, epoll_timeouts, epoll_exclusive,
+    epoll_threads, epoll_signals, epoll_timeouts, epoll_exclusive, epoll_mqueue,
     timerfd_basic, timerfd_alarm_perm, timerfd_clocks, timerfd_threads,
     signalfd_basic, signalfd_wait,
     pidfd_basic, pidfd_child, pidfd_clone,
