@@ -703,8 +703,11 @@ static void epoll_mqueue(void) {
     char b[16];
     MUST(mq_receive(q, b, sizeof b, NULL));
     show_wait(ep, 4, "one taken");
+    int go[2];
+    MUST(pipe(go));
     pid_t c = MUST(fork());
     if (c == 0) {
+        MUST(read(go[0], b, 1));
         usleep(20000);
         MUST(mq_receive(q, b, sizeof b, NULL));
         _exit(0);
@@ -713,6 +716,7 @@ static void epoll_mqueue(void) {
     ep_add(ep2, q, EPOLLOUT | EPOLLET, 2);
     MUST(mq_send(q, "c", 1, 0));
     show_wait(ep2, 4, "full again");
+    MUST(write(go[1], "x", 1));
     struct epoll_event ev;
     int n = epoll_wait(ep2, &ev, 1, 5000);
     say("space made by another process: %d [%lu %s], child %s", n, (unsigned long)ev.data.u64, evs(ev.events), wait_child(c));
