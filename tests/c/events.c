@@ -144,6 +144,25 @@ static pid_t signal_me_later(int sig, useconds_t us) {
     return c;
 }
 
+/* A child process that sends SIG to this process every 20 ms until stop_child(); for
+ * tests of a blocking call's interruption that must not depend on when it starts. */
+static pid_t signal_me_repeatedly(int sig) {
+    pid_t me = getpid();
+    pid_t c = MUST(fork());
+    if (c == 0) {
+        for (;;) {
+            usleep(20000);
+            kill(me, sig);
+        }
+    }
+    return c;
+}
+
+static void stop_child(pid_t c) {
+    kill(c, SIGKILL);
+    waitpid(c, NULL, 0);
+}
+
 static void put64(int fd, uint64_t v) { MUST(write(fd, &v, 8)); }
 static uint64_t get64(int fd) {
     uint64_t v = 0;
@@ -594,11 +613,11 @@ static void epoll_signals(void) {
     struct epoll_event ev[2];
     /* A handler with SA_RESTART still ends epoll_wait with EINTR. */
     pid_t me = getpid();
-    pid_t c = signal_me_later(SIGUSR1, 30000);
+    pid_t c = signal_me_repeatedly(SIGUSR1);
     errno = 0;
     int n = epoll_wait(ep, ev, 2, 10000);
     say("epoll_wait: %d %s, handler ran %d", n, ename(n < 0 ? errno : 0), got == SIGUSR1);
-    wait_child(c);
+    stop_child(c);
     got = 0;
     /* epoll_pwait with SIGUSR1 blocked: the signal waits, the timeout ends the call. */
     sigset_t block, old;
@@ -891,12 +910,12 @@ static void timerfd_threads(void) {
     say("thread read %ld", (long)r);
     struct sigaction sa = {.sa_handler = on_sig};
     sigaction(SIGUSR1, &sa, NULL);
-    pid_t c = signal_me_later(SIGUSR1, 20000);
+    pid_t c = signal_me_repeatedly(SIGUSR1);
     uint64_t v;
     errno = 0;
     ssize_t n = read(tf, &v, 8);
     say("read interrupted without SA_RESTART: %zd %s", n, ename(errno));
-    wait_child(c);
+    stop_child(c);
     sa.sa_flags = SA_RESTART;
     sigaction(SIGUSR1, &sa, NULL);
     c = signal_me_later(SIGUSR1, 20000);
@@ -1106,9 +1125,12 @@ static int e_of_nothing(void) {
 }
 
 static void pidfd_child(void) {
+    int go[2];
+    MUST(pipe(go));
     pid_t c = MUST(fork());
     if (c == 0) {
-        usleep(30000);
+        char x;
+        MUST(read(go[0], &x, 1));
         _exit(7);
     }
     int pf = MUST(pidfd_open(c, 0));
@@ -1123,6 +1145,7 @@ static void pidfd_child(void) {
     say("fdinfo names the child: %d", strstr(buf, line) != NULL);
     struct pollfd pl = {.fd = pf, .events = POLLIN};
     CHECK(poll(&pl, 1, 0) == 0, "running child: not readable");
+    MUST(write(go[1], "x", 1));
     int pr = poll(&pl, 1, 5000);
     say("poll until it exits: %d %#x", pr, pl.revents);
     CHECK_OK(pidfd_send(pf, 0, NULL, 0), "signal 0 to a zombie");
@@ -1413,11 +1436,13 @@ static void posix_thread_timers(void) {
     timer_t t3;
     struct sigevent none = {.sigev_notify = SIGEV_NONE};
     MUST(timer_create(CLOCK_MONOTONIC, &none, &t3));
-    its = (struct itimerspec){{0, 0}, {0, 20000000}};
+    its = (struct itimerspec){{0, 0}, {10, 0}};
     MUST(timer_settime(t3, 0, &its, NULL));
     struct itimerspec cur;
     MUST(timer_gettime(t3, &cur));
-    say("SIGEV_NONE armed: %d", cur.it_value.tv_nsec > 0);
+    say("SIGEV_NONE armed: %d", cur.it_value.tv_sec > 0 || cur.it_value.tv_nsec > 0);
+    its = (struct itimerspec){{0, 0}, {0, 20000000}};
+    MUST(timer_settime(t3, 0, &its, NULL));
     usleep(40000);
     MUST(timer_gettime(t3, &cur));
     say("SIGEV_NONE expired: %ld.%09ld", cur.it_value.tv_sec, cur.it_value.tv_nsec);
@@ -1613,17 +1638,17 @@ static void pi_sig(int s) {
     if (pi_flag) *pi_flag = 1;
 }
 
-/* A child process that takes PI futex SH, holds it for HOLD µs (after *UNTIL becomes
- * non-zero, if given), then unlocks it (or dies holding it); returns once the child holds
+/* A child process that takes PI futex SH, holds it for HOLD µs (after *UNTIL has a bit
+ * of MASK, if given), then unlocks it (or dies holding it); returns once the child holds
  * it. */
-static pid_t held_by_child(uint32_t *sh, useconds_t hold, int unlock, volatile uint32_t *until) {
+static pid_t held_by_child(uint32_t *sh, useconds_t hold, int unlock, volatile uint32_t *until, uint32_t mask) {
     int go[2];
     MUST(pipe(go));
     pid_t c = MUST(fork());
     if (c == 0) {
         fx(sh, FUTEX_LOCK_PI, 0, NULL, NULL, 0);
         MUST(write(go[1], "x", 1));
-        while (until && !*until) usleep(1000);
+        while (until && !(*until & mask)) usleep(1000);
         usleep(hold);
         if (unlock) fx(sh, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0);
         _exit(0);
@@ -1639,7 +1664,7 @@ static void futex_pi_timeout(void) {
     uint32_t *sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     /* (The child lets go once the parent's signal handler below has run.) */
     pi_flag = &sh[1];
-    pid_t c = held_by_child(sh, 20000, 1, &sh[1]);
+    pid_t c = held_by_child(sh, 20000, 1, &sh[1], ~0u);
     say("held by the child: %s", fword(*sh, c));
     CHECK_ERR(fx(sh, FUTEX_TRYLOCK_PI, 0, NULL, NULL, 0), EAGAIN, "TRYLOCK_PI of a held futex");
     say("after TRYLOCK_PI: %s", fword(*sh, c));
@@ -1667,7 +1692,8 @@ static void futex_pi_death(void) {
     MUST(pipe(go));
     char b;
     /* The owner dies holding it: the waiter gets it, with OWNER_DIED. */
-    pid_t c = held_by_child(sh, 100000, 0, NULL);
+    /* (It dies once the parent waits: FUTEX_WAITERS.) */
+    pid_t c = held_by_child(sh, 20000, 0, sh, FUTEX_WAITERS);
     CHECK_OK(fx(sh, FUTEX_LOCK_PI, 0, NULL, NULL, 0), "LOCK_PI");
     say("after the owner died: %s", fword(*sh, gettid()));
     fx(sh, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0);
@@ -1716,8 +1742,10 @@ static void futex_pi_death(void) {
 
 static uint32_t cv1, lk2;
 static char rq_result[2][128];
+static atomic_int rq_started;
 static void *rq_waiter(void *arg) {
     long i = (long)arg;
+    atomic_fetch_add(&rq_started, 1);
     long r = fx(&cv1, FUTEX_WAIT_REQUEUE_PI, 0, NULL, &lk2, 0);
     int e = errno;
     snprintf(rq_result[i], sizeof rq_result[i], "%ld %s, holds it %d, word %s", r, r ? ename(e) : "",
@@ -1738,11 +1766,13 @@ static void rq_join(pthread_t *w, int n) {
     for (int i = 0; i < n; i++) say("  requeue-PI waiter: %s", rq_result[i]);
 }
 
+/* Waits until N requeue-PI waiters are about to wait on F, and one of them is queued (a
+ * FUTEX_WAKE of a requeue-PI waiter is EINVAL); then gives the others time to queue. */
 static void wait_for_waiters(uint32_t *f, int n) {
-    /* Waiters are queued once a FUTEX_WAKE of 0 finds... nothing to observe: give them time. */
-    (void)f;
-    (void)n;
-    usleep(40000);
+    while (atomic_load(&rq_started) < n) usleep(1000);
+    while (fx(f, FUTEX_WAKE, 1, NULL, NULL, 0) == 0) usleep(1000);
+    usleep(50000);
+    atomic_store(&rq_started, 0);
 }
 
 static void futex_requeue_pi(void) {
@@ -1795,10 +1825,14 @@ struct fwv {
     uint32_t flags, rsv;
 };
 static uint32_t wa, wb, wc;
+/* Wakes futex wb until the waiter says it has been woken (it may not wait yet). */
+static volatile int wb_done;
 static void *wake_b(void *arg) {
     (void)arg;
-    usleep(20000);
-    fx(&wb, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    while (!wb_done) {
+        usleep(5000);
+        fx(&wb, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    }
     return NULL;
 }
 
@@ -1835,9 +1869,12 @@ static void futex_waitv(void) {
     CHECK_ERR(syscall(SYS_futex_waitv, w, 3, 0, &bad, CLOCK_MONOTONIC), EINVAL, "bad timespec");
     w[1].flags = F2_U32 | F2_PRIVATE;
     pthread_t t;
+    wb_done = 0;
     pthread_create(&t, NULL, wake_b, NULL);
-    say("woken through futex %ld", syscall(SYS_futex_waitv, w, 3, 0, NULL, 0));
+    long idx = syscall(SYS_futex_waitv, w, 3, 0, NULL, 0);
+    wb_done = 1;
     pthread_join(t, NULL);
+    say("woken through futex %ld", idx);
     /* Shared, across processes. */
     uint32_t *sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     struct fwv s2[2] = {{0, (uintptr_t)&sh[0], F2_U32, 0}, {0, (uintptr_t)&sh[1], F2_U32, 0}};
@@ -1867,9 +1904,12 @@ static void futex2(void) {
     CHECK_ERR(syscall(455, &wa, 0, 0, F2_U32 | F2_PRIVATE, &ts, CLOCK_MONOTONIC), EINVAL, "mask 0");
     CHECK_ERR(syscall(455, &wa, 1ULL << 32, 1, F2_U32 | F2_PRIVATE, &ts, CLOCK_MONOTONIC), EINVAL, "value beyond 32 bits");
     pthread_t t;
+    wb_done = 0;
     pthread_create(&t, NULL, wake_b, NULL);
-    CHECK(syscall(455, &wb, 0, 0xffffffff, F2_U32 | F2_PRIVATE, NULL, 0) == 0, "futex_wait woken by FUTEX_WAKE");
+    long r = syscall(455, &wb, 0, 0xffffffff, F2_U32 | F2_PRIVATE, NULL, 0);
+    wb_done = 1;
     pthread_join(t, NULL);
+    CHECK(r == 0, "futex_wait woken by FUTEX_WAKE");
     struct fwv rq[2] = {{0, (uintptr_t)&wa, F2_U32 | F2_PRIVATE, 0}, {0, (uintptr_t)&wb, F2_U32 | F2_PRIVATE, 0}};
     CHECK(syscall(456, rq, 0, 1, 1) == 0, "futex_requeue with nobody waiting");
     CHECK_ERR(syscall(456, rq, 1, 1, 1), EINVAL, "futex_requeue flags");
