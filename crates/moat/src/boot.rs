@@ -60,9 +60,9 @@ fn report(fd: RawFd, msg: &str) {
 }
 
 /// Runs the sandbox; never returns.
-pub fn run(opts: kernel::Options, network: &str, args: BootArgs) -> ! {
+pub fn run(opts: kernel::Options, network: &str, overlay: &str, args: BootArgs) -> ! {
     let ready = args.ready_fd;
-    match setup(opts, network, &args) {
+    match setup(opts, network, overlay, &args) {
         Ok(boot) => {
             report(ready, "ok");
             // SAFETY: closing our own pipe end.
@@ -116,7 +116,12 @@ fn join_network(spec: &oci_spec::runtime::Spec, network: &str) -> Result<(), Str
     Ok(())
 }
 
-fn setup(opts: kernel::Options, network: &str, args: &BootArgs) -> Result<Arc<Boot>, String> {
+fn setup(
+    opts: kernel::Options,
+    network: &str,
+    overlay: &str,
+    args: &BootArgs,
+) -> Result<Arc<Boot>, String> {
     // SAFETY: plain process calls on our own process.
     unsafe {
         libc::setsid();
@@ -131,7 +136,8 @@ fn setup(opts: kernel::Options, network: &str, args: &BootArgs) -> Result<Arc<Bo
         }
     }
     let spec = config::load(&args.bundle)?;
-    let root = config::root_spec(&spec, &args.bundle)?;
+    let mut root = config::root_spec(&spec, &args.bundle)?;
+    root.overlay = crate::cmd_do::parse_overlay(overlay)?;
     let process = spec.process().clone().ok_or("config.json has no process")?;
     let hostname = spec.hostname().clone().map(|h| h.into_bytes());
     join_network(&spec, network)?;
@@ -447,6 +453,8 @@ fn finish(boot: Arc<Boot>) -> ! {
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
+    // Pages written through shared mappings of host files reach the host.
+    kernel::fs::pagecache::sync_all();
     let _ = std::fs::remove_file(boot.dir.socket());
     exit_like(st)
 }

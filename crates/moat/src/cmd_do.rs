@@ -7,15 +7,6 @@ use std::os::unix::ffi::OsStrExt;
 
 #[derive(Args)]
 pub struct DoArgs {
-    /// The root file system: the host's root under an overlay whose changes stay in
-    /// memory (root:memory, the default) or go to a host directory (root:dir=PATH), or
-    /// the host's root read-only (none).
-    #[arg(
-        long,
-        value_name = "root:memory|root:dir=PATH|none",
-        default_value = "root:memory"
-    )]
-    overlay: String,
     /// Bind a host directory or file into the sandbox, writable unless :ro (repeatable;
     /// GUEST is created if missing).
     #[arg(long = "volume", short = 'v', value_name = "HOST:GUEST[:ro]")]
@@ -67,7 +58,7 @@ fn lookup(cmd: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The root file system named by --overlay.
-fn parse_overlay(s: &str) -> Result<Option<Upper>, String> {
+pub fn parse_overlay(s: &str) -> Result<Option<Upper>, String> {
     match s {
         "none" => Ok(None),
         "root:memory" => Ok(Some(Upper::Memory)),
@@ -101,8 +92,10 @@ fn parse_volume(s: &str) -> Result<Volume, String> {
     }
 }
 
-pub fn run(mut opts: kernel::Options, args: DoArgs) -> i32 {
-    let spec = parse_overlay(&args.overlay).and_then(|overlay| {
+/// `overlay`: the global --overlay (the host's root under an overlay whose changes stay in
+/// memory, root:memory, or go to a host directory, root:dir=PATH; or read-only, none).
+pub fn run(mut opts: kernel::Options, overlay: &str, args: DoArgs) -> i32 {
+    let spec = parse_overlay(overlay).and_then(|overlay| {
         let volumes = args
             .volumes
             .iter()

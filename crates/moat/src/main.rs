@@ -50,6 +50,17 @@ pub struct Cli {
     /// Accepted (cgroups come later).
     #[arg(long, global = true)]
     systemd_cgroup: bool,
+    /// The root file system's writable layer: an overlay whose changes stay in memory
+    /// (root:memory, the default) or go to a host directory (root:dir=PATH); or none: the
+    /// root itself (`do`: the host's root read-only; containers: the bundle's root,
+    /// writable unless root.readonly).
+    #[arg(
+        long,
+        global = true,
+        value_name = "root:memory|root:dir=PATH|none",
+        default_value = "root:memory"
+    )]
+    overlay: String,
     /// Accepted for runc compatibility.
     #[arg(long, global = true, value_name = "VALUE", num_args = 0..=1, default_missing_value = "true")]
     rootless: Option<String>,
@@ -150,6 +161,8 @@ pub struct Global {
     debug_args: Vec<String>,
     /// --network: none or host.
     pub network: String,
+    /// --overlay, as given.
+    pub overlay: String,
 }
 
 impl Global {
@@ -236,6 +249,7 @@ fn main() {
         log_json: cli.log_format == "json",
         debug_args,
         network: cli.network.clone(),
+        overlay: cli.overlay.clone(),
     };
     if cli.log_format != "text" && cli.log_format != "json" {
         fail(
@@ -255,7 +269,7 @@ fn main() {
     let r = match cli.command {
         Command::Do(args) => {
             install_panic_hook();
-            Ok(cmd_do::run(g.opts.clone(), args))
+            Ok(cmd_do::run(g.opts.clone(), &g.overlay, args))
         }
         Command::Syscalls => {
             print!("{}", kernel::syscalls::compat_markdown());
@@ -263,7 +277,7 @@ fn main() {
         }
         Command::Boot(args) => {
             install_panic_hook();
-            boot::run(g.opts.clone(), &g.network, args)
+            boot::run(g.opts.clone(), &g.network, &g.overlay, args)
         }
         Command::Create(a) => cmd_create::create(&g, &a),
         Command::Start { id } => cmd_create::start(&g, &id),

@@ -351,6 +351,29 @@ fn readonly_root_and_bind_mounts() {
 }
 
 #[test]
+fn writable_root_and_rw_bind_mount() {
+    let host = tmpdir("rw-bind");
+    let h = host.to_str().unwrap().to_string();
+    each(|rt| {
+        let b = bundle(|v| {
+            args(
+                v,
+                "echo new > /newfile && cat /newfile; echo via-bind > /vol/written; rm /data/file.txt && ls /data | wc -l",
+            );
+            v["mounts"].as_array_mut().unwrap().push(
+                json!({"destination": "/vol", "type": "bind", "source": h, "options": ["rbind", "rw"]}),
+            );
+        });
+        let o = rt.run(&["run", "--bundle", b.dir.to_str().unwrap(), &id("rw")]);
+        assert_eq!(o.code, 0, "{}: {}", rt.name, o.stderr);
+        assert_eq!(o.stdout, "new\n0\n", "{}", rt.name);
+        assert_eq!(read(&host.join("written")), "via-bind\n", "{}", rt.name);
+        std::fs::remove_file(host.join("written")).unwrap();
+    });
+    let _ = std::fs::remove_dir_all(&host);
+}
+
+#[test]
 fn tmpfs_and_proc_mounts() {
     each(|rt| {
         let b = bundle(|v| {

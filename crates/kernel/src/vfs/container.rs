@@ -28,6 +28,9 @@ pub struct RootSpec {
     pub mounts: Vec<MountSpec>,
     pub masked_paths: Vec<String>,
     pub readonly_paths: Vec<String>,
+    /// The writable layer of a writable root: an overlay's upper (None: the host
+    /// directory itself, written directly).
+    pub overlay: Option<crate::fs::overlay::Upper>,
 }
 
 /// Mount flags and the file-system options left over (mode=, size=, ...).
@@ -73,15 +76,22 @@ fn resolve(ctx: &Ctx, path: &str) -> Result<Loc, Errno> {
 
 /// Builds the global mount tree of a container.
 pub fn setup_container_root(spec: &RootSpec) -> Result<(), String> {
-    let (hfs, hroot) = hostfs::mount(&spec.path, false)
-        .map_err(|e| format!("root {}: {}", spec.path, e.name()))?;
-    if !mode::is_dir(hroot.stat().map(|s| s.mode).unwrap_or(0)) {
-        return Err(format!("root {}: not a directory", spec.path));
-    }
-    // The host directory is served read-only today (writes reach the host only through
-    // the writable modes that come with the overlay); `readonly` is what mountinfo shows.
     let flags = if spec.readonly { MNT_RDONLY } else { 0 };
-    let root_mnt = Mount::new_root(hfs, Dentry::new_root(b"/", hroot), flags, "/", false);
+    let root_mnt = match (&spec.overlay, spec.readonly) {
+        (Some(upper), false) => {
+            let (fs, root) = crate::fs::overlay::mount_root(&spec.path, upper.clone())
+                .map_err(|e| format!("root {}: {}", spec.path, e.name()))?;
+            Mount::new_root(fs, root, flags, "overlay", false)
+        }
+        _ => {
+            let (hfs, hroot) = hostfs::mount(&spec.path, !spec.readonly)
+                .map_err(|e| format!("root {}: {}", spec.path, e.name()))?;
+            if !mode::is_dir(hroot.stat().map(|s| s.mode).unwrap_or(0)) {
+                return Err(format!("root {}: not a directory", spec.path));
+            }
+            Mount::new_root(hfs, Dentry::new_root(b"/", hroot), flags, "/", false)
+        }
+    };
     dentry::set_root(Loc::root_of(&root_mnt));
     let ctx = Ctx {
         root: Loc::root_of(&root_mnt),
