@@ -9,6 +9,7 @@ pub mod ipc;
 pub mod loader;
 pub mod memfile;
 pub mod mm;
+pub mod net;
 pub mod run;
 pub mod sandbox;
 pub mod sigframe;

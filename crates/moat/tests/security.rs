@@ -147,6 +147,8 @@ fn check_fds(k: i32) {
         let ok = n <= 2
             || link == "/memfd:moat-memory (deleted)"
             || link == "anon_inode:[eventfd]"
+            || link == "anon_inode:[eventpoll]"
+            || link == "anon_inode:[timerfd]"
             || o_path
             || (is_file && flags & libc::O_ACCMODE as u64 != libc::O_WRONLY as u64)
             || link.starts_with("/dev/")

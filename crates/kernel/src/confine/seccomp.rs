@@ -306,6 +306,21 @@ macro_rules! sysno {
     (recvmsg) => {
         libc::SYS_recvmsg
     };
+    (epoll_create1) => {
+        libc::SYS_epoll_create1
+    };
+    (epoll_ctl) => {
+        libc::SYS_epoll_ctl
+    };
+    (epoll_wait) => {
+        libc::SYS_epoll_wait
+    };
+    (timerfd_create) => {
+        libc::SYS_timerfd_create
+    };
+    (timerfd_settime) => {
+        libc::SYS_timerfd_settime
+    };
     (sendmsg) => {
         libc::SYS_sendmsg
     };
@@ -354,6 +369,15 @@ pub fn allowlist() -> Vec<Allowed> {
         allow!(eventfd2, Any, "every task's waker"),
         allow!(ppoll, Any, "tasks sleep on wait queues and host fds at once"),
         allow!(poll, Any, "readiness of host stdio"),
+        allow!(epoll_create1, Any, "the host-fd watcher (host stdio, the clock-change timerfd)"),
+        allow!(epoll_ctl, Any, "the host-fd watcher"),
+        allow!(epoll_wait, Any, "the host-fd watcher"),
+        allow!(
+            timerfd_create,
+            Is(0, libc::CLOCK_REALTIME as u64),
+            "a host timerfd (TFD_TIMER_CANCEL_ON_SET) that tells of changes of the host's clock"
+        ),
+        allow!(timerfd_settime, Any, "arms that timerfd"),
         allow!(clock_nanosleep, Any, "short sleeps (thread::sleep)"),
         // Time and system facts.
         allow!(clock_gettime, Any, "clocks, and CPU clocks of kernel threads and stub processes"),
