@@ -37,17 +37,6 @@ pub enum Kind {
     },
 }
 
-/// Signals the monitor passes on (those the kernel forwards to init).
-const FORWARDED: [i32; 7] = [
-    libc::SIGHUP,
-    libc::SIGINT,
-    libc::SIGQUIT,
-    libc::SIGTERM,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-    libc::SIGWINCH,
-];
-
 /// In the kernel process: the channel to the monitor (and one request at a time on it).
 static CHANNEL: OnceLock<Mutex<RawFd>> = OnceLock::new();
 /// The monitor's pid (the container's pid on the host).
@@ -60,16 +49,9 @@ fn os_err(what: &str) -> String {
     )
 }
 
+/// Signals the monitor passes on: those the kernel forwards to init.
 fn forwarded_set() -> libc::sigset_t {
-    // SAFETY: building a signal set in a local.
-    unsafe {
-        let mut s: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut s);
-        for &sig in &FORWARDED {
-            libc::sigaddset(&mut s, sig);
-        }
-        s
-    }
+    crate::signals::sigset(&crate::signals::PASSED)
 }
 
 /// Splits into monitor and kernel process; returns in the kernel process only. Must be

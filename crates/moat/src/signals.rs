@@ -3,31 +3,42 @@
 
 use std::os::fd::RawFd;
 
-const FORWARDED: [i32; 12] = [
-    libc::SIGHUP,
-    libc::SIGINT,
-    libc::SIGQUIT,
-    libc::SIGTERM,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
+/// Forwarded besides PASSED (the sandbox process does not pass them on).
+const ALSO_FORWARDED: [i32; 5] = [
     libc::SIGALRM,
-    libc::SIGWINCH,
     libc::SIGCONT,
     libc::SIGTSTP,
     libc::SIGTTIN,
     libc::SIGTTOU,
 ];
 
-fn set() -> libc::sigset_t {
+/// What a sandbox process passes on to init (what its kernel forwards): stop signals
+/// would stop the sandbox process itself.
+pub const PASSED: [i32; 7] = [
+    libc::SIGHUP,
+    libc::SIGINT,
+    libc::SIGQUIT,
+    libc::SIGTERM,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGWINCH,
+];
+
+/// A signal set of `sigs`.
+pub fn sigset(sigs: &[i32]) -> libc::sigset_t {
     // SAFETY: building a signal set in a local.
     unsafe {
         let mut s: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut s);
-        for &sig in &FORWARDED {
+        for &sig in sigs {
             libc::sigaddset(&mut s, sig);
         }
         s
     }
+}
+
+fn set() -> libc::sigset_t {
+    sigset(&[&PASSED[..], &ALSO_FORWARDED[..]].concat())
 }
 
 /// Blocks the forwarded signals in this thread (and threads it spawns later) and hands
@@ -56,18 +67,7 @@ pub fn forward(master: Option<RawFd>, f: impl Fn(i32) + Send + 'static) {
 /// Forwards to the host process `pid` (a sandbox process, which passes them on to init).
 pub fn forward_to(pid: i32, master: Option<RawFd>) {
     forward(master, move |sig| {
-        // The sandbox process passes on only what its kernel forwards; stop signals
-        // would stop the sandbox process itself.
-        let passes = [
-            libc::SIGHUP,
-            libc::SIGINT,
-            libc::SIGQUIT,
-            libc::SIGTERM,
-            libc::SIGUSR1,
-            libc::SIGUSR2,
-            libc::SIGWINCH,
-        ];
-        if passes.contains(&sig) {
+        if PASSED.contains(&sig) {
             // SAFETY: plain kill.
             unsafe { libc::kill(pid, sig) };
         }

@@ -243,13 +243,22 @@ pub fn read_proc(rel: &str) -> Option<String> {
     if f < 0 {
         return None;
     }
-    use std::io::Read;
-    use std::os::fd::FromRawFd;
-    // SAFETY: fresh fd.
-    let mut file = unsafe { std::fs::File::from_raw_fd(f) };
-    let mut s = String::new();
-    file.read_to_string(&mut s).ok()?;
-    Some(s)
+    // Plain reads (std's read_to_string would statx the file first).
+    let mut buf = vec![0u8; 4096];
+    let mut n = 0;
+    // SAFETY: reads into our buffer from our fd, then closes it.
+    unsafe {
+        while n < buf.len() {
+            let r = libc::read(f, buf[n..].as_mut_ptr() as *mut _, buf.len() - n);
+            if r <= 0 {
+                break;
+            }
+            n += r as usize;
+        }
+        libc::close(f);
+    }
+    buf.truncate(n);
+    String::from_utf8(buf).ok()
 }
 
 /// Once everything from the host is open: pivot into the empty root, then the allowlist.

@@ -84,248 +84,15 @@ const PTRACES: &[u64] = &[
 
 const PRCTLS: &[u64] = &[libc::PR_SET_NAME as u64];
 
-/// fchmodat2 (Linux 6.6); not in every libc yet.
-const SYS_FCHMODAT2: i64 = 452;
-
+/// `allow!(SYS_name, args, why)`.
 macro_rules! allow {
-    ($name:ident, $args:expr, $why:expr) => {
+    ($nr:ident, $args:expr, $why:expr) => {
         Allowed {
-            name: stringify!($name),
-            nr: sysno!($name),
+            name: stringify!($nr).trim_start_matches("SYS_"),
+            nr: libc::$nr,
             args: $args,
             why: $why,
         }
-    };
-}
-
-macro_rules! sysno {
-    (read) => {
-        libc::SYS_read
-    };
-    (write) => {
-        libc::SYS_write
-    };
-    (pread64) => {
-        libc::SYS_pread64
-    };
-    (pwrite64) => {
-        libc::SYS_pwrite64
-    };
-    (lseek) => {
-        libc::SYS_lseek
-    };
-    (close) => {
-        libc::SYS_close
-    };
-    (fcntl) => {
-        libc::SYS_fcntl
-    };
-    (ioctl) => {
-        libc::SYS_ioctl
-    };
-    (openat) => {
-        libc::SYS_openat
-    };
-    (openat2) => {
-        libc::SYS_openat2
-    };
-    (newfstatat) => {
-        libc::SYS_newfstatat
-    };
-    (fstatfs) => {
-        libc::SYS_fstatfs
-    };
-    (getdents64) => {
-        libc::SYS_getdents64
-    };
-    (readlinkat) => {
-        libc::SYS_readlinkat
-    };
-    (mkdirat) => {
-        libc::SYS_mkdirat
-    };
-    (mknodat) => {
-        libc::SYS_mknodat
-    };
-    (symlinkat) => {
-        libc::SYS_symlinkat
-    };
-    (linkat) => {
-        libc::SYS_linkat
-    };
-    (unlinkat) => {
-        libc::SYS_unlinkat
-    };
-    (renameat2) => {
-        libc::SYS_renameat2
-    };
-    (fchmod) => {
-        libc::SYS_fchmod
-    };
-    (fchmodat2) => {
-        SYS_FCHMODAT2
-    };
-    (fchownat) => {
-        libc::SYS_fchownat
-    };
-    (utimensat) => {
-        libc::SYS_utimensat
-    };
-    (ftruncate) => {
-        libc::SYS_ftruncate
-    };
-    (fallocate) => {
-        libc::SYS_fallocate
-    };
-    (fsync) => {
-        libc::SYS_fsync
-    };
-    (fgetxattr) => {
-        libc::SYS_fgetxattr
-    };
-    (fsetxattr) => {
-        libc::SYS_fsetxattr
-    };
-    (mmap) => {
-        libc::SYS_mmap
-    };
-    (mprotect) => {
-        libc::SYS_mprotect
-    };
-    (munmap) => {
-        libc::SYS_munmap
-    };
-    (mremap) => {
-        libc::SYS_mremap
-    };
-    (madvise) => {
-        libc::SYS_madvise
-    };
-    (brk) => {
-        libc::SYS_brk
-    };
-    (clone) => {
-        libc::SYS_clone
-    };
-    (clone3) => {
-        libc::SYS_clone3
-    };
-    (futex) => {
-        libc::SYS_futex
-    };
-    (set_robust_list) => {
-        libc::SYS_set_robust_list
-    };
-    (rseq) => {
-        libc::SYS_rseq
-    };
-    (sched_yield) => {
-        libc::SYS_sched_yield
-    };
-    (sched_getaffinity) => {
-        libc::SYS_sched_getaffinity
-    };
-    (prctl) => {
-        libc::SYS_prctl
-    };
-    (exit) => {
-        libc::SYS_exit
-    };
-    (exit_group) => {
-        libc::SYS_exit_group
-    };
-    (getpid) => {
-        libc::SYS_getpid
-    };
-    (gettid) => {
-        libc::SYS_gettid
-    };
-    (rt_sigprocmask) => {
-        libc::SYS_rt_sigprocmask
-    };
-    (rt_sigaction) => {
-        libc::SYS_rt_sigaction
-    };
-    (rt_sigreturn) => {
-        libc::SYS_rt_sigreturn
-    };
-    (rt_sigtimedwait) => {
-        libc::SYS_rt_sigtimedwait
-    };
-    (sigaltstack) => {
-        libc::SYS_sigaltstack
-    };
-    (tgkill) => {
-        libc::SYS_tgkill
-    };
-    (kill) => {
-        libc::SYS_kill
-    };
-    (restart_syscall) => {
-        libc::SYS_restart_syscall
-    };
-    (ptrace) => {
-        libc::SYS_ptrace
-    };
-    (wait4) => {
-        libc::SYS_wait4
-    };
-    (eventfd2) => {
-        libc::SYS_eventfd2
-    };
-    (ppoll) => {
-        libc::SYS_ppoll
-    };
-    (poll) => {
-        libc::SYS_poll
-    };
-    (clock_nanosleep) => {
-        libc::SYS_clock_nanosleep
-    };
-    (clock_gettime) => {
-        libc::SYS_clock_gettime
-    };
-    (clock_getres) => {
-        libc::SYS_clock_getres
-    };
-    (getrandom) => {
-        libc::SYS_getrandom
-    };
-    (sysinfo) => {
-        libc::SYS_sysinfo
-    };
-    (getcpu) => {
-        libc::SYS_getcpu
-    };
-    (prlimit64) => {
-        libc::SYS_prlimit64
-    };
-    (accept4) => {
-        libc::SYS_accept4
-    };
-    (recvmsg) => {
-        libc::SYS_recvmsg
-    };
-    (epoll_create1) => {
-        libc::SYS_epoll_create1
-    };
-    (epoll_ctl) => {
-        libc::SYS_epoll_ctl
-    };
-    (epoll_wait) => {
-        libc::SYS_epoll_wait
-    };
-    (timerfd_create) => {
-        libc::SYS_timerfd_create
-    };
-    (timerfd_settime) => {
-        libc::SYS_timerfd_settime
-    };
-    (sendmsg) => {
-        libc::SYS_sendmsg
-    };
-    (pipe2) => {
-        libc::SYS_pipe2
     };
 }
 
@@ -334,94 +101,93 @@ pub fn allowlist() -> Vec<Allowed> {
     use Args::*;
     vec![
         // Memory.
-        allow!(mmap, NoBits(2, PROT_EXEC), "the kernel's own memory (allocator, thread stacks); never executable: the stub page was mapped before confinement"),
-        allow!(mprotect, NoBits(2, PROT_EXEC), "thread-stack guard pages and allocator arenas; never executable"),
-        allow!(munmap, Any, "the kernel's own memory"),
-        allow!(mremap, Any, "the allocator's realloc of large blocks"),
-        allow!(madvise, Any, "the allocator and exiting threads return memory"),
-        allow!(brk, Any, "the allocator's heap"),
-        allow!(fallocate, Any, "memory file: commit and punch holes; host files: fallocate(2) of writable mounts"),
+        allow!(SYS_mmap, NoBits(2, PROT_EXEC), "the kernel's own memory (allocator, thread stacks); never executable: the stub page was mapped before confinement"),
+        allow!(SYS_mprotect, NoBits(2, PROT_EXEC), "thread-stack guard pages and allocator arenas; never executable"),
+        allow!(SYS_munmap, Any, "the kernel's own memory"),
+        allow!(SYS_mremap, Any, "the allocator's realloc of large blocks"),
+        allow!(SYS_madvise, Any, "the allocator and exiting threads return memory"),
+        allow!(SYS_brk, Any, "the allocator's heap"),
+        allow!(SYS_fallocate, Any, "memory file: commit and punch holes; host files: fallocate(2) of writable mounts"),
         // Threads and synchronization.
-        allow!(clone, Is(0, THREAD_FLAGS), "new kernel threads (one per application thread); threads only"),
-        allow!(futex, Any, "locks, condition variables, channels"),
-        allow!(set_robust_list, Any, "every new thread (glibc)"),
-        allow!(rseq, Any, "every new thread registers its rseq area (glibc)"),
-        allow!(sched_yield, Any, "spin-waits, sched_yield(2) of the application"),
-        allow!(sched_getaffinity, Any, "sched_getaffinity(2) and the CPU count"),
-        allow!(prctl, OneOf(0, PRCTLS), "PR_SET_NAME: thread names"),
-        allow!(exit, Any, "a kernel thread ends"),
-        allow!(exit_group, Any, "the kernel process ends"),
-        allow!(getpid, Any, "the kernel's own pid (1 in its namespace)"),
-        allow!(gettid, Any, "the calling thread's id (CPU clocks, signals)"),
+        allow!(SYS_clone, Is(0, THREAD_FLAGS), "new kernel threads (one per application thread); threads only"),
+        allow!(SYS_futex, Any, "locks, condition variables, channels"),
+        allow!(SYS_set_robust_list, Any, "every new thread (glibc)"),
+        allow!(SYS_rseq, Any, "every new thread registers its rseq area (glibc)"),
+        allow!(SYS_sched_yield, Any, "spin-waits, sched_yield(2) of the application"),
+        allow!(SYS_sched_getaffinity, Any, "sched_getaffinity(2) and the CPU count"),
+        allow!(SYS_prctl, OneOf(0, PRCTLS), "PR_SET_NAME: thread names"),
+        allow!(SYS_exit, Any, "a kernel thread ends"),
+        allow!(SYS_exit_group, Any, "the kernel process ends"),
+        allow!(SYS_getpid, Any, "the kernel's own pid (1 in its namespace)"),
+        allow!(SYS_gettid, Any, "the calling thread's id (CPU clocks, signals)"),
         // Signals.
-        allow!(rt_sigprocmask, Any, "signal masks of kernel threads"),
-        allow!(rt_sigaction, Any, "the runtime's handlers (stack overflow, SIGPIPE ignored)"),
-        allow!(rt_sigreturn, Any, "return from a host signal handler"),
-        allow!(rt_sigtimedwait, Any, "the thread that forwards host signals to the sandbox's init"),
-        allow!(sigaltstack, Any, "every new thread's alternate stack (Rust runtime)"),
-        allow!(tgkill, Any, "kick a running stub thread (SIGURG); exit by init's signal"),
-        allow!(kill, Is(1, libc::SIGKILL as u64), "kill a stub process (SIGKILL only)"),
-        allow!(restart_syscall, Any, "restart of an interrupted sleep"),
+        allow!(SYS_rt_sigprocmask, Any, "signal masks of kernel threads"),
+        allow!(SYS_rt_sigaction, Any, "the runtime's handlers (stack overflow, SIGPIPE ignored)"),
+        allow!(SYS_rt_sigreturn, Any, "return from a host signal handler"),
+        allow!(SYS_rt_sigtimedwait, Any, "the thread that forwards host signals to the sandbox's init"),
+        allow!(SYS_sigaltstack, Any, "every new thread's alternate stack (Rust runtime)"),
+        allow!(SYS_tgkill, Any, "kick a running stub thread (SIGURG); exit by init's signal"),
+        allow!(SYS_kill, Is(1, libc::SIGKILL as u64), "kill a stub process (SIGKILL only)"),
+        allow!(SYS_restart_syscall, Any, "restart of an interrupted sleep"),
         // The ptrace platform.
-        allow!(ptrace, OneOf(0, PTRACES), "run stubs under PTRACE_SYSEMU, inject host calls, read registers and FP state"),
-        allow!(wait4, Any, "stop and exit reports of traced stub threads"),
+        allow!(SYS_ptrace, OneOf(0, PTRACES), "run stubs under PTRACE_SYSEMU, inject host calls, read registers and FP state"),
+        allow!(SYS_wait4, Any, "stop and exit reports of traced stub threads"),
         // Waiting.
-        allow!(eventfd2, Any, "every task's waker"),
-        allow!(ppoll, Any, "tasks sleep on wait queues and host fds at once"),
-        allow!(poll, Any, "readiness of host stdio"),
-        allow!(epoll_create1, Any, "the host-fd watcher (host stdio, the clock-change timerfd)"),
-        allow!(epoll_ctl, Any, "the host-fd watcher"),
-        allow!(epoll_wait, Any, "the host-fd watcher"),
-        allow!(
-            timerfd_create,
+        allow!(SYS_eventfd2, Any, "every task's waker"),
+        allow!(SYS_ppoll, Any, "tasks sleep on wait queues and host fds at once"),
+        allow!(SYS_poll, Any, "readiness of host stdio"),
+        allow!(SYS_epoll_create1, Any, "the host-fd watcher (host stdio, the clock-change timerfd)"),
+        allow!(SYS_epoll_ctl, Any, "the host-fd watcher"),
+        allow!(SYS_epoll_wait, Any, "the host-fd watcher"),
+        allow!(SYS_timerfd_create,
             Is(0, libc::CLOCK_REALTIME as u64),
             "a host timerfd (TFD_TIMER_CANCEL_ON_SET) that tells of changes of the host's clock"
         ),
-        allow!(timerfd_settime, Any, "arms that timerfd"),
-        allow!(clock_nanosleep, Any, "short sleeps (thread::sleep)"),
+        allow!(SYS_timerfd_settime, Any, "arms that timerfd"),
+        allow!(SYS_clock_nanosleep, Any, "short sleeps (thread::sleep)"),
         // Time and system facts.
-        allow!(clock_gettime, Any, "clocks, and CPU clocks of kernel threads and stub processes"),
-        allow!(clock_getres, Any, "clock_getres(2)"),
-        allow!(getrandom, Any, "getrandom(2), AT_RANDOM, hash seeds"),
-        allow!(sysinfo, Any, "sysinfo(2) and /proc/meminfo (host memory size)"),
-        allow!(getcpu, Any, "getcpu(2)"),
-        allow!(prlimit64, Any, "reading the host's limits (getrlimit)"),
+        allow!(SYS_clock_gettime, Any, "clocks, and CPU clocks of kernel threads and stub processes"),
+        allow!(SYS_clock_getres, Any, "clock_getres(2)"),
+        allow!(SYS_getrandom, Any, "getrandom(2), AT_RANDOM, hash seeds"),
+        allow!(SYS_sysinfo, Any, "sysinfo(2) and /proc/meminfo (host memory size)"),
+        allow!(SYS_getcpu, Any, "getcpu(2)"),
+        allow!(SYS_prlimit64, Any, "reading the host's limits (getrlimit)"),
         // Files: host fds the kernel holds (mount roots, looked-up objects, host stdio,
         // the memory file, the debug log). Every path argument is relative to an fd the
         // kernel holds: the kernel's root directory is empty.
-        allow!(read, Any, "host files, host stdio, eventfds, the monitor channel"),
-        allow!(write, Any, "host files, host stdio, eventfds, the debug log, the monitor channel"),
-        allow!(pread64, Any, "host files at an offset (page cache, reads)"),
-        allow!(pwrite64, Any, "host files at an offset"),
-        allow!(lseek, Any, "offsets of host fds; SEEK_DATA/SEEK_HOLE in copy-up"),
-        allow!(close, Any, "every host fd the kernel opens"),
-        allow!(fcntl, OneOf(1, FCNTLS), "dup with O_CLOEXEC, fd and status flags"),
-        allow!(ioctl, OneOf(1, IOCTLS), "terminal requests on host stdio, FIONREAD"),
-        allow!(openat, Any, "reopen a host file by name from its directory's fd; O_TMPFILE"),
-        allow!(openat2, Any, "walk host mounts one component at a time (RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS)"),
-        allow!(newfstatat, Any, "attributes of host objects (AT_EMPTY_PATH)"),
-        allow!(fstatfs, Any, "statfs(2) of host mounts"),
-        allow!(getdents64, Any, "host directories"),
-        allow!(readlinkat, Any, "host symlinks (on their O_PATH fd)"),
-        allow!(mkdirat, Any, "writable host mounts and upper directories"),
-        allow!(mknodat, Any, "writable host mounts: regular files, FIFOs, sockets, whiteouts (no devices: no CAP_MKNOD)"),
-        allow!(symlinkat, Any, "writable host mounts"),
-        allow!(linkat, Any, "writable host mounts (AT_EMPTY_PATH)"),
-        allow!(unlinkat, Any, "writable host mounts"),
-        allow!(renameat2, Any, "writable host mounts (NOREPLACE, EXCHANGE, WHITEOUT)"),
-        allow!(fchmod, Any, "chmod on hosts without fchmodat2"),
-        allow!(fchmodat2, Any, "chmod of host objects (AT_EMPTY_PATH)"),
-        allow!(fchownat, Any, "new and chowned host objects get the sandbox owner (AT_EMPTY_PATH)"),
-        allow!(utimensat, Any, "times of host objects (AT_EMPTY_PATH)"),
-        allow!(ftruncate, Any, "truncate host files"),
-        allow!(fsync, Any, "fsync(2), msync(2) and write-back of host files"),
-        allow!(fgetxattr, Any, "overlay opaque marks on host upper directories"),
-        allow!(fsetxattr, Any, "overlay opaque marks on host upper directories"),
+        allow!(SYS_read, Any, "host files, host stdio, eventfds, the monitor channel"),
+        allow!(SYS_write, Any, "host files, host stdio, eventfds, the debug log, the monitor channel"),
+        allow!(SYS_pread64, Any, "host files at an offset (page cache, reads)"),
+        allow!(SYS_pwrite64, Any, "host files at an offset"),
+        allow!(SYS_lseek, Any, "offsets of host fds; SEEK_DATA/SEEK_HOLE in copy-up"),
+        allow!(SYS_close, Any, "every host fd the kernel opens"),
+        allow!(SYS_fcntl, OneOf(1, FCNTLS), "dup with O_CLOEXEC, fd and status flags"),
+        allow!(SYS_ioctl, OneOf(1, IOCTLS), "terminal requests on host stdio, FIONREAD"),
+        allow!(SYS_openat, Any, "reopen a host file by name from its directory's fd; O_TMPFILE"),
+        allow!(SYS_openat2, Any, "walk host mounts one component at a time (RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS)"),
+        allow!(SYS_newfstatat, Any, "attributes of host objects (AT_EMPTY_PATH)"),
+        allow!(SYS_fstatfs, Any, "statfs(2) of host mounts"),
+        allow!(SYS_getdents64, Any, "host directories"),
+        allow!(SYS_readlinkat, Any, "host symlinks (on their O_PATH fd)"),
+        allow!(SYS_mkdirat, Any, "writable host mounts and upper directories"),
+        allow!(SYS_mknodat, Any, "writable host mounts: regular files, FIFOs, sockets, whiteouts (no devices: no CAP_MKNOD)"),
+        allow!(SYS_symlinkat, Any, "writable host mounts"),
+        allow!(SYS_linkat, Any, "writable host mounts (AT_EMPTY_PATH)"),
+        allow!(SYS_unlinkat, Any, "writable host mounts"),
+        allow!(SYS_renameat2, Any, "writable host mounts (NOREPLACE, EXCHANGE, WHITEOUT)"),
+        allow!(SYS_fchmod, Any, "chmod on hosts without fchmodat2"),
+        allow!(SYS_fchmodat2, Any, "chmod of host objects (AT_EMPTY_PATH)"),
+        allow!(SYS_fchownat, Any, "new and chowned host objects get the sandbox owner (AT_EMPTY_PATH)"),
+        allow!(SYS_utimensat, Any, "times of host objects (AT_EMPTY_PATH)"),
+        allow!(SYS_ftruncate, Any, "truncate host files"),
+        allow!(SYS_fsync, Any, "fsync(2), msync(2) and write-back of host files"),
+        allow!(SYS_fgetxattr, Any, "overlay opaque marks on host upper directories"),
+        allow!(SYS_fsetxattr, Any, "overlay opaque marks on host upper directories"),
         // The control socket (moat boot) and the channel to the monitor: no new sockets.
-        allow!(accept4, Any, "connections to the control socket (bound before confinement)"),
-        allow!(recvmsg, Any, "control requests and exec stdio (SCM_RIGHTS)"),
-        allow!(sendmsg, Any, "control replies"),
-        allow!(pipe2, Any, "the stdin of a startContainer hook (the state JSON)"),
+        allow!(SYS_accept4, Any, "connections to the control socket (bound before confinement)"),
+        allow!(SYS_recvmsg, Any, "control requests and exec stdio (SCM_RIGHTS)"),
+        allow!(SYS_sendmsg, Any, "control replies"),
+        allow!(SYS_pipe2, Any, "the stdin of a startContainer hook (the state JSON)"),
     ]
 }
 
