@@ -232,6 +232,18 @@ impl HostInode {
     }
 }
 
+impl HostInode {
+    /// A host fd to read extended attributes through (None for files that cannot have
+    /// user ones: opening devices or FIFOs could have effects).
+    fn xattr_fd(&self) -> Option<Result<OwnedFd, Errno>> {
+        let m = self.st.mode;
+        if !mode::is_reg(m) && !mode::is_dir(m) {
+            return None;
+        }
+        Some(self.reopen(libc::O_RDONLY | libc::O_NONBLOCK))
+    }
+}
+
 impl Inode for HostInode {
     fn as_any(&self) -> &dyn Any {
         self
@@ -329,12 +341,52 @@ impl Inode for HostInode {
     fn rename(&self, _: &Ctx, _: &[u8], _: &Arc<dyn Inode>, _: &[u8], _: u32) -> Result<(), Errno> {
         Err(Errno::EROFS)
     }
-    fn tmpfile(&self, _: &Ctx, _: u32) -> Result<Arc<dyn Inode>, Errno> {
+    fn tmpfile(&self, _: &Ctx, _: u32, _: bool) -> Result<Arc<dyn Inode>, Errno> {
         Err(Errno::EROFS)
     }
     fn setattr(&self, _: &Ctx, _: &SetAttr) -> Result<(), Errno> {
         Err(Errno::EROFS)
     }
+    /// Read from the host file (regular files and directories; others have none).
+    fn getxattr(&self, name: &[u8]) -> Result<Vec<u8>, Errno> {
+        let fd = self.xattr_fd().ok_or(Errno::ENODATA)??;
+        let c = CString::new(name).map_err(|_| Errno::EINVAL)?;
+        let mut buf = vec![0u8; 65536];
+        // SAFETY: valid fd, C string and buffer.
+        let n = unsafe {
+            libc::fgetxattr(
+                fd.as_raw_fd(),
+                c.as_ptr(),
+                buf.as_mut_ptr() as *mut _,
+                buf.len(),
+            )
+        };
+        if n < 0 {
+            return Err(errno());
+        }
+        buf.truncate(n as usize);
+        Ok(buf)
+    }
+
+    fn listxattr(&self) -> Vec<Vec<u8>> {
+        let Some(Ok(fd)) = self.xattr_fd() else {
+            return Vec::new();
+        };
+        let mut buf = vec![0u8; 65536];
+        // SAFETY: valid fd and buffer.
+        let n = unsafe {
+            libc::flistxattr(fd.as_raw_fd(), buf.as_mut_ptr() as *mut _, buf.len())
+        };
+        if n <= 0 {
+            return Vec::new();
+        }
+        buf[..n as usize]
+            .split(|&b| b == 0)
+            .filter(|x| !x.is_empty())
+            .map(|x| x.to_vec())
+            .collect()
+    }
+
     fn fallocate(&self, _: u32, _: u64, _: u64) -> Result<(), Errno> {
         Err(Errno::EROFS)
     }

@@ -87,6 +87,39 @@ impl PageSet {
         memfile().decref_many(&frames);
     }
 
+    /// Frees the whole pages with index in [first, end) (hole punching); returns how many.
+    pub fn remove_range(&self, first: u64, end: u64) -> u64 {
+        let mut p = self.pages.lock().unwrap();
+        let gone: Vec<u64> = p
+            .keys()
+            .copied()
+            .filter(|&i| i >= first && i < end)
+            .collect();
+        let frames: Vec<u64> = gone.iter().filter_map(|i| p.remove(i)).collect();
+        drop(p);
+        memfile().decref_many(&frames);
+        frames.len() as u64
+    }
+
+    /// Zeroes `len` bytes at byte `off` of present pages (within one page).
+    pub fn zero_in_page(&self, off: u64, len: u64) {
+        if let Some(&f) = self.pages.lock().unwrap().get(&(off / PAGE)) {
+            memfile().zero(f + off % PAGE, len.min(PAGE - off % PAGE));
+        }
+    }
+
+    /// The indices of present pages, sorted.
+    pub fn indices(&self) -> Vec<u64> {
+        let mut v: Vec<u64> = self.pages.lock().unwrap().keys().copied().collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Is page `idx` present?
+    pub fn has(&self, idx: u64) -> bool {
+        self.pages.lock().unwrap().contains_key(&idx)
+    }
+
     /// Number of pages present.
     pub fn len(&self) -> usize {
         self.pages.lock().unwrap().len()

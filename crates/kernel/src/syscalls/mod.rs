@@ -3,12 +3,14 @@
 
 pub mod file;
 pub mod identity;
+pub mod memfd;
 pub mod misc;
 pub mod mm;
 pub mod poll;
 pub mod process;
 pub mod signal;
 pub mod time;
+pub mod xattr;
 
 use crate::run::{do_clone, Flow};
 use crate::task::{ExitStatus, Task};
@@ -45,6 +47,8 @@ pub fn dispatch(t: &Arc<Task>, ctx: &mut Context, n: u64, a: &[u64; 6]) -> Flow 
         .or_else(|| poll::dispatch(t, n, a))
         .or_else(|| time::dispatch(t, n, a))
         .or_else(|| identity::dispatch(t, n, a))
+        .or_else(|| memfd::dispatch(t, n, a))
+        .or_else(|| xattr::dispatch(t, n, a))
         .or_else(|| misc::dispatch(t, n, a));
     match r {
         Some(r) => Flow::Ret(r),
@@ -248,7 +252,9 @@ pub fn compat_ctx() -> &'static [(u64, &'static str)] {
 /// "implemented", "partial: ..." or "ENOSYS".
 pub fn compat_table() -> Vec<(u64, &'static str, String)> {
     let mut known: std::collections::HashMap<u64, &'static str> = std::collections::HashMap::new();
-    let lists: [&[(u64, &'static str)]; 9] = [
+    let lists: [&[(u64, &'static str)]; 11] = [
+        memfd::compat(),
+        xattr::compat(),
         poll::compat(),
         compat_ctx(),
         mm::compat(),

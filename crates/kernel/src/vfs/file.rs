@@ -209,6 +209,14 @@ impl File {
             SEEK_CUR => *pos as i64,
             SEEK_END if !is_dir => self.inode().stat()?.size as i64,
             SEEK_DATA | SEEK_HOLE if !is_dir => {
+                if off < 0 {
+                    return Err(Errno::ENXIO);
+                }
+                if let Some(r) = self.inode().seek_data(off as u64, whence == SEEK_HOLE) {
+                    let r = r?;
+                    *pos = r;
+                    return Ok(r);
+                }
                 let size = self.inode().stat()?.size as i64;
                 if off < 0 || off >= size {
                     return Err(Errno::ENXIO);

@@ -128,7 +128,10 @@ pub fn open(
         }
         may_modify_dir(ctx, &dir)?;
         want_write(&dir)?;
-        let ino = dir.inode().tmpfile(ctx, cmode & !ctx.umask & 0o7777)?;
+        let linkable = flags & oflags::O_EXCL == 0;
+        let ino = dir
+            .inode()
+            .tmpfile(ctx, cmode & !ctx.umask & 0o7777, linkable)?;
         let name = format!("#{}", ino.stat().map(|s| s.ino).unwrap_or(0));
         let d = Dentry::new_child(&dir.dentry, name.as_bytes(), ino, false);
         d.set_deleted();
@@ -592,9 +595,9 @@ pub fn enterable(ctx: &Ctx, loc: &Loc) -> Result<(), Errno> {
 
 pub fn statfs(loc: &Loc) -> StatFs {
     let mut s = loc.mnt.fs.statfs();
-    if loc.mnt.readonly() {
-        s.flags |= 1;
-    }
+    // ST_RDONLY, ST_NOSUID, ST_NODEV, ST_NOEXEC share the MNT_* bit values; every
+    // mount is relatime (ST_RELATIME).
+    s.flags |= 0x1000 | (loc.mnt.flags & 0xf) as u64;
     s
 }
 

@@ -207,7 +207,8 @@ fn fcntl(t: &Task, fd: i32, cmd: u64, arg: u64) -> SysResult {
         F_GETLEASE => Ok(F_UNLCK as u64),
         F_GETPIPE_SZ => f.ops().pipe_size(None),
         F_SETPIPE_SZ => f.ops().pipe_size(Some(arg as u32 as u64)),
-        F_ADD_SEALS | F_GET_SEALS => Err(Errno::EINVAL),
+        F_ADD_SEALS => crate::fs::tmpfs::memfd::fcntl_seals(&f, Some(arg as u32)),
+        F_GET_SEALS => crate::fs::tmpfs::memfd::fcntl_seals(&f, None),
         _ => Err(Errno::EINVAL),
     }
 }

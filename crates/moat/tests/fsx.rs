@@ -1,0 +1,9 @@
+//! File-system extras (tests/c/fsx.c): tmpfs sparse files, fallocate, SEEK_DATA/HOLE,
+//! statfs, O_TMPFILE, inode flags; memfd and seals; extended attributes.
+#[macro_use]
+mod common;
+use common::Variant;
+
+c_cases!("fsx", Variant::Static;
+    tmpfs_sparse, tmpfs_statfs, tmpfs_tmpfile, tmpfs_chattr, memfd_basic, memfd_seals,
+    xattr_tmpfs, xattr_other);

@@ -1,0 +1,430 @@
+/* File-system extras: tmpfs (sparse files, fallocate, SEEK_DATA/SEEK_HOLE, statfs,
+ * O_TMPFILE, inode flags), memfd_create and seals, extended attributes, locks (flock,
+ * POSIX record locks, OFD locks, /proc/locks, leases), inotify, data movement (splice,
+ * tee, vmsplice, copy_file_range, sendfile, fadvise, readahead, sync_file_range).
+ *
+ * tmpfs cases work in a private directory under /dev/shm, a tmpfs both natively and
+ * under moat (/tmp is tmpfs only in the sandbox). */
+#include "t.h"
+#include <linux/fs.h>
+#include <poll.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/statfs.h>
+#include <sys/uio.h>
+#include <sys/xattr.h>
+
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 8
+#define MFD_EXEC 0x10
+#endif
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x20
+#endif
+#define TMPFS_MAGIC 0x01021994
+#ifndef ST_VALID
+#define ST_VALID 0x20
+#endif
+
+/* A private directory on /dev/shm, removed at exit by the process that made it. */
+static char s_dir[64];
+static pid_t s_owner;
+static void shm_cleanup(void) {
+    if (s_dir[0] && getpid() == s_owner) rm_rf(s_dir);
+}
+static const char *sdir(void) {
+    if (!s_dir[0]) {
+        strcpy(s_dir, "/dev/shm/moat-fsx-XXXXXX");
+        MUSTP(mkdtemp(s_dir));
+        s_owner = getpid();
+        atexit(shm_cleanup);
+    }
+    return s_dir;
+}
+static char *spath(const char *name) {
+    static char buf[8][256];
+    static int i;
+    sdir();
+    char *b = buf[i++ % 8];
+    snprintf(b, 256, "%s/%s", s_dir, name);
+    return b;
+}
+
+static long blocks_of(int fd) {
+    struct stat st;
+    MUST(fstat(fd, &st));
+    return (long)st.st_blocks;
+}
+
+static long size_of(int fd) {
+    struct stat st;
+    MUST(fstat(fd, &st));
+    return (long)st.st_size;
+}
+
+/* ---- tmpfs ---- */
+
+static void tmpfs_sparse(void) {
+    int fd = MUST(open(spath("sparse"), O_CREAT | O_RDWR, 0644));
+    CHECK(blocks_of(fd) == 0, "new file has no blocks");
+    CHECK(fallocate(fd, 0, 0, 10000) == 0 && size_of(fd) == 10000 && blocks_of(fd) == 24,
+          "fallocate mode 0 grows the size and takes three pages");
+    CHECK_ERR(lseek(fd, 0, SEEK_DATA), ENXIO, "fallocated pages are holes for SEEK_DATA");
+    CHECK(lseek(fd, 0, SEEK_HOLE) == 0, "SEEK_HOLE at an unwritten page");
+    CHECK(pwrite(fd, "x", 1, 5000) == 1, "write into page 1");
+    CHECK(lseek(fd, 0, SEEK_DATA) == 4096, "SEEK_DATA finds the written page");
+    CHECK(lseek(fd, 4097, SEEK_DATA) == 4097, "SEEK_DATA inside data stays");
+    CHECK(lseek(fd, 5000, SEEK_HOLE) == 8192, "SEEK_HOLE after the data page");
+    CHECK(lseek(fd, 9999, SEEK_HOLE) == 9999, "SEEK_HOLE in the last page");
+    CHECK_ERR(lseek(fd, 10000, SEEK_DATA), ENXIO, "SEEK_DATA at EOF");
+    CHECK_ERR(lseek(fd, 10000, SEEK_HOLE), ENXIO, "SEEK_HOLE at EOF");
+    CHECK_ERR(lseek(fd, -1, SEEK_DATA), ENXIO, "SEEK_DATA negative");
+    CHECK(fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 100000) == 0 && size_of(fd) == 10000 &&
+              blocks_of(fd) == 200,
+          "KEEP_SIZE reserves pages past EOF without growing");
+    /* Punching frees whole pages and zeroes the edges. */
+    char buf[12288];
+    memset(buf, 'a', sizeof buf);
+    CHECK(pwrite(fd, buf, sizeof buf, 0) == (ssize_t)sizeof buf, "fill three pages");
+    CHECK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 100, 8192) == 0,
+          "punch a hole across pages");
+    CHECK(size_of(fd) == 12288, "punching keeps the size");
+    char r[12288];
+    CHECK(pread(fd, r, sizeof r, 0) == (ssize_t)sizeof r, "read back");
+    int ok = r[99] == 'a' && r[100] == 0 && r[4095] == 0 && r[4096] == 0 && r[8291] == 0 &&
+             r[8292] == 'a';
+    CHECK(ok, "punched bytes read as zeros, the rest kept");
+    CHECK(lseek(fd, 0, SEEK_HOLE) == 4096 && lseek(fd, 4096, SEEK_DATA) == 8192,
+          "the freed page is a hole");
+    CHECK(blocks_of(fd) == 192, "the whole page inside the hole was freed");
+    CHECK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 1 << 20) == 0 &&
+              blocks_of(fd) == 0 && size_of(fd) == 12288,
+          "punching everything frees every page");
+    /* Modes tmpfs does not have. */
+    CHECK_ERR(fallocate(fd, FALLOC_FL_PUNCH_HOLE, 0, 100), EOPNOTSUPP, "PUNCH_HOLE without KEEP_SIZE");
+    CHECK_ERR(fallocate(fd, FALLOC_FL_ZERO_RANGE, 0, 100), EOPNOTSUPP, "ZERO_RANGE");
+    CHECK_ERR(fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, 0, 4096), EOPNOTSUPP, "COLLAPSE_RANGE");
+    CHECK_ERR(fallocate(fd, FALLOC_FL_INSERT_RANGE, 0, 4096), EOPNOTSUPP, "INSERT_RANGE");
+    CHECK_ERR(fallocate(fd, 0x100, 0, 4096), EOPNOTSUPP, "unknown mode");
+    CHECK_ERR(fallocate(fd, 0, -1, 4096), EINVAL, "negative offset");
+    CHECK_ERR(fallocate(fd, 0, 0, 0), EINVAL, "zero length");
+    CHECK_ERR(fallocate(fd, 0, 0x7fffffffffffffffL, 10), EFBIG, "past the largest file");
+    int ro = MUST(open(spath("sparse"), O_RDONLY));
+    CHECK_ERR(fallocate(ro, 0, 0, 10), EBADF, "read-only fd");
+    int p[2];
+    MUST(pipe(p));
+    CHECK_ERR(fallocate(p[1], 0, 0, 10), ESPIPE, "pipe");
+    int dfd = MUST(open(sdir(), O_RDONLY | O_DIRECTORY));
+    CHECK_ERR(fallocate(dfd, 0, 0, 10), EBADF, "directory opened read-only");
+    /* Truncate down frees pages; growing shows zeros. */
+    CHECK(ftruncate(fd, 0) == 0 && pwrite(fd, "abc", 3, 0) == 3 && ftruncate(fd, 8192) == 0,
+          "truncate and regrow");
+    CHECK(pread(fd, r, 10, 0) == 10 && r[2] == 'c' && r[3] == 0, "regrown tail is zero");
+    CHECK(blocks_of(fd) == 8, "one page in use");
+}
+
+static void tmpfs_statfs(void) {
+    int fd = MUST(open(spath("st"), O_CREAT | O_RDWR, 0644));
+    struct statfs a, b;
+    MUST(fstatfs(fd, &a));
+    CHECK(a.f_type == TMPFS_MAGIC, "tmpfs magic");
+    CHECK(a.f_bsize == 4096 && a.f_frsize == 4096 && a.f_namelen == 255, "block size, name length");
+    CHECK(a.f_flags & ST_VALID, "ST_VALID");
+    static char mb[1 << 20];
+    memset(mb, 1, sizeof mb);
+    MUST(write(fd, mb, sizeof mb));
+    MUST(fstatfs(fd, &b));
+    CHECK(a.f_bfree - b.f_bfree >= 256 && a.f_bfree - b.f_bfree < 512, "1 MiB written takes ~256 blocks");
+    CHECK(b.f_blocks == a.f_blocks && b.f_bavail == b.f_bfree, "total unchanged, avail = free");
+    MUST(ftruncate(fd, 0));
+    MUST(fstatfs(fd, &b));
+    CHECK(b.f_bfree + 16 >= a.f_bfree, "truncation gives the blocks back");
+    int fds[10];
+    MUST(statfs(sdir(), &a));
+    for (int i = 0; i < 10; i++) {
+        char n[16];
+        snprintf(n, sizeof n, "i%d", i);
+        fds[i] = MUST(open(spath(n), O_CREAT | O_RDWR, 0644));
+    }
+    MUST(statfs(sdir(), &b));
+    CHECK(a.f_ffree - b.f_ffree >= 10 && a.f_ffree - b.f_ffree < 20, "ten inodes counted");
+    CHECK(a.f_files == b.f_files, "inode total unchanged");
+    struct statfs c;
+    CHECK_ERR(statfs(spath("none/x"), &c), ENOENT, "statfs of a missing path");
+}
+
+static void tmpfs_tmpfile(void) {
+    int fd = MUST(open(sdir(), O_TMPFILE | O_RDWR, 0600));
+    struct stat st;
+    MUST(fstat(fd, &st));
+    CHECK(S_ISREG(st.st_mode) && st.st_nlink == 0 && (st.st_mode & 0777) == 0600, "unnamed file");
+    CHECK(write(fd, "tmp", 3) == 3, "write");
+    char pr[64];
+    snprintf(pr, sizeof pr, "/proc/self/fd/%d", fd);
+    CHECK(linkat(AT_FDCWD, pr, AT_FDCWD, spath("named"), AT_SYMLINK_FOLLOW) == 0,
+          "linkat from /proc/self/fd gives it a name");
+    MUST(fstat(fd, &st));
+    CHECK(st.st_nlink == 1, "nlink 1 after linkat");
+    char b[8] = {0};
+    int n = MUST(open(spath("named"), O_RDONLY));
+    CHECK(read(n, b, 8) == 3 && !strcmp(b, "tmp"), "the name reaches the data");
+    int fd2 = MUST(open(sdir(), O_TMPFILE | O_WRONLY, 0644));
+    CHECK(linkat(fd2, "", AT_FDCWD, spath("named2"), AT_EMPTY_PATH) == 0, "linkat AT_EMPTY_PATH");
+    CHECK_ERR(linkat(fd2, "", AT_FDCWD, spath("named2"), AT_EMPTY_PATH), EEXIST, "name taken");
+    int fd3 = MUST(open(sdir(), O_TMPFILE | O_RDWR | O_EXCL, 0600));
+    CHECK_ERR(linkat(fd3, "", AT_FDCWD, spath("named3"), AT_EMPTY_PATH), ENOENT,
+              "O_EXCL tmpfiles cannot be linked");
+    int fd4 = MUST(open(spath("gone"), O_CREAT | O_RDWR, 0600));
+    MUST(unlink(spath("gone")));
+    CHECK_ERR(linkat(fd4, "", AT_FDCWD, spath("back"), AT_EMPTY_PATH), ENOENT,
+              "an unlinked file cannot be linked back");
+    CHECK_ERR(open(sdir(), O_TMPFILE | O_RDONLY, 0600), EINVAL, "O_TMPFILE needs write access");
+    CHECK_ERR(open(spath("named"), O_TMPFILE | O_RDWR, 0600), ENOTDIR, "O_TMPFILE on a file");
+}
+
+static void tmpfs_chattr(void) {
+    int fd = MUST(open(spath("attr"), O_CREAT | O_RDWR, 0644));
+    int fl = -1;
+    CHECK(ioctl(fd, FS_IOC_GETFLAGS, &fl) == 0 && fl == 0, "no flags");
+    fl = FS_NODUMP_FL | FS_NOATIME_FL;
+    CHECK(ioctl(fd, FS_IOC_SETFLAGS, &fl) == 0, "set nodump, noatime");
+    fl = 0;
+    CHECK(ioctl(fd, FS_IOC_GETFLAGS, &fl) == 0 && fl == (FS_NODUMP_FL | FS_NOATIME_FL), "read back");
+    fl = FS_COMPR_FL;
+    CHECK_ERR(ioctl(fd, FS_IOC_SETFLAGS, &fl), EOPNOTSUPP, "flags tmpfs lacks");
+    fl = FS_IMMUTABLE_FL;
+    CHECK(ioctl(fd, FS_IOC_SETFLAGS, &fl) == 0, "immutable");
+    CHECK_ERR(open(spath("attr"), O_WRONLY), EPERM, "immutable: no opening for writing");
+    CHECK_ERR(unlink(spath("attr")), EPERM, "immutable: no unlink");
+    CHECK_ERR(chmod(spath("attr"), 0600), EPERM, "immutable: no chmod");
+    CHECK_ERR(rename(spath("attr"), spath("attr2")), EPERM, "immutable: no rename");
+    fl = FS_APPEND_FL;
+    CHECK(ioctl(fd, FS_IOC_SETFLAGS, &fl) == 0, "append-only");
+    CHECK_ERR(open(spath("attr"), O_WRONLY), EPERM, "append-only: no plain write open");
+    int a = open(spath("attr"), O_WRONLY | O_APPEND);
+    CHECK(a >= 0 && write(a, "x", 1) == 1, "append-only: appending works");
+    fl = 0;
+    CHECK(ioctl(fd, FS_IOC_SETFLAGS, &fl) == 0 && unlink(spath("attr")) == 0, "cleared, removable");
+    struct fsxattr fx;
+    CHECK(ioctl(fd, FS_IOC_FSGETXATTR, &fx) == 0 && fx.fsx_xflags == 0, "FSGETXATTR");
+    int p[2];
+    MUST(pipe(p));
+    CHECK_ERR(ioctl(p[0], FS_IOC_GETFLAGS, &fl), ENOTTY, "pipe: ENOTTY");
+    int dfd = MUST(open(sdir(), O_RDONLY | O_DIRECTORY));
+    CHECK(ioctl(dfd, FS_IOC_GETFLAGS, &fl) == 0 && fl == 0, "directory flags");
+}
+
+/* ---- memfd ---- */
+
+static void memfd_basic(void) {
+    int fd = MUST(memfd_create("hello", MFD_CLOEXEC));
+    struct stat st;
+    MUST(fstat(fd, &st));
+    CHECK(S_ISREG(st.st_mode) && (st.st_mode & 07777) == 0777 && st.st_nlink == 0 &&
+              st.st_size == 0,
+          "an empty unlinked regular file, mode 0777");
+    CHECK(fcntl(fd, F_GETFD) == FD_CLOEXEC, "MFD_CLOEXEC");
+    CHECK((fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR, "open read-write");
+    char l[256], pr[64];
+    snprintf(pr, sizeof pr, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(pr, l, sizeof l - 1);
+    l[n > 0 ? n : 0] = 0;
+    CHECK(!strcmp(l, "/memfd:hello (deleted)"), "link text %s", l);
+    struct statfs sf;
+    CHECK(fstatfs(fd, &sf) == 0 && sf.f_type == TMPFS_MAGIC, "lives on tmpfs");
+    CHECK(write(fd, "data", 4) == 4 && ftruncate(fd, 8192) == 0, "write and grow");
+    char *m = MUSTP(mmap(0, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    CHECK(!memcmp(m, "data", 4), "mapped");
+    m[4096] = 'Z';
+    char b = 0;
+    CHECK(pread(fd, &b, 1, 4096) == 1 && b == 'Z', "shared mapping writes reach the file");
+    int re = MUST(open(pr, O_RDWR));
+    CHECK(pread(re, &b, 1, 0) == 1 && b == 'd', "reopened through /proc");
+    CHECK(fcntl(fd, F_GET_SEALS) == F_SEAL_SEAL, "not sealable: F_SEAL_SEAL");
+    CHECK_ERR(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE), EPERM, "cannot add seals");
+    int x = MUST(memfd_create("noexec", MFD_NOEXEC_SEAL));
+    MUST(fstat(x, &st));
+    CHECK((st.st_mode & 0777) == 0666 && fcntl(x, F_GET_SEALS) == F_SEAL_EXEC, "MFD_NOEXEC_SEAL");
+    CHECK_ERR(memfd_create("x", MFD_EXEC | MFD_NOEXEC_SEAL), EINVAL, "EXEC with NOEXEC_SEAL");
+    CHECK_ERR(memfd_create("x", 0x100), EINVAL, "unknown flag");
+    char nm[300];
+    memset(nm, 'n', sizeof nm);
+    nm[249] = 0;
+    CHECK_OK(memfd_create(nm, 0), "249-byte name");
+    nm[249] = 'n';
+    nm[250] = 0;
+    CHECK_ERR(memfd_create(nm, 0), EINVAL, "250-byte name");
+    CHECK_ERR(memfd_create((char *)8, 0), EFAULT, "bad name pointer");
+}
+
+static void memfd_seals(void) {
+    int fd = MUST(memfd_create("s", MFD_ALLOW_SEALING));
+    CHECK(fcntl(fd, F_GET_SEALS) == 0, "sealable: no seals");
+    char pr[64];
+    snprintf(pr, sizeof pr, "/proc/self/fd/%d", fd);
+    int ro = MUST(open(pr, O_RDONLY));
+    CHECK_ERR(fcntl(ro, F_ADD_SEALS, F_SEAL_WRITE), EPERM, "sealing needs a writable fd");
+    CHECK_ERR(fcntl(fd, F_ADD_SEALS, 0x40), EINVAL, "unknown seal");
+    MUST(ftruncate(fd, 8192));
+    void *m = MUSTP(mmap(0, 4096, PROT_READ, MAP_SHARED, fd, 0));
+    CHECK_ERR(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE), EBUSY, "a shared mapping that may write: EBUSY");
+    munmap(m, 4096);
+    m = MUSTP(mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    CHECK_ERR(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE), EBUSY, "writable shared mapping: EBUSY");
+    CHECK(fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE) == 0, "FUTURE_WRITE despite the mapping");
+    CHECK_ERR(write(fd, "a", 1), EPERM, "FUTURE_WRITE: write EPERM");
+    ((char *)m)[0] = 'm';
+    CHECK(mprotect(m, 4096, PROT_READ) == 0 && mprotect(m, 4096, PROT_READ | PROT_WRITE) == 0,
+          "the old mapping stays writable");
+    munmap(m, 4096);
+    CHECK(mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED && errno == EPERM,
+          "new writable shared mapping: EPERM");
+    m = MUSTP(mmap(0, 4096, PROT_READ, MAP_SHARED, fd, 0));
+    CHECK_ERR(mprotect(m, 4096, PROT_READ | PROT_WRITE), EACCES, "read-only mapping cannot gain write");
+    void *pm = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    CHECK(pm != MAP_FAILED, "private writable mapping is fine");
+    CHECK(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE) == 0, "F_SEAL_WRITE once no writable mapping");
+    CHECK(fcntl(fd, F_GET_SEALS) == (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE), "seals read back");
+    CHECK_ERR(pwrite(fd, "a", 1, 0), EPERM, "write sealed");
+    CHECK(ftruncate(fd, 100) == 0 && ftruncate(fd, 10000) == 0, "size still changes");
+    CHECK(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) == 0, "seal the size");
+    CHECK_ERR(ftruncate(fd, 8192), EPERM, "shrink sealed");
+    CHECK_ERR(ftruncate(fd, 20000), EPERM, "grow sealed");
+    CHECK(ftruncate(fd, 10000) == 0, "same size is fine");
+    CHECK(fallocate(fd, 0, 0, 100) == 0, "fallocate inside the size");
+    CHECK_ERR(fallocate(fd, 0, 0, 100000), EPERM, "fallocate growing");
+    CHECK_ERR(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 100), EPERM,
+              "punching a write-sealed file");
+    CHECK(fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL) == 0, "seal the seals");
+    CHECK_ERR(fcntl(fd, F_ADD_SEALS, 0), EPERM, "no more seals");
+    CHECK(fcntl(fd, F_GET_SEALS) == 0x1f, "all five");
+    int g = MUST(memfd_create("g", MFD_ALLOW_SEALING));
+    MUST(write(g, "abcd", 4));
+    MUST(fcntl(g, F_ADD_SEALS, F_SEAL_GROW));
+    CHECK_ERR(pwrite(g, "xyz", 3, 2), EPERM, "GROW: a write crossing EOF in the last page");
+    CHECK_ERR(pwrite(g, "x", 1, 4), EPERM, "GROW: a write at EOF");
+    static char big[8000];
+    int h = MUST(memfd_create("h", MFD_ALLOW_SEALING));
+    MUST(write(h, big, 5000));
+    MUST(fcntl(h, F_ADD_SEALS, F_SEAL_GROW));
+    CHECK(pwrite(h, big, 8000, 0) == 4096, "GROW: a write stops at the last page boundary");
+    int e = MUST(memfd_create("e", MFD_ALLOW_SEALING));
+    CHECK(fcntl(e, F_ADD_SEALS, F_SEAL_EXEC) == 0, "F_SEAL_EXEC");
+    CHECK(fchmod(e, 0755) == 0, "chmod keeping the exec bits");
+    CHECK_ERR(fchmod(e, 0644), EPERM, "chmod changing the exec bits");
+    CHECK_ERR(write(e, "a", 1), EPERM, "F_SEAL_EXEC on an executable file seals writes");
+    int tf = MUST(open(spath("t"), O_CREAT | O_RDWR, 0644));
+    CHECK(fcntl(tf, F_GET_SEALS) == F_SEAL_SEAL, "tmpfs files report F_SEAL_SEAL");
+    CHECK_ERR(fcntl(tf, F_ADD_SEALS, F_SEAL_WRITE), EPERM, "and take no seals");
+    int ef = MUST(open("/proc/self/status", O_RDONLY));
+    CHECK_ERR(fcntl(ef, F_GET_SEALS), EINVAL, "other file systems: EINVAL");
+    int p[2];
+    MUST(pipe(p));
+    CHECK_ERR(fcntl(p[1], F_ADD_SEALS, F_SEAL_WRITE), EINVAL, "pipe: EINVAL");
+}
+
+/* ---- extended attributes ---- */
+
+static void show_list(int fd) {
+    char b[1024];
+    ssize_t n = flistxattr(fd, b, sizeof b);
+    printf("list %zd:", n);
+    for (ssize_t i = 0; i < n; i += strlen(b + i) + 1) printf(" %s", b + i);
+    say("");
+}
+
+static void xattr_tmpfs(void) {
+    int fd = MUST(open(spath("x"), O_CREAT | O_RDWR, 0644));
+    char b[100];
+    CHECK(flistxattr(fd, b, sizeof b) == 0, "none yet");
+    CHECK(fsetxattr(fd, "user.b", "1", 1, 0) == 0 && fsetxattr(fd, "user.a", "22", 2, 0) == 0 &&
+              fsetxattr(fd, "trusted.t", "3", 1, 0) == 0 &&
+              fsetxattr(fd, "security.s", "4", 1, 0) == 0,
+          "user., trusted., security.");
+    show_list(fd);
+    CHECK(fgetxattr(fd, "user.a", b, sizeof b) == 2 && !memcmp(b, "22", 2), "get");
+    CHECK(fgetxattr(fd, "user.a", NULL, 0) == 2, "size query");
+    CHECK(getxattr(spath("x"), "user.b", b, sizeof b) == 1, "by path");
+    CHECK_ERR(fgetxattr(fd, "user.a", b, 1), ERANGE, "buffer too small");
+    CHECK_ERR(flistxattr(fd, b, 3), ERANGE, "list buffer too small");
+    CHECK(flistxattr(fd, NULL, 0) == 35, "list size query");
+    CHECK_ERR(fsetxattr(fd, "user.a", "x", 1, XATTR_CREATE), EEXIST, "XATTR_CREATE on existing");
+    CHECK_ERR(fsetxattr(fd, "user.zz", "x", 1, XATTR_REPLACE), ENODATA, "XATTR_REPLACE on missing");
+    CHECK(fsetxattr(fd, "user.a", "xyz", 3, XATTR_REPLACE) == 0 && fgetxattr(fd, "user.a", b, 100) == 3,
+          "replace");
+    CHECK(fsetxattr(fd, "user.empty", "", 0, 0) == 0 && fgetxattr(fd, "user.empty", b, 10) == 0,
+          "empty value");
+    CHECK(fremovexattr(fd, "user.empty") == 0, "remove");
+    CHECK_ERR(fremovexattr(fd, "user.empty"), ENODATA, "remove again");
+    CHECK_ERR(fgetxattr(fd, "user.none", b, 10), ENODATA, "missing");
+    static char big[70000];
+    CHECK_ERR(fsetxattr(fd, "user.big", big, 65537, 0), E2BIG, "value over 64 KiB");
+    CHECK(fsetxattr(fd, "user.big", big, 65536, 0) == 0, "64 KiB value");
+    CHECK(fremovexattr(fd, "user.big") == 0, "removed");
+    CHECK_ERR(fsetxattr(fd, "user.", "a", 1, 0), EINVAL, "empty name after the prefix");
+    CHECK_ERR(fsetxattr(fd, "", "a", 1, 0), ERANGE, "empty name");
+    CHECK_ERR(fsetxattr(fd, "user.a", "a", 1, 4), EINVAL, "bad flags");
+    char longn[300];
+    memset(longn, 'a', 299);
+    longn[299] = 0;
+    memcpy(longn, "user.", 5);
+    CHECK_ERR(fsetxattr(fd, longn, "a", 1, 0), ERANGE, "name over 255 bytes");
+    CHECK_ERR(fgetxattr(fd, longn, b, 10), ERANGE, "get with a long name");
+    CHECK_ERR(fsetxattr(fd, "foo.bar", "a", 1, 0), EOPNOTSUPP, "unknown namespace");
+    CHECK_ERR(fgetxattr(fd, "system.x", b, 10), EOPNOTSUPP, "system. namespace");
+    MUST(symlink("x", spath("sl")));
+    CHECK_ERR(lsetxattr(spath("sl"), "user.x", "a", 1, 0), EPERM, "user. on a symlink");
+    CHECK_ERR(lgetxattr(spath("sl"), "user.x", b, 10), ENODATA, "get user. on a symlink");
+    CHECK(lsetxattr(spath("sl"), "trusted.x", "a", 1, 0) == 0, "trusted. on a symlink");
+    CHECK(llistxattr(spath("sl"), b, sizeof b) == 10, "llistxattr sees the link's own");
+    CHECK(getxattr(spath("sl"), "user.a", b, sizeof b) == 3, "getxattr follows the link");
+    MUST(mkfifo(spath("fifo"), 0644));
+    CHECK_ERR(setxattr(spath("fifo"), "user.a", "x", 1, 0), EPERM, "user. on a FIFO");
+    CHECK(setxattr(spath("fifo"), "trusted.a", "x", 1, 0) == 0, "trusted. on a FIFO");
+    MUST(mkdir(spath("d"), 0755));
+    CHECK(setxattr(spath("d"), "user.dir", "1", 1, 0) == 0, "user. on a directory");
+    int op = MUST(open(spath("x"), O_PATH));
+    CHECK_ERR(fgetxattr(op, "user.a", b, 10), EBADF, "O_PATH fd");
+    CHECK_ERR(fsetxattr(op, "user.a", "a", 1, 0), EBADF, "O_PATH fd set");
+    CHECK_ERR(getxattr(spath("nonexist"), "user.a", b, 10), ENOENT, "missing file");
+    CHECK_ERR(getxattr(spath("x"), (char *)8, b, 10), EFAULT, "bad name pointer");
+    int m = MUST(memfd_create("m", 0));
+    CHECK(fsetxattr(m, "user.m", "1", 1, 0) == 0, "memfd keeps xattrs");
+    if (fork() == 0) {
+        /* Without CAP_SYS_ADMIN trusted. is hidden and refused. */
+        MUST(setuid(1000));
+        show_list(fd);
+        CHECK_ERR(fgetxattr(fd, "trusted.t", b, 10), ENODATA, "unprivileged trusted. get");
+        CHECK_ERR(fsetxattr(fd, "trusted.t", "a", 1, 0), EPERM, "unprivileged trusted. set");
+        CHECK_ERR(fsetxattr(fd, "user.a", "a", 1, 0), EACCES, "user. set needs write permission");
+        _exit(t_failed);
+    }
+    int st;
+    wait(&st);
+    CHECK(WIFEXITED(st), "child done");
+}
+
+static void xattr_other(void) {
+    char b[100];
+    int p[2];
+    MUST(pipe(p));
+    CHECK_ERR(fgetxattr(p[0], "user.x", b, 10), ENODATA, "pipe: user. get");
+    CHECK_ERR(fsetxattr(p[0], "user.x", "a", 1, 0), EPERM, "pipe: user. set");
+    CHECK_ERR(fgetxattr(p[0], "trusted.x", b, 10), EOPNOTSUPP, "pipe: trusted. get");
+    CHECK(flistxattr(p[0], b, sizeof b) == 0, "pipe: empty list");
+    CHECK_ERR(getxattr("/proc/self/status", "user.x", b, 10), EOPNOTSUPP, "procfs: get");
+    CHECK_ERR(setxattr("/proc/self/status", "user.x", "a", 1, 0), EOPNOTSUPP, "procfs: set");
+    CHECK(listxattr("/proc/self/status", b, sizeof b) == 0, "procfs: empty list");
+    CHECK_ERR(setxattr("/dev/null", "user.x", "a", 1, 0), EPERM, "device: user. set");
+    CHECK_ERR(getxattr("/dev/null", "user.x", b, 10), ENODATA, "device: user. get");
+}
+
+static const struct tcase cases[] = {
+    CASE(tmpfs_sparse), CASE(tmpfs_statfs), CASE(tmpfs_tmpfile), CASE(tmpfs_chattr),
+    CASE(memfd_basic),  CASE(memfd_seals),  CASE(xattr_tmpfs),   CASE(xattr_other),
+    {0, 0}};
+
+int main(int argc, char **argv) { return run_cases(cases, argc, argv); }
