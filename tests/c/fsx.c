@@ -422,9 +422,288 @@ static void xattr_other(void) {
     CHECK_ERR(getxattr("/dev/null", "user.x", b, 10), ENODATA, "device: user. get");
 }
 
+
+/* ---- locks ---- */
+
+static int setlk(int fd, int cmd, short type, off_t start, off_t len) {
+    struct flock l = {.l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = len};
+    return fcntl(fd, cmd, &l);
+}
+
+/* F_GETLK over [start, start+len): "unlocked" or "TYPE start len by-child". */
+static const char *getlk(int fd, int cmd, short type, off_t start, off_t len, pid_t who) {
+    static char b[96];
+    struct flock l = {.l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = len};
+    if (fcntl(fd, cmd, &l) != 0) {
+        snprintf(b, sizeof b, "error %s", ename(errno));
+        return b;
+    }
+    if (l.l_type == F_UNLCK) return "unlocked";
+    snprintf(b, sizeof b, "%s %ld %ld %s", l.l_type == F_WRLCK ? "W" : "R", (long)l.l_start,
+             (long)l.l_len, l.l_pid == who ? "pid ok" : l.l_pid == -1 ? "pid -1" : "pid ?");
+    return b;
+}
+
+static void sync_wait(int fd) {
+    char c;
+    if (read(fd, &c, 1) != 1) say("sync read failed");
+}
+static void sync_post(int fd) {
+    if (write(fd, "x", 1) != 1) say("sync write failed");
+}
+
+static void on_alarm(int s) { (void)s; }
+
+static void flock_case(void) {
+    int a = MUST(open(spath("fl"), O_CREAT | O_RDWR, 0644));
+    int b = MUST(open(spath("fl"), O_RDONLY));
+    CHECK(flock(a, LOCK_SH) == 0 && flock(b, LOCK_SH | LOCK_NB) == 0, "two shared locks");
+    CHECK_ERR(flock(b, LOCK_EX | LOCK_NB), EWOULDBLOCK, "exclusive against a shared one");
+    CHECK(flock(a, LOCK_EX | LOCK_NB) == 0, "the failed conversion dropped b's lock: a upgrades");
+    CHECK_ERR(flock(b, LOCK_SH | LOCK_NB), EWOULDBLOCK, "shared against exclusive");
+    int d = MUST(dup(a));
+    CHECK(flock(d, LOCK_EX | LOCK_NB) == 0, "a dup shares the lock");
+    close(d);
+    CHECK_ERR(flock(b, LOCK_SH | LOCK_NB), EWOULDBLOCK, "closing a dup keeps it");
+    fflush(stdout);
+    pid_t c = MUST(fork());
+    if (c == 0) {
+        /* The child's copy of a is the same open file: it may unlock it. */
+        CHECK(flock(a, LOCK_UN) == 0, "child unlocks the shared description");
+        _exit(t_failed);
+    }
+    say("child: %s", wait_child(c));
+    CHECK(flock(b, LOCK_EX | LOCK_NB) == 0, "free after the child's unlock");
+    CHECK_ERR(flock(a, LOCK_SH | LOCK_NB), EWOULDBLOCK, "now b holds it");
+    CHECK_ERR(flock(a, 0), EINVAL, "no operation");
+    CHECK_ERR(flock(a, LOCK_SH | LOCK_EX), EINVAL, "two operations");
+    CHECK_ERR(flock(1000, LOCK_SH), EBADF, "bad fd");
+    int op = MUST(open(spath("fl"), O_PATH));
+    CHECK_ERR(flock(op, LOCK_SH), EBADF, "O_PATH fd");
+    /* A blocked flock waits for the holder. */
+    int p[2];
+    MUST(pipe(p));
+    fflush(stdout);
+    c = MUST(fork());
+    if (c == 0) {
+        close(b);
+        int e = MUST(open(spath("fl"), O_RDONLY));
+        sync_post(p[1]);
+        CHECK(flock(e, LOCK_EX) == 0, "child got the lock after the wait");
+        _exit(t_failed);
+    }
+    sync_wait(p[0]);
+    usleep(200000);
+    say("parent releases");
+    close(b);
+    say("child: %s", wait_child(c));
+    /* A signal interrupts the wait. */
+    MUST(flock(a, LOCK_EX));
+    fflush(stdout);
+    c = MUST(fork());
+    if (c == 0) {
+        struct sigaction sa = {.sa_handler = on_alarm};
+        sigaction(SIGALRM, &sa, 0);
+        int e = MUST(open(spath("fl"), O_RDONLY));
+        alarm(1);
+        CHECK_ERR(flock(e, LOCK_SH), EINTR, "interrupted flock");
+        _exit(t_failed);
+    }
+    say("child: %s", wait_child(c));
+    int q[2];
+    MUST(pipe(q));
+    CHECK(flock(q[0], LOCK_EX | LOCK_NB) == 0, "flock on a pipe");
+}
+
+static void posix_locks(void) {
+    int fd = MUST(open(spath("pl"), O_CREAT | O_RDWR, 0644));
+    MUST(ftruncate(fd, 100));
+    int p[2], r[2];
+    MUST(pipe(p));
+    MUST(pipe(r));
+    fflush(stdout);
+    pid_t c = MUST(fork());
+    if (c == 0) {
+        CHECK(setlk(fd, F_SETLK, F_WRLCK, 0, 10) == 0, "child write-locks 0-9");
+        CHECK(setlk(fd, F_SETLK, F_RDLCK, 20, 10) == 0, "child read-locks 20-29");
+        CHECK(setlk(fd, F_SETLK, F_RDLCK, 30, 10) == 0, "child read-locks 30-39 (merges)");
+        CHECK(setlk(fd, F_SETLK, F_UNLCK, 4, 2) == 0, "child unlocks 4-5 (splits)");
+        CHECK(setlk(fd, F_SETLK, F_WRLCK, 60, 0) == 0, "child write-locks 60-EOF");
+        CHECK(!strcmp(getlk(fd, F_GETLK, F_WRLCK, 0, 100, 0), "unlocked"), "own locks never conflict");
+        sync_post(p[1]);
+        sync_wait(r[0]);
+        _exit(t_failed);
+    }
+    sync_wait(p[0]);
+    say("0-99 W: %s", getlk(fd, F_GETLK, F_WRLCK, 0, 100, c));
+    say("4-5 W: %s", getlk(fd, F_GETLK, F_WRLCK, 4, 2, c));
+    say("6-19 W: %s", getlk(fd, F_GETLK, F_WRLCK, 6, 14, c));
+    say("10-19 W: %s", getlk(fd, F_GETLK, F_WRLCK, 10, 10, c));
+    say("20-29 R: %s", getlk(fd, F_GETLK, F_RDLCK, 20, 10, c));
+    say("25-34 W: %s", getlk(fd, F_GETLK, F_WRLCK, 25, 10, c));
+    say("50-59 W: %s", getlk(fd, F_GETLK, F_WRLCK, 50, 10, c));
+    say("1000 W: %s", getlk(fd, F_GETLK, F_WRLCK, 1000, 1, c));
+    CHECK_ERR(setlk(fd, F_SETLK, F_RDLCK, 0, 1), EAGAIN, "read lock under a write lock");
+    CHECK(setlk(fd, F_SETLK, F_RDLCK, 20, 5) == 0, "read locks share");
+    CHECK_ERR(setlk(fd, F_SETLK, F_WRLCK, 20, 5), EAGAIN, "write lock over a read lock");
+    sync_post(r[1]);
+    say("child: %s", wait_child(c));
+    say("after exit 0-99 W: %s", getlk(fd, F_GETLK, F_WRLCK, 0, 100, c));
+    /* Closing any fd of the file drops the process's locks. */
+    CHECK(setlk(fd, F_SETLK, F_WRLCK, 0, 0) == 0, "parent locks everything");
+    int other = MUST(open(spath("pl"), O_RDONLY));
+    fflush(stdout);
+    c = MUST(fork());
+    if (c == 0) {
+        say("child sees: %s", getlk(fd, F_GETLK, F_RDLCK, 0, 1, getppid()));
+        sync_post(p[1]);
+        sync_wait(r[0]);
+        say("child sees after close: %s", getlk(fd, F_GETLK, F_RDLCK, 0, 1, getppid()));
+        _exit(0);
+    }
+    sync_wait(p[0]);
+    close(other);
+    sync_post(r[1]);
+    say("child: %s", wait_child(c));
+    /* Argument errors. */
+    struct flock l = {.l_type = F_RDLCK, .l_whence = 7};
+    CHECK_ERR(fcntl(fd, F_SETLK, &l), EINVAL, "bad whence");
+    l = (struct flock){.l_type = 9, .l_whence = SEEK_SET};
+    CHECK_ERR(fcntl(fd, F_SETLK, &l), EINVAL, "bad type");
+    CHECK_ERR(fcntl(fd, F_GETLK, &(struct flock){.l_type = F_UNLCK}), EINVAL, "F_GETLK of F_UNLCK");
+    CHECK_ERR(setlk(fd, F_SETLK, F_RDLCK, -5, 1), EINVAL, "negative start");
+    CHECK_ERR(setlk(fd, F_SETLK, F_RDLCK, 2, -5), EINVAL, "negative length past 0");
+    CHECK(setlk(fd, F_SETLK, F_RDLCK, 10, -5) == 0, "negative length covers 5-9");
+    CHECK_ERR(setlk(fd, F_SETLK, F_RDLCK, 0x7fffffffffffff00L, 0x1000), EOVERFLOW, "end past OFFSET_MAX");
+    int ro = MUST(open(spath("pl"), O_RDONLY));
+    CHECK_ERR(setlk(ro, F_SETLK, F_WRLCK, 0, 1), EBADF, "write lock needs a writable fd");
+    int wo = MUST(open(spath("pl"), O_WRONLY));
+    CHECK_ERR(setlk(wo, F_SETLK, F_RDLCK, 0, 1), EBADF, "read lock needs a readable fd");
+    CHECK_ERR(fcntl(fd, F_SETLK, (void *)8), EFAULT, "bad pointer");
+    l = (struct flock){.l_type = F_WRLCK, .l_whence = SEEK_END, .l_start = -10, .l_len = 5};
+    CHECK(fcntl(fd, F_SETLK, &l) == 0, "SEEK_END relative");
+}
+
+static void posix_wait_deadlock(void) {
+    int fd = MUST(open(spath("dl"), O_CREAT | O_RDWR, 0644));
+    int p[2];
+    MUST(pipe(p));
+    CHECK(setlk(fd, F_SETLK, F_WRLCK, 0, 1) == 0, "parent locks byte 0");
+    fflush(stdout);
+    pid_t c = MUST(fork());
+    if (c == 0) {
+        CHECK(setlk(fd, F_SETLK, F_WRLCK, 1, 1) == 0, "child locks byte 1");
+        sync_post(p[1]);
+        CHECK(setlk(fd, F_SETLKW, F_WRLCK, 0, 1) == 0, "child waits for byte 0, then gets it");
+        _exit(t_failed);
+    }
+    sync_wait(p[0]);
+    usleep(300000);
+    CHECK_ERR(setlk(fd, F_SETLKW, F_WRLCK, 1, 1), EDEADLK, "waiting for the child's byte: EDEADLK");
+    say("parent unlocks byte 0");
+    MUST(setlk(fd, F_SETLK, F_UNLCK, 0, 1));
+    say("child: %s", wait_child(c));
+    /* An interrupted F_SETLKW. */
+    MUST(setlk(fd, F_SETLK, F_WRLCK, 0, 0));
+    fflush(stdout);
+    c = MUST(fork());
+    if (c == 0) {
+        struct sigaction sa = {.sa_handler = on_alarm};
+        sigaction(SIGALRM, &sa, 0);
+        alarm(1);
+        CHECK_ERR(setlk(fd, F_SETLKW, F_RDLCK, 0, 1), EINTR, "interrupted F_SETLKW");
+        _exit(t_failed);
+    }
+    say("child: %s", wait_child(c));
+}
+
+static void ofd_locks(void) {
+    int a = MUST(open(spath("ofd"), O_CREAT | O_RDWR, 0644));
+    int b = MUST(open(spath("ofd"), O_RDWR));
+    CHECK(setlk(a, F_OFD_SETLK, F_WRLCK, 0, 10) == 0, "OFD lock on a");
+    CHECK_ERR(setlk(b, F_OFD_SETLK, F_WRLCK, 5, 1), EAGAIN, "conflicts with another open, same process");
+    say("b sees: %s", getlk(b, F_OFD_GETLK, F_WRLCK, 0, 100, 0));
+    CHECK(!strcmp(getlk(a, F_OFD_GETLK, F_WRLCK, 0, 100, 0), "unlocked"), "a's own lock");
+    say("POSIX view: %s", getlk(a, F_GETLK, F_RDLCK, 0, 1, 0));
+    CHECK_ERR(setlk(a, F_SETLK, F_RDLCK, 0, 1), EAGAIN, "a POSIX lock conflicts with the OFD lock");
+    struct flock l = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_pid = 1};
+    CHECK_ERR(fcntl(a, F_OFD_SETLK, &l), EINVAL, "l_pid must be 0");
+    int d = MUST(dup(a));
+    CHECK(setlk(d, F_OFD_SETLK, F_RDLCK, 0, 10) == 0, "a dup is the same owner");
+    close(a);
+    CHECK_ERR(setlk(b, F_OFD_SETLK, F_WRLCK, 0, 1), EAGAIN, "closing one fd keeps OFD locks");
+    close(d);
+    CHECK(setlk(b, F_OFD_SETLK, F_WRLCK, 0, 1) == 0, "closing the last fd drops them");
+}
+
+static void proc_locks(void) {
+    int fd = MUST(open(spath("pr"), O_CREAT | O_RDWR, 0644));
+    int g = MUST(open(spath("pr2"), O_CREAT | O_RDWR, 0644));
+    struct stat st, st2;
+    MUST(fstat(fd, &st));
+    MUST(fstat(g, &st2));
+    MUST(setlk(fd, F_SETLK, F_WRLCK, 0, 0));
+    MUST(setlk(fd, F_SETLK, F_RDLCK, 100, 50));
+    MUST(flock(g, LOCK_SH));
+    MUST(setlk(g, F_OFD_SETLK, F_RDLCK, 5, 5));
+    FILE *f = fopen("/proc/locks", "r");
+    CHECK(f != NULL, "open /proc/locks");
+    char line[256];
+    static char lines[16][128];
+    int n = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        int id;
+        char kind[16], adv[16], type[16], dev[64], from[32], to[32];
+        long pid;
+        if (sscanf(line, "%d: %15s %15s %15s %ld %63s %31s %31s", &id, kind, adv, type, &pid, dev,
+                   from, to) != 8) {
+            say("bad line: %s", line);
+            continue;
+        }
+        unsigned maj, min;
+        unsigned long ino;
+        if (sscanf(dev, "%x:%x:%lu", &maj, &min, &ino) != 3) say("bad dev %s", dev);
+        if (ino != st.st_ino && ino != st2.st_ino) continue;
+        const char *who = pid == getpid() ? "me" : pid == -1 ? "-1" : "?";
+        if (n < 16)
+            snprintf(lines[n++], sizeof lines[0], "%s %s %s %s %s %s %s", ino == st.st_ino ? "f1" : "f2",
+                     kind, adv, type, who, from, to);
+    }
+    /* Linux lists newest first per CPU: compare as a set. */
+    qsort(lines, n, sizeof lines[0], (int (*)(const void *, const void *))strcmp);
+    for (int i = 0; i < n; i++) say("%s", lines[i]);
+    CHECK(n == 5, "five locks listed (the read lock split the write lock)");
+    if (f) fclose(f);
+}
+
+static void leases(void) {
+    int fd = MUST(open(spath("le"), O_CREAT | O_RDWR, 0644));
+    close(fd);
+    int r = MUST(open(spath("le"), O_RDONLY));
+    CHECK(fcntl(r, F_GETLEASE) == F_UNLCK, "no lease");
+    CHECK(fcntl(r, F_SETLEASE, F_RDLCK) == 0 && fcntl(r, F_GETLEASE) == F_RDLCK, "read lease");
+    int r2 = MUST(open(spath("le"), O_RDONLY));
+    CHECK(r2 >= 0, "another reader does not break it");
+    CHECK_ERR(fcntl(r2, F_SETLEASE, F_WRLCK), EAGAIN, "write lease with other opens");
+    int w = open(spath("le"), O_WRONLY | O_NONBLOCK);
+    CHECK(w == -1 && errno == EWOULDBLOCK, "a non-blocking writer meets the lease");
+    CHECK(fcntl(r, F_SETLEASE, F_UNLCK) == 0 && fcntl(r, F_GETLEASE) == F_UNLCK, "lease released");
+    w = MUST(open(spath("le"), O_WRONLY | O_NONBLOCK));
+    CHECK_ERR(fcntl(r2, F_SETLEASE, F_RDLCK), EAGAIN, "read lease while someone writes");
+    CHECK_ERR(fcntl(w, F_SETLEASE, F_RDLCK), EAGAIN, "read lease on a writable fd");
+    CHECK_ERR(fcntl(w, F_SETLEASE, 7), EINVAL, "bad lease type");
+    int p[2];
+    MUST(pipe(p));
+    CHECK_ERR(fcntl(p[0], F_SETLEASE, F_RDLCK), EINVAL, "pipe: EINVAL");
+    int dfd = MUST(open(sdir(), O_RDONLY | O_DIRECTORY));
+    CHECK_ERR(fcntl(dfd, F_SETLEASE, F_RDLCK), EINVAL, "directory: EINVAL");
+}
+
 static const struct tcase cases[] = {
     CASE(tmpfs_sparse), CASE(tmpfs_statfs), CASE(tmpfs_tmpfile), CASE(tmpfs_chattr),
     CASE(memfd_basic),  CASE(memfd_seals),  CASE(xattr_tmpfs),   CASE(xattr_other),
+    CASE(flock_case),   CASE(posix_locks),  CASE(posix_wait_deadlock), CASE(ofd_locks),
+    CASE(proc_locks),   CASE(leases),
     {0, 0}};
 
 int main(int argc, char **argv) { return run_cases(cases, argc, argv); }

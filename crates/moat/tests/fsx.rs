@@ -7,3 +7,8 @@ use common::Variant;
 c_cases!("fsx", Variant::Static;
     tmpfs_sparse, tmpfs_statfs, tmpfs_tmpfile, tmpfs_chattr, memfd_basic, memfd_seals,
     xattr_tmpfs, xattr_other);
+
+mod locks {
+    c_cases!("fsx", crate::common::Variant::Static;
+        flock_case, posix_locks, posix_wait_deadlock, ofd_locks, proc_locks, leases);
+}

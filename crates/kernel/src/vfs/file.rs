@@ -28,6 +28,15 @@ pub struct File {
     pub id: u64,
 }
 
+impl Drop for File {
+    /// The last reference is gone (Linux's __fput): the description's locks and leases
+    /// go, and watchers see the close.
+    fn drop(&mut self) {
+        super::lock::file_closed(self);
+        super::notify::closed(self);
+    }
+}
+
 impl File {
     pub fn new(loc: Loc, flags: u32, ops: Box<dyn FileOps>) -> Arc<File> {
         Arc::new(File {

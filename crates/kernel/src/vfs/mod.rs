@@ -16,6 +16,7 @@ pub mod fdtable;
 pub mod file;
 pub mod fsctx;
 pub mod inode;
+pub mod lock;
 pub mod notify;
 pub mod ops;
 pub mod perm;

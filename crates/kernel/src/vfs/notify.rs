@@ -6,3 +6,6 @@ use super::Loc;
 
 /// Attributes of `loc` changed (chmod, chown, utimes, xattrs, link count).
 pub fn attrib(_loc: &Loc) {}
+
+/// The last reference to an open file is gone (IN_CLOSE_WRITE / IN_CLOSE_NOWRITE).
+pub fn closed(_f: &super::File) {}

@@ -47,6 +47,7 @@ const TOP: &[&str] = &[
     "cpuinfo",
     "filesystems",
     "loadavg",
+    "locks",
     "meminfo",
     "mounts",
     "stat",
@@ -110,6 +111,7 @@ pub(super) fn top_content(name: &str, ctx: &Ctx) -> Result<Vec<u8>, Errno> {
             let last = procs.tasks.keys().copied().max().unwrap_or(1);
             format!("0.00 0.00 0.00 1/{} {}\n", n, last).into_bytes()
         }
+        "locks" => crate::vfs::lock::proc_locks().into_bytes(),
         "meminfo" => meminfo().into_bytes(),
         "stat" => stat().into_bytes(),
         "swaps" => b"Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n".to_vec(),

@@ -153,6 +153,9 @@ fn do_open(t: &Task, dirfd: i32, path: &[u8], flags: u32, cmode: u32, resolve: u
     };
     let f = ops::open(&ctx, &start, path, flags, cmode, resolve)?;
     f.ops().open_wait(t, &f)?;
+    if !f.is_path() {
+        crate::vfs::lock::break_lease(t, &f, f.writable(), f.nonblock())?;
+    }
     install(t, f, flags & oflags::O_CLOEXEC != 0)
 }
 
