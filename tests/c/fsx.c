@@ -699,11 +699,264 @@ static void leases(void) {
     CHECK_ERR(fcntl(dfd, F_SETLEASE, F_RDLCK), EINVAL, "directory: EINVAL");
 }
 
+/* ---- inotify ---- */
+
+static const char *mask_names(uint32_t m) {
+    static char b[256];
+    static const struct { uint32_t bit; const char *n; } names[] = {
+        {IN_ACCESS, "ACCESS"}, {IN_MODIFY, "MODIFY"}, {IN_ATTRIB, "ATTRIB"},
+        {IN_CLOSE_WRITE, "CLOSE_WRITE"}, {IN_CLOSE_NOWRITE, "CLOSE_NOWRITE"}, {IN_OPEN, "OPEN"},
+        {IN_MOVED_FROM, "MOVED_FROM"}, {IN_MOVED_TO, "MOVED_TO"}, {IN_CREATE, "CREATE"},
+        {IN_DELETE, "DELETE"}, {IN_DELETE_SELF, "DELETE_SELF"}, {IN_MOVE_SELF, "MOVE_SELF"},
+        {IN_UNMOUNT, "UNMOUNT"}, {IN_Q_OVERFLOW, "Q_OVERFLOW"}, {IN_IGNORED, "IGNORED"},
+        {IN_ISDIR, "ISDIR"}};
+    b[0] = 0;
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (m & names[i].bit) {
+            strcat(b, b[0] ? "|" : "");
+            strcat(b, names[i].n);
+        }
+    return b;
+}
+
+/* Prints every queued event (non-blocking fd): "wdN MASK [cookie] [name]". Cookies
+ * print as "c" plus whether they equal the previous one. */
+static void drain(int in) {
+    char buf[65536] __attribute__((aligned(8)));
+    static uint32_t last_cookie;
+    for (;;) {
+        ssize_t n = read(in, buf, sizeof buf);
+        if (n < 0) {
+            if (errno != EAGAIN) say("read: %s", ename(errno));
+            return;
+        }
+        for (char *p = buf; p < buf + n;) {
+            struct inotify_event *e = (struct inotify_event *)p;
+            char ck[32] = "";
+            if (e->cookie) {
+                snprintf(ck, sizeof ck, " cookie%s", e->cookie == last_cookie ? "=prev" : "");
+                last_cookie = e->cookie;
+            }
+            say("  wd%d %s%s%s%s len=%u", e->wd, mask_names(e->mask), ck, e->len ? " " : "",
+                e->len ? e->name : "", e->len);
+            p += sizeof *e + e->len;
+        }
+    }
+}
+
+static void inotify_events(void) {
+    MUST(chdir(sdir()));
+    int in = MUST(inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+    CHECK(fcntl(in, F_GETFD) == FD_CLOEXEC, "IN_CLOEXEC");
+    int wd = MUST(inotify_add_watch(in, ".", IN_ALL_EVENTS));
+    int fd = MUST(open("f", O_CREAT | O_WRONLY | O_TRUNC, 0644));
+    int wf = MUST(inotify_add_watch(in, "f", IN_ALL_EVENTS));
+    say("wd %d wf %d", wd, wf);
+    MUST(write(fd, "x", 1));
+    MUST(write(fd, "x", 1));
+    close(fd);
+    say("create, write twice, close:");
+    drain(in);
+    fd = MUST(open("f", O_WRONLY | O_TRUNC));
+    close(fd);
+    say("open O_TRUNC:");
+    drain(in);
+    fd = MUST(open("f", O_RDONLY));
+    char b[16];
+    MUST(read(fd, b, sizeof b));
+    MUST(read(fd, b, sizeof b));
+    close(fd);
+    say("read to EOF:");
+    drain(in);
+    fd = MUST(open("f", O_PATH));
+    close(fd);
+    say("O_PATH: nothing");
+    drain(in);
+    int dfd = MUST(open(".", O_RDONLY | O_DIRECTORY));
+    char db[4096];
+    syscall(SYS_getdents64, dfd, db, sizeof db);
+    syscall(SYS_getdents64, dfd, db, sizeof db);
+    close(dfd);
+    say("getdents:");
+    drain(in);
+    MUST(chmod("f", 0600));
+    MUST(utimensat(AT_FDCWD, "f", NULL, 0));
+    MUST(truncate("f", 1));
+    MUST(setxattr("f", "user.k", "v", 1, 0));
+    say("chmod, utimensat, truncate, setxattr:");
+    drain(in);
+    MUST(link("f", "hard"));
+    say("link:");
+    drain(in);
+    MUST(unlink("hard"));
+    say("unlink one of two links:");
+    drain(in);
+    MUST(rename("f", "g"));
+    say("rename:");
+    drain(in);
+    MUST(close(MUST(open("h", O_CREAT | O_WRONLY, 0644))));
+    MUST(rename("g", "h"));
+    say("rename over an existing file:");
+    drain(in);
+    MUST(unlink("h"));
+    say("unlink:");
+    drain(in);
+    fd = MUST(open("open", O_CREAT | O_WRONLY, 0644));
+    int wo = MUST(inotify_add_watch(in, "open", IN_ALL_EVENTS));
+    say("wo %d", wo);
+    MUST(unlink("open"));
+    say("unlink an open file:");
+    drain(in);
+    MUST(write(fd, "a", 1));
+    close(fd);
+    say("write and close it:");
+    drain(in);
+    MUST(mkdir("sub", 0755));
+    int ws = MUST(inotify_add_watch(in, "sub", IN_ALL_EVENTS));
+    MUST(close(MUST(open("sub/inner", O_CREAT | O_WRONLY, 0644))));
+    MUST(unlink("sub/inner"));
+    MUST(rmdir("sub"));
+    say("ws %d; mkdir, file inside, rmdir:", ws);
+    drain(in);
+    MUST(mkdir("d1", 0755));
+    MUST(mkdir("d2", 0755));
+    MUST(inotify_add_watch(in, "d2", IN_ALL_EVENTS));
+    MUST(inotify_add_watch(in, "d1", IN_ALL_EVENTS));
+    MUST(rename("d1", "d2/d1"));
+    MUST(chmod("d2", 0700));
+    MUST(symlink("target", "sl"));
+    MUST(mkfifo("fifo", 0644));
+    say("dirs, move into another dir, symlink, mkfifo:");
+    drain(in);
+    chdir("/");
+}
+
+static void inotify_flags(void) {
+    MUST(chdir(sdir()));
+    int in = MUST(inotify_init1(IN_NONBLOCK));
+    MUST(close(MUST(open("a", O_CREAT | O_WRONLY, 0644))));
+    MUST(symlink("a", "ln"));
+    MUST(mkdir("dir", 0755));
+    int w1 = MUST(inotify_add_watch(in, "a", IN_OPEN | IN_ONESHOT));
+    MUST(close(MUST(open("a", O_RDONLY))));
+    MUST(close(MUST(open("a", O_RDONLY))));
+    say("oneshot:");
+    drain(in);
+    int w2 = MUST(inotify_add_watch(in, "a", IN_OPEN));
+    CHECK(w2 != w1, "a new wd after the oneshot went");
+    CHECK(inotify_add_watch(in, "a", IN_CLOSE_NOWRITE | IN_MASK_ADD) == w2, "MASK_ADD returns the wd");
+    MUST(close(MUST(open("a", O_RDONLY))));
+    say("after MASK_ADD:");
+    drain(in);
+    CHECK(inotify_add_watch(in, "a", IN_CLOSE_NOWRITE) == w2, "replace the mask");
+    MUST(close(MUST(open("a", O_RDONLY))));
+    say("after replacing:");
+    drain(in);
+    CHECK_ERR(inotify_add_watch(in, "a", IN_OPEN | IN_MASK_CREATE), EEXIST, "MASK_CREATE on a watched file");
+    CHECK_ERR(inotify_add_watch(in, "a", IN_OPEN | IN_MASK_CREATE | IN_MASK_ADD), EINVAL, "MASK_CREATE|MASK_ADD");
+    CHECK_ERR(inotify_add_watch(in, "a", IN_OPEN | IN_ONLYDIR), ENOTDIR, "ONLYDIR on a file");
+    CHECK(inotify_add_watch(in, "dir", IN_OPEN | IN_ONLYDIR) > 0, "ONLYDIR on a directory");
+    int wl = MUST(inotify_add_watch(in, "ln", IN_OPEN | IN_DONT_FOLLOW));
+    CHECK(wl != w2, "DONT_FOLLOW watches the link itself");
+    CHECK(inotify_add_watch(in, "ln", IN_OPEN) == w2, "following reaches the file's watch");
+    CHECK(inotify_rm_watch(in, w2) == 0, "rm_watch");
+    say("rm_watch:");
+    drain(in);
+    CHECK_ERR(inotify_rm_watch(in, w2), EINVAL, "rm_watch twice");
+    CHECK_ERR(inotify_rm_watch(in, 12345), EINVAL, "unknown wd");
+    CHECK_ERR(inotify_add_watch(in, "missing", IN_OPEN), ENOENT, "missing path");
+    CHECK_ERR(inotify_add_watch(in, "a", 0), EINVAL, "empty mask");
+    CHECK_ERR(inotify_add_watch(1000, "a", IN_OPEN), EBADF, "bad fd");
+    int p[2];
+    MUST(pipe(p));
+    CHECK_ERR(inotify_add_watch(p[0], "a", IN_OPEN), EINVAL, "not an inotify fd");
+    CHECK_ERR(inotify_rm_watch(p[0], 1), EINVAL, "rm_watch on a non-inotify fd");
+    CHECK_ERR(inotify_init1(IN_NONBLOCK | 1), EINVAL, "bad init flags");
+    CHECK_ERR(inotify_add_watch(in, (char *)8, IN_OPEN), EFAULT, "bad path pointer");
+    /* EXCL_UNLINK: events of a file unlinked from the watched directory stop. */
+    int in2 = MUST(inotify_init1(IN_NONBLOCK));
+    MUST(inotify_add_watch(in2, ".", IN_MODIFY | IN_EXCL_UNLINK));
+    int fd = MUST(open("ex", O_CREAT | O_WRONLY, 0644));
+    MUST(write(fd, "1", 1));
+    MUST(unlink("ex"));
+    MUST(write(fd, "2", 1));
+    close(fd);
+    say("EXCL_UNLINK:");
+    drain(in2);
+    /* Reads: a buffer too small for the event, FIONREAD, poll, blocking. */
+    int in3 = MUST(inotify_init());
+    MUST(inotify_add_watch(in3, ".", IN_CREATE));
+    struct pollfd pf = {.fd = in3, .events = POLLIN};
+    CHECK(poll(&pf, 1, 0) == 0, "nothing to read: not readable");
+    MUST(close(MUST(open("longer-name", O_CREAT | O_WRONLY, 0644))));
+    CHECK(poll(&pf, 1, 0) == 1 && pf.revents == POLLIN, "an event: readable");
+    int avail = -1;
+    CHECK(ioctl(in3, FIONREAD, &avail) == 0 && avail == 32, "FIONREAD %d", avail);
+    char small[20];
+    CHECK_ERR(read(in3, small, sizeof small), EINVAL, "buffer smaller than the event");
+    fflush(stdout);
+    pid_t c = MUST(fork());
+    if (c == 0) {
+        usleep(100000);
+        MUST(close(MUST(open("from-child", O_CREAT | O_WRONLY, 0644))));
+        _exit(0);
+    }
+    char big[4096] __attribute__((aligned(8)));
+    ssize_t n = read(in3, big, sizeof big);
+    CHECK(n == 32, "first event");
+    n = read(in3, big, sizeof big);
+    struct inotify_event *e = (struct inotify_event *)big;
+    CHECK(n == 32 && !strcmp(e->name, "from-child"), "a blocking read waits for the child's event");
+    say("child: %s", wait_child(c));
+    int nb = MUST(inotify_init1(IN_NONBLOCK));
+    CHECK_ERR(read(nb, big, sizeof big), EAGAIN, "non-blocking read of an empty queue");
+    chdir("/");
+}
+
+static void inotify_overflow(void) {
+    MUST(chdir(sdir()));
+    int in = MUST(inotify_init1(IN_NONBLOCK));
+    MUST(close(MUST(open("o", O_CREAT | O_WRONLY, 0644))));
+    MUST(inotify_add_watch(in, "o", IN_OPEN | IN_CLOSE_NOWRITE));
+    for (int i = 0; i < 8300; i++) close(open("o", O_RDONLY));
+    int avail = 0;
+    MUST(ioctl(in, FIONREAD, &avail));
+    say("queued bytes %d", avail);
+    static char buf[1 << 20] __attribute__((aligned(8)));
+    ssize_t n = read(in, buf, sizeof buf);
+    long events = n / 16, last = 0;
+    struct inotify_event *e = (struct inotify_event *)(buf + n - 16);
+    last = e->mask;
+    say("read %zd bytes, %ld events, last %s wd %d", n, events, mask_names(last), e->wd);
+    chdir("/");
+}
+
+static void inotify_host(void) {
+    int in = MUST(inotify_init1(IN_NONBLOCK));
+    MUST(inotify_add_watch(in, "/etc/passwd", IN_ALL_EVENTS));
+    int fd = MUST(open("/etc/passwd", O_RDONLY));
+    char b[16];
+    MUST(read(fd, b, sizeof b));
+    close(fd);
+    say("host file open, read, close:");
+    drain(in);
+    int p[2];
+    MUST(pipe(p));
+    char pr[64];
+    snprintf(pr, sizeof pr, "/proc/self/fd/%d", p[0]);
+    MUST(inotify_add_watch(in, pr, IN_ACCESS | IN_MODIFY));
+    MUST(write(p[1], "x", 1));
+    MUST(read(p[0], b, 1));
+    say("pipe write, read:");
+    drain(in);
+}
+
 static const struct tcase cases[] = {
     CASE(tmpfs_sparse), CASE(tmpfs_statfs), CASE(tmpfs_tmpfile), CASE(tmpfs_chattr),
     CASE(memfd_basic),  CASE(memfd_seals),  CASE(xattr_tmpfs),   CASE(xattr_other),
     CASE(flock_case),   CASE(posix_locks),  CASE(posix_wait_deadlock), CASE(ofd_locks),
-    CASE(proc_locks),   CASE(leases),
+    CASE(proc_locks),   CASE(leases),       CASE(inotify_events), CASE(inotify_flags),
+    CASE(inotify_overflow), CASE(inotify_host),
     {0, 0}};
 
 int main(int argc, char **argv) { return run_cases(cases, argc, argv); }

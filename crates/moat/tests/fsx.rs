@@ -12,3 +12,8 @@ mod locks {
     c_cases!("fsx", crate::common::Variant::Static;
         flock_case, posix_locks, posix_wait_deadlock, ofd_locks, proc_locks, leases);
 }
+
+mod inotify {
+    c_cases!("fsx", crate::common::Variant::Static;
+        inotify_events, inotify_flags, inotify_overflow, inotify_host);
+}

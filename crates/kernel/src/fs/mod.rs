@@ -5,6 +5,7 @@ pub mod anon;
 pub mod devfs;
 pub mod hostfd;
 pub mod hostfs;
+pub mod inotify;
 pub mod pagecache;
 pub mod pipe;
 pub mod procfs;

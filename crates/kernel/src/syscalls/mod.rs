@@ -3,6 +3,7 @@
 
 pub mod file;
 pub mod identity;
+pub mod inotify;
 pub mod memfd;
 pub mod misc;
 pub mod mm;
@@ -48,6 +49,7 @@ pub fn dispatch(t: &Arc<Task>, ctx: &mut Context, n: u64, a: &[u64; 6]) -> Flow 
         .or_else(|| time::dispatch(t, n, a))
         .or_else(|| identity::dispatch(t, n, a))
         .or_else(|| memfd::dispatch(t, n, a))
+        .or_else(|| inotify::dispatch(t, n, a))
         .or_else(|| xattr::dispatch(t, n, a))
         .or_else(|| misc::dispatch(t, n, a));
     match r {
@@ -252,8 +254,9 @@ pub fn compat_ctx() -> &'static [(u64, &'static str)] {
 /// "implemented", "partial: ..." or "ENOSYS".
 pub fn compat_table() -> Vec<(u64, &'static str, String)> {
     let mut known: std::collections::HashMap<u64, &'static str> = std::collections::HashMap::new();
-    let lists: [&[(u64, &'static str)]; 11] = [
+    let lists: [&[(u64, &'static str)]; 12] = [
         memfd::compat(),
+        inotify::compat(),
         xattr::compat(),
         poll::compat(),
         compat_ctx(),

@@ -370,6 +370,7 @@ fn fallocate(t: &Task, fd: i32, fmode: u32, off: i64, len: i64) -> SysResult {
         return Err(Errno::EROFS);
     }
     f.inode().fallocate(fmode, off as u64, len as u64)?;
+    crate::vfs::notify::modified(&f);
     Ok(0)
 }
 
