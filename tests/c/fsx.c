@@ -951,12 +951,210 @@ static void inotify_host(void) {
     drain(in);
 }
 
+/* ---- data movement ---- */
+
+static int file_with(const char *name, const char *data) {
+    int fd = MUST(open(spath(name), O_CREAT | O_RDWR | O_TRUNC, 0644));
+    MUST(write(fd, data, strlen(data)));
+    MUST(lseek(fd, 0, SEEK_SET));
+    return fd;
+}
+
+static void show_file(const char *name) {
+    char b[256] = {0};
+    int fd = MUST(open(spath(name), O_RDONLY));
+    ssize_t n = read(fd, b, sizeof b - 1);
+    close(fd);
+    say("%s = \"%s\" (%zd)", name, b, n);
+}
+
+static void splice_case(void) {
+    signal(SIGPIPE, SIG_IGN);
+    int f = file_with("src", "0123456789abcdef");
+    int p[2];
+    MUST(pipe(p));
+    loff_t off = 4;
+    CHECK(splice(f, &off, p[1], NULL, 6, 0) == 6 && off == 10, "file to pipe at an offset");
+    CHECK(lseek(f, 0, SEEK_CUR) == 0, "the file offset did not move");
+    CHECK(splice(f, NULL, p[1], NULL, 3, SPLICE_F_MORE) == 3 && lseek(f, 0, SEEK_CUR) == 3,
+          "file to pipe at the file offset, which moves");
+    int avail = 0;
+    CHECK(ioctl(p[0], FIONREAD, &avail) == 0 && avail == 9, "9 bytes in the pipe");
+    int out = MUST(open(spath("dst"), O_CREAT | O_RDWR | O_TRUNC, 0644));
+    loff_t oo = 2;
+    CHECK(splice(p[0], NULL, out, &oo, 4, 0) == 4 && oo == 6, "pipe to file at an offset");
+    CHECK(splice(p[0], NULL, out, NULL, 100, 0) == 5, "pipe to file: what the pipe has");
+    show_file("dst");
+    CHECK_ERR(splice(p[0], NULL, out, NULL, 10, SPLICE_F_NONBLOCK), EAGAIN, "empty pipe, non-blocking");
+    CHECK_ERR(splice(f, NULL, out, NULL, 10, 0), EINVAL, "file to file");
+    CHECK_ERR(splice(p[0], &off, out, NULL, 10, 0), ESPIPE, "offset on the pipe side");
+    CHECK_ERR(splice(f, NULL, p[1], &off, 10, 0), ESPIPE, "offset on the output pipe");
+    CHECK_ERR(splice(p[0], NULL, p[1], NULL, 10, 0), EINVAL, "a pipe to itself");
+    CHECK_ERR(splice(f, NULL, p[1], NULL, 10, 0x10), EINVAL, "unknown flag");
+    CHECK(splice(1000, NULL, 1001, NULL, 0, 0) == 0, "length 0 returns before looking at fds");
+    CHECK_ERR(splice(1000, NULL, p[1], NULL, 1, 0), EBADF, "bad fd");
+    CHECK_ERR(splice(p[1], NULL, out, NULL, 1, 0), EBADF, "reading the write end");
+    int ap = MUST(open(spath("dst"), O_WRONLY | O_APPEND));
+    MUST(write(p[1], "z", 1));
+    CHECK_ERR(splice(p[0], NULL, ap, NULL, 1, 0), EINVAL, "O_APPEND output");
+    CHECK_ERR(splice(f, (loff_t *)8, p[1], NULL, 1, 0), EFAULT, "bad offset pointer");
+    loff_t neg = -1;
+    CHECK_ERR(splice(f, &neg, p[1], NULL, 1, 0), EINVAL, "negative offset");
+    int q[2];
+    MUST(pipe(q));
+    CHECK(splice(p[0], NULL, q[1], NULL, 10, 0) == 1, "pipe to pipe");
+    MUST(write(p[1], "more", 4));
+    close(p[1]);
+    CHECK(splice(p[0], NULL, q[1], NULL, 2, 0) == 2, "pipe to pipe, part");
+    CHECK(splice(p[0], NULL, q[1], NULL, 10, 0) == 2, "the rest");
+    CHECK(splice(p[0], NULL, q[1], NULL, 10, 0) == 0, "no writers and empty: 0");
+    char b[16] = {0};
+    CHECK(read(q[0], b, sizeof b) == 5 && !strcmp(b, "zmore"), "moved in order");
+    close(q[0]);
+    CHECK_ERR(splice(f, NULL, q[1], NULL, 1, 0), EPIPE, "no readers: EPIPE");
+    /* A full pipe with SPLICE_F_NONBLOCK. */
+    int r[2];
+    MUST(pipe(r));
+    MUST(fcntl(r[1], F_SETPIPE_SZ, 4096));
+    static char big[4096];
+    MUST(write(r[1], big, sizeof big));
+    CHECK_ERR(splice(f, NULL, r[1], NULL, 1, SPLICE_F_NONBLOCK), EAGAIN, "full pipe, non-blocking");
+    /* A blocked splice waits for data. */
+    int s[2];
+    MUST(pipe(s));
+    fflush(stdout);
+    pid_t c = MUST(fork());
+    if (c == 0) {
+        usleep(100000);
+        MUST(write(s[1], "late", 4));
+        _exit(0);
+    }
+    int o2 = MUST(open(spath("late"), O_CREAT | O_RDWR | O_TRUNC, 0644));
+    CHECK(splice(s[0], NULL, o2, NULL, 100, 0) == 4, "a blocking splice waits for the writer");
+    say("child: %s", wait_child(c));
+}
+
+static void tee_vmsplice(void) {
+    int p[2], q[2];
+    MUST(pipe(p));
+    MUST(pipe(q));
+    MUST(write(p[1], "hello", 5));
+    CHECK(tee(p[0], q[1], 3, 0) == 3, "tee copies");
+    char b[16] = {0};
+    CHECK(read(q[0], b, sizeof b) == 3 && !memcmp(b, "hel", 3), "copy arrived");
+    memset(b, 0, sizeof b);
+    CHECK(read(p[0], b, sizeof b) == 5 && !strcmp(b, "hello"), "source kept its bytes");
+    CHECK_ERR(tee(p[0], q[1], 3, SPLICE_F_NONBLOCK), EAGAIN, "empty source, non-blocking");
+    CHECK_ERR(tee(p[0], p[1], 3, 0), EINVAL, "to itself");
+    int f = file_with("tf", "abc");
+    CHECK_ERR(tee(f, q[1], 3, 0), EINVAL, "from a file");
+    CHECK_ERR(tee(p[0], q[1], 3, 0x20), EINVAL, "bad flags");
+    CHECK(tee(p[0], q[1], 0, 0) == 0, "length 0");
+    close(p[1]);
+    CHECK(tee(p[0], q[1], 3, 0) == 0, "empty source without writers: 0");
+    /* vmsplice */
+    int v[2];
+    MUST(pipe(v));
+    char x[] = "abc", y[] = "defg";
+    struct iovec iov[2] = {{x, 3}, {y, 4}};
+    CHECK(vmsplice(v[1], iov, 2, 0) == 7, "vmsplice into a pipe");
+    char r1[4] = {0}, r2[10] = {0};
+    struct iovec riov[2] = {{r1, 2}, {r2, 10}};
+    CHECK(vmsplice(v[0], riov, 2, 0) == 7 && !memcmp(r1, "ab", 2) && !strcmp(r2, "cdefg"),
+          "vmsplice out of a pipe");
+    CHECK_ERR(vmsplice(v[0], riov, 2, SPLICE_F_NONBLOCK), EAGAIN, "empty, non-blocking");
+    CHECK(vmsplice(v[1], iov, 0, 0) == 0, "no segments");
+    CHECK_ERR(vmsplice(f, iov, 1, 0), EBADF, "not a pipe");
+    CHECK_ERR(vmsplice(v[1], iov, 1, 0x40), EINVAL, "bad flags");
+    CHECK_ERR(vmsplice(v[1], iov, 2000, 0), EINVAL, "too many segments");
+    CHECK_ERR(vmsplice(v[1], (struct iovec *)8, 1, 0), EFAULT, "bad iovec");
+}
+
+static void copy_range(void) {
+    int a = file_with("ca", "0123456789");
+    int b = MUST(open(spath("cb"), O_CREAT | O_RDWR | O_TRUNC, 0644));
+    loff_t oi = 2, oo = 0;
+    CHECK(copy_file_range(a, &oi, b, &oo, 5, 0) == 5 && oi == 7 && oo == 5, "offsets move");
+    CHECK(lseek(a, 0, SEEK_CUR) == 0 && lseek(b, 0, SEEK_CUR) == 0, "file offsets unchanged");
+    CHECK(copy_file_range(a, NULL, b, NULL, 3, 0) == 3 && lseek(a, 0, SEEK_CUR) == 3 &&
+              lseek(b, 0, SEEK_CUR) == 3,
+          "without offsets the file offsets move");
+    show_file("cb");
+    oi = 8;
+    CHECK(copy_file_range(a, &oi, b, NULL, 100, 0) == 2, "stops at the source's end");
+    oi = 10;
+    CHECK(copy_file_range(a, &oi, b, NULL, 100, 0) == 0, "at EOF: 0");
+    oi = 0;
+    oo = 20;
+    CHECK(copy_file_range(a, &oi, a, &oo, 5, 0) == 5, "within one file, apart");
+    oi = 0;
+    oo = 3;
+    CHECK_ERR(copy_file_range(a, &oi, a, &oo, 5, 0), EINVAL, "overlapping ranges");
+    CHECK_ERR(copy_file_range(a, NULL, b, NULL, 5, 1), EINVAL, "flags");
+    int ro = MUST(open(spath("cb"), O_RDONLY));
+    CHECK_ERR(copy_file_range(a, NULL, ro, NULL, 5, 0), EBADF, "read-only output");
+    int wo = MUST(open(spath("ca"), O_WRONLY));
+    CHECK_ERR(copy_file_range(wo, NULL, b, NULL, 5, 0), EBADF, "write-only input");
+    int ap = MUST(open(spath("cb"), O_WRONLY | O_APPEND));
+    CHECK_ERR(copy_file_range(a, NULL, ap, NULL, 5, 0), EBADF, "O_APPEND output");
+    int p[2];
+    MUST(pipe(p));
+    CHECK_ERR(copy_file_range(p[0], NULL, b, NULL, 5, 0), EINVAL, "from a pipe");
+    CHECK_ERR(copy_file_range(a, NULL, p[1], NULL, 5, 0), EINVAL, "to a pipe");
+    int d = MUST(open(sdir(), O_RDONLY | O_DIRECTORY));
+    CHECK_ERR(copy_file_range(d, NULL, b, NULL, 5, 0), EISDIR, "from a directory");
+    oi = -1;
+    CHECK_ERR(copy_file_range(a, &oi, b, NULL, 5, 0), EOVERFLOW, "negative offset");
+    CHECK_ERR(copy_file_range(a, (loff_t *)8, b, NULL, 5, 0), EFAULT, "bad offset pointer");
+    int host = MUST(open("/etc/passwd", O_RDONLY));
+    CHECK_ERR(copy_file_range(host, NULL, b, NULL, 5, 0), EXDEV, "across file systems");
+    CHECK_ERR(copy_file_range(host, NULL, b, NULL, 0, 0), EXDEV, "across file systems, length 0");
+    CHECK(copy_file_range(a, NULL, b, NULL, 0, 0) == 0, "length 0");
+}
+
+static void sendfile_misc(void) {
+    int a = file_with("sa", "sendfile data");
+    int p[2];
+    MUST(pipe(p));
+    off_t o = 4;
+    CHECK(sendfile(p[1], a, &o, 4) == 4 && o == 8 && lseek(a, 0, SEEK_CUR) == 0, "sendfile with an offset");
+    CHECK(sendfile(p[1], a, NULL, 4) == 4 && lseek(a, 0, SEEK_CUR) == 4, "sendfile at the file offset");
+    int b = MUST(open(spath("sb"), O_CREAT | O_RDWR | O_TRUNC, 0644));
+    o = 0;
+    CHECK(sendfile(b, a, &o, 100) == 13, "file to file");
+    show_file("sb");
+    int ap = MUST(open(spath("sb"), O_WRONLY | O_APPEND));
+    CHECK_ERR(sendfile(ap, a, NULL, 1), EINVAL, "O_APPEND output");
+    CHECK_ERR(sendfile(b, p[0], &o, 1), ESPIPE, "offset with a pipe input");
+    /* fadvise, readahead, sync_file_range, syncfs. */
+    CHECK(posix_fadvise(a, 0, 0, POSIX_FADV_WILLNEED) == 0, "fadvise WILLNEED");
+    CHECK(posix_fadvise(a, 0, 0, POSIX_FADV_DONTNEED) == 0, "fadvise DONTNEED");
+    CHECK(posix_fadvise(a, 0, 0, 99) == EINVAL, "fadvise bad advice");
+    CHECK(posix_fadvise(a, 0, -1, POSIX_FADV_NORMAL) == EINVAL, "fadvise negative length");
+    CHECK(posix_fadvise(p[0], 0, 0, POSIX_FADV_NORMAL) == ESPIPE, "fadvise on a pipe");
+    CHECK(posix_fadvise(1000, 0, 0, POSIX_FADV_NORMAL) == EBADF, "fadvise bad fd");
+    CHECK(readahead(a, 0, 4096) == 0, "readahead");
+    CHECK_ERR(readahead(p[0], 0, 10), EINVAL, "readahead on a pipe");
+    int wo = MUST(open(spath("sa"), O_WRONLY));
+    CHECK_ERR(readahead(wo, 0, 10), EBADF, "readahead on a write-only fd");
+    CHECK(sync_file_range(a, 0, 0, SYNC_FILE_RANGE_WRITE) == 0, "sync_file_range");
+    CHECK_ERR(sync_file_range(a, 0, 0, 8), EINVAL, "sync_file_range flags");
+    CHECK_ERR(sync_file_range(a, -1, 0, 0), EINVAL, "sync_file_range negative offset");
+    CHECK_ERR(sync_file_range(p[0], 0, 0, 0), ESPIPE, "sync_file_range on a pipe");
+    CHECK_ERR(sync_file_range(1000, 0, 0, 8), EBADF, "sync_file_range bad fd before flags");
+    CHECK(syncfs(a) == 0, "syncfs");
+    CHECK_ERR(syncfs(1000), EBADF, "syncfs bad fd");
+    CHECK(fdatasync(a) == 0 && fsync(a) == 0, "fsync, fdatasync");
+    CHECK_ERR(fsync(p[0]), EINVAL, "fsync on a pipe");
+}
+
 static const struct tcase cases[] = {
     CASE(tmpfs_sparse), CASE(tmpfs_statfs), CASE(tmpfs_tmpfile), CASE(tmpfs_chattr),
     CASE(memfd_basic),  CASE(memfd_seals),  CASE(xattr_tmpfs),   CASE(xattr_other),
     CASE(flock_case),   CASE(posix_locks),  CASE(posix_wait_deadlock), CASE(ofd_locks),
     CASE(proc_locks),   CASE(leases),       CASE(inotify_events), CASE(inotify_flags),
-    CASE(inotify_overflow), CASE(inotify_host),
+    CASE(inotify_overflow), CASE(inotify_host), CASE(splice_case), CASE(tee_vmsplice),
+    CASE(copy_range),   CASE(sendfile_misc),
     {0, 0}};
 
 int main(int argc, char **argv) { return run_cases(cases, argc, argv); }

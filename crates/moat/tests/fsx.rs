@@ -17,3 +17,8 @@ mod inotify {
     c_cases!("fsx", crate::common::Variant::Static;
         inotify_events, inotify_flags, inotify_overflow, inotify_host);
 }
+
+mod data {
+    c_cases!("fsx", crate::common::Variant::Static;
+        splice_case, tee_vmsplice, copy_range, sendfile_misc);
+}

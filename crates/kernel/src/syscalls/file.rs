@@ -11,6 +11,8 @@ mod fd;
 mod path;
 mod rw;
 
+pub(crate) use rw::iovecs;
+
 use crate::task::{SysResult, Task};
 use crate::vfs::{File, Loc};
 use abi::sysno as nr;
@@ -167,8 +169,8 @@ pub fn compat() -> &'static [(u64, &'static str)] {
         (nr::DUP, ""),
         (nr::DUP2, ""),
         (nr::SENDFILE, "partial: copies through a kernel buffer"),
-        (nr::FCNTL, "partial: record locks (F_SETLK/F_OFD_*) are accepted but not enforced; F_SETOWN/F_SETSIG/leases/notify recorded as no-ops"),
-        (nr::FLOCK, "partial: accepted, not enforced"),
+        (nr::FCNTL, "partial: F_SETOWN/F_SETSIG/F_NOTIFY accepted without effect"),
+        (nr::FLOCK, ""),
         (nr::FSYNC, ""),
         (nr::FDATASYNC, ""),
         (nr::TRUNCATE, ""),
@@ -198,7 +200,7 @@ pub fn compat() -> &'static [(u64, &'static str)] {
         (nr::CHROOT, ""),
         (nr::SYNC, ""),
         (nr::GETDENTS64, ""),
-        (nr::FADVISE64, "partial: advice accepted and ignored"),
+        (nr::FADVISE64, "accepted: advice is checked and has no effect"),
         (nr::UTIMES, ""),
         (nr::OPENAT, ""),
         (nr::MKDIRAT, ""),
@@ -215,7 +217,7 @@ pub fn compat() -> &'static [(u64, &'static str)] {
         (nr::FACCESSAT, ""),
         (nr::UTIMENSAT, ""),
         (nr::SYNC_FILE_RANGE, ""),
-        (nr::FALLOCATE, "partial: tmpfs only; PUNCH_HOLE zeroes without freeing; COLLAPSE/INSERT/ZERO_RANGE EOPNOTSUPP"),
+        (nr::FALLOCATE, ""),
         (nr::DUP3, ""),
         (nr::PIPE2, "partial: O_DIRECT (packet mode) pipes behave as byte streams"),
         (nr::PREADV, ""),

@@ -10,6 +10,7 @@ pub mod mm;
 pub mod poll;
 pub mod process;
 pub mod signal;
+pub mod splice;
 pub mod time;
 pub mod xattr;
 
@@ -49,6 +50,7 @@ pub fn dispatch(t: &Arc<Task>, ctx: &mut Context, n: u64, a: &[u64; 6]) -> Flow 
         .or_else(|| time::dispatch(t, n, a))
         .or_else(|| identity::dispatch(t, n, a))
         .or_else(|| memfd::dispatch(t, n, a))
+        .or_else(|| splice::dispatch(t, n, a))
         .or_else(|| inotify::dispatch(t, n, a))
         .or_else(|| xattr::dispatch(t, n, a))
         .or_else(|| misc::dispatch(t, n, a));
@@ -254,8 +256,9 @@ pub fn compat_ctx() -> &'static [(u64, &'static str)] {
 /// "implemented", "partial: ..." or "ENOSYS".
 pub fn compat_table() -> Vec<(u64, &'static str, String)> {
     let mut known: std::collections::HashMap<u64, &'static str> = std::collections::HashMap::new();
-    let lists: [&[(u64, &'static str)]; 12] = [
+    let lists: [&[(u64, &'static str)]; 13] = [
         memfd::compat(),
+        splice::compat(),
         inotify::compat(),
         xattr::compat(),
         poll::compat(),

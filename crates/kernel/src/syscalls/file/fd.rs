@@ -322,10 +322,10 @@ fn setlease(t: &Task, f: &Arc<crate::vfs::File>, arg: u64) -> SysResult {
 }
 
 fn sync_file_range(t: &Task, fd: i32, off: i64, len: i64, flags: u64) -> SysResult {
+    let f = io_file(t, fd)?;
     if flags & !7 != 0 || off < 0 || len < 0 || off.checked_add(len).is_none() {
         return Err(Errno::EINVAL);
     }
-    let f = io_file(t, fd)?;
     let m = f.inode().mode();
     if !mode::is_reg(m)
         && !mode::is_dir(m)
