@@ -1148,13 +1148,205 @@ static void sendfile_misc(void) {
     CHECK_ERR(fsync(p[0]), EINVAL, "fsync on a pipe");
 }
 
+/* ---- procfs ---- */
+
+static char *slurp(const char *path) {
+    static char buf[1 << 20];
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return NULL;
+    size_t n = 0;
+    ssize_t r;
+    while ((r = read(fd, buf + n, sizeof buf - 1 - n)) > 0) n += r;
+    close(fd);
+    buf[n] = 0;
+    return buf;
+}
+
+/* The field names of a "Name:   value" file, in order, up to `max`. */
+static void field_names(const char *path, int skip, int max) {
+    char *b = slurp(path);
+    if (!b) {
+        say("%s: %s", path, ename(errno));
+        return;
+    }
+    char out[4096] = "";
+    int n = 0;
+    for (char *l = strtok(b, "\n"); l && n < max; l = strtok(NULL, "\n"), n++) {
+        if (skip > 0) {
+            skip--;
+            n--;
+            continue;
+        }
+        char *c = strchr(l, ':');
+        if (c) *c = 0;
+        strcat(out, l);
+        strcat(out, " ");
+    }
+    say("%s: %s", path, out);
+}
+
+static void procfs_mem(void) {
+    /* Touch some anonymous memory so there is something resident. */
+    char *m = MUSTP(mmap(0, 64 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    for (int i = 0; i < 64; i++) m[i * 4096] = 1;
+    char *maps = strdup(slurp("/proc/self/maps"));
+    char *sm = strdup(slurp("/proc/self/smaps"));
+    /* Every maps line heads a block of smaps with the same fields. */
+    int vmas = 0, bad = 0;
+    long rss_sum = 0, mine = -1;
+    char *save = NULL;
+    char expect[2048] = "";
+    int block_fields = 0;
+    for (char *l = strtok_r(sm, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        if (strchr(l, '-') && l[0] != 'V' && strncmp(l, "THP", 3) && strncmp(l, "Prot", 4) &&
+            (l[0] >= '0' && l[0] <= '9' || (l[0] >= 'a' && l[0] <= 'f')) && strchr(l, ' ') &&
+            strchr(l, ' ') - l > 8) {
+            if (!strstr(maps, l)) bad++;
+            if (vmas == 1 && !expect[0]) {}
+            vmas++;
+            block_fields = 0;
+            continue;
+        }
+        char name[64];
+        long v;
+        if (sscanf(l, "%63[^:]: %ld", name, &v) >= 1) {
+            if (vmas == 1) {
+                strcat(expect, name);
+                strcat(expect, " ");
+            }
+            block_fields++;
+            if (!strcmp(name, "Rss")) rss_sum += v;
+        }
+    }
+    say("smaps fields: %s", expect);
+    CHECK(vmas > 3 && bad == 0, "every smaps header is a maps line");
+    (void)mine;
+    char *ro = slurp("/proc/self/smaps_rollup");
+    CHECK(ro && strstr(ro, "[rollup]"), "rollup header");
+    long rr = -1;
+    char *p = ro ? strstr(ro, "\nRss:") : NULL;
+    if (p) sscanf(p + 5, "%ld", &rr);
+    CHECK(rr >= 256 && rr > rss_sum / 2 && rr < rss_sum * 2, "rollup Rss is about the sum of Rss");
+    field_names("/proc/self/smaps_rollup", 1, 40);
+    char *st = slurp("/proc/self/statm");
+    long sz, res;
+    CHECK(st && sscanf(st, "%ld %ld", &sz, &res) == 2 && res >= 64 && sz > res, "statm size and resident");
+    char *status = slurp("/proc/self/status");
+    CHECK(strstr(status, "\nVmRSS:") && strstr(status, "\nThreads:\t1\n") && strstr(status, "\nSigBlk:"),
+          "status fields");
+    field_names("/proc/meminfo", 0, 18);
+    char *mi = slurp("/proc/meminfo");
+    long total = 0, freem = 0, avail = 0;
+    sscanf(strstr(mi, "MemTotal:"), "MemTotal: %ld", &total);
+    sscanf(strstr(mi, "MemFree:"), "MemFree: %ld", &freem);
+    sscanf(strstr(mi, "MemAvailable:"), "MemAvailable: %ld", &avail);
+    CHECK(total > 0 && freem > 0 && freem <= total && avail <= total, "meminfo totals are sane");
+}
+
+static void procfs_pid_more(void) {
+    char l[256];
+    ssize_t n = readlink("/proc/self/ns/mnt", l, sizeof l - 1);
+    l[n > 0 ? n : 0] = 0;
+    CHECK(!strncmp(l, "mnt:[", 5) && l[n - 1] == ']', "ns/mnt link text");
+    const char *ns[] = {"cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time",
+                        "time_for_children", "user", "uts"};
+    int ok = 1;
+    for (unsigned i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+        char p[64];
+        snprintf(p, sizeof p, "/proc/self/ns/%s", ns[i]);
+        struct stat a, b;
+        if (lstat(p, &a) || !S_ISLNK(a.st_mode) || stat(p, &b)) ok = 0;
+        n = readlink(p, l, sizeof l - 1);
+        l[n > 0 ? n : 0] = 0;
+        unsigned long id = 0;
+        char kind[32];
+        if (sscanf(l, "%31[a-z]:[%lu]", kind, &id) != 2 || id != b.st_ino) ok = 0;
+    }
+    CHECK(ok, "every ns link names its namespace's inode");
+    struct stat a, b;
+    MUST(stat("/proc/self/ns/pid", &a));
+    MUST(stat("/proc/self/ns/pid_for_children", &b));
+    CHECK(a.st_ino == b.st_ino, "pid and pid_for_children are one namespace");
+    char *sch = slurp("/proc/self/sched");
+    char comm[32];
+    int pid, th;
+    CHECK(sch && sscanf(sch, "%31s (%d, #threads: %d)", comm, &pid, &th) == 3 && pid == getpid() &&
+              th == 1,
+          "sched header");
+    CHECK(strstr(sch, "\n---") && strstr(sch, "\nse.sum_exec_runtime ") && strstr(sch, "\nprio "),
+          "sched fields");
+    /* oom_score_adj: kept, range-checked, inherited. */
+    int fd = MUST(open("/proc/self/oom_score_adj", O_RDWR));
+    CHECK(write(fd, "500\n", 4) == 4, "write 500");
+    char *v = slurp("/proc/self/oom_score_adj");
+    CHECK(!strcmp(v, "500\n"), "read back %s", v);
+    v = slurp("/proc/self/oom_adj");
+    CHECK(!strcmp(v, "8\n"), "oom_adj view %s", v);
+    CHECK_ERR(write(fd, "1001", 4), EINVAL, "out of range");
+    CHECK_ERR(write(fd, "abc", 3), EINVAL, "not a number");
+    fflush(stdout);
+    pid_t c = MUST(fork());
+    if (c == 0) {
+        char *w = slurp("/proc/self/oom_score_adj");
+        CHECK(!strcmp(w, "500\n"), "a child inherits it");
+        _exit(t_failed);
+    }
+    say("child: %s", wait_child(c));
+    close(fd);
+    /* /proc/sys values that are the same on every Linux. */
+    const char *same[] = {"kernel/ostype", "kernel/shmmax", "vm/overcommit_memory", "vm/max_map_count",
+                          "fs/nr_open", "fs/pipe-max-size"};
+    for (unsigned i = 0; i < sizeof same / sizeof same[0]; i++) {
+        char p[128];
+        snprintf(p, sizeof p, "/proc/sys/%s", same[i]);
+        char *x = slurp(p);
+        say("%s = %s", same[i], x ? strtok(x, "\n") : ename(errno));
+    }
+    const char *nums[] = {"kernel/pid_max", "fs/file-max"};
+    for (unsigned i = 0; i < 2; i++) {
+        char p[128];
+        snprintf(p, sizeof p, "/proc/sys/%s", nums[i]);
+        char *x = slurp(p);
+        char *end;
+        long long val = x ? strtoll(x, &end, 10) : -1;
+        CHECK(x && val > 0 && *end == '\n', "%s is a number", nums[i]);
+    }
+    char *u1 = strdup(slurp("/proc/sys/kernel/random/uuid"));
+    char *u2 = slurp("/proc/sys/kernel/random/uuid");
+    CHECK(strlen(u1) == 37 && u1[8] == '-' && u1[14] == '4' && strcmp(u1, u2), "uuid: fresh v4 each read");
+    char *b1 = strdup(slurp("/proc/sys/kernel/random/boot_id"));
+    CHECK(!strcmp(b1, slurp("/proc/sys/kernel/random/boot_id")) && strlen(b1) == 37, "boot_id: stable");
+    double up, idle;
+    CHECK(sscanf(slurp("/proc/uptime"), "%lf %lf", &up, &idle) == 2 && up >= 0, "uptime");
+    double l1, l5, l15;
+    int run, tot, last;
+    CHECK(sscanf(slurp("/proc/loadavg"), "%lf %lf %lf %d/%d %d", &l1, &l5, &l15, &run, &tot, &last) == 6 &&
+              run >= 1 && tot >= run,
+          "loadavg");
+    CHECK(!strncmp(slurp("/proc/version"), "Linux version ", 14), "version");
+    char *fs = slurp("/proc/filesystems");
+    CHECK(strstr(fs, "nodev\ttmpfs\n") && strstr(fs, "nodev\tproc\n"), "filesystems");
+    char *ps = slurp("/proc/stat");
+    CHECK(!strncmp(ps, "cpu  ", 5) && strstr(ps, "\nbtime ") && strstr(ps, "\nprocesses "), "stat");
+    field_names("/proc/self/io", 0, 10);
+    field_names("/proc/self/limits", 0, 1);
+    char *au = slurp("/proc/self/auxv");
+    CHECK(au != NULL, "auxv readable");
+    char *tk = slurp("/proc/self/task/self");
+    (void)tk;
+    char tp[64];
+    snprintf(tp, sizeof tp, "/proc/self/task/%d/stat", getpid());
+    char *ts = slurp(tp);
+    CHECK(ts && atoi(ts) == getpid(), "task/TID/stat");
+}
+
 static const struct tcase cases[] = {
     CASE(tmpfs_sparse), CASE(tmpfs_statfs), CASE(tmpfs_tmpfile), CASE(tmpfs_chattr),
     CASE(memfd_basic),  CASE(memfd_seals),  CASE(xattr_tmpfs),   CASE(xattr_other),
     CASE(flock_case),   CASE(posix_locks),  CASE(posix_wait_deadlock), CASE(ofd_locks),
     CASE(proc_locks),   CASE(leases),       CASE(inotify_events), CASE(inotify_flags),
     CASE(inotify_overflow), CASE(inotify_host), CASE(splice_case), CASE(tee_vmsplice),
-    CASE(copy_range),   CASE(sendfile_misc),
+    CASE(copy_range),   CASE(sendfile_misc), CASE(procfs_mem), CASE(procfs_pid_more),
     {0, 0}};
 
 int main(int argc, char **argv) { return run_cases(cases, argc, argv); }

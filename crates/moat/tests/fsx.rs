@@ -22,3 +22,38 @@ mod data {
     c_cases!("fsx", crate::common::Variant::Static;
         splice_case, tee_vmsplice, copy_range, sendfile_misc);
 }
+
+mod procfs {
+    c_cases!("fsx", crate::common::Variant::Static; procfs_mem, procfs_pid_more);
+}
+
+/// procps tools read /proc: they must run and their output must parse the same way
+/// (exact figures differ: the sandbox has its own processes and memory).
+#[test]
+fn procps_tools() {
+    for p in ["/usr/bin/ps", "/usr/bin/free", "/usr/bin/top", "/usr/bin/uptime"] {
+        common::require(p);
+    }
+    common::sh(
+        r#"
+n() { sed -E 's/[0-9]+([.,:][0-9]+)*/N/g' | tr -s ' ' | sed 's/^ //'; }
+ps -eo pid,ppid,stat,comm,rss,vsz,etime,tty,user,nlwp,pcpu,pmem >/dev/null && echo ps-o ok
+ps -eo pid,ppid,stat,comm,rss,vsz,etime,tty,user | head -1 | n
+ps -o pid=,comm= -p $$ | n
+ps aux | head -1 | n
+ps -ef | head -1 | n
+ps -L -o pid,lwp,nlwp,comm -p $$ | n
+ps -o rss=,vsz= -p $$ | awk '{ print ($1 > 0 && $2 >= $1) ? "rss/vsz ok" : "rss/vsz bad: " $0 }'
+free >/dev/null && echo free ok
+free | n
+free -m -w | head -1 | n
+uptime >/dev/null && echo uptime ok
+uptime | grep -c 'load average: [0-9.]*, [0-9.]*, [0-9.]*$'
+top -b -n1 >/dev/null && echo top ok
+top -b -n1 | head -5 | n | cut -c1-8
+top -b -n1 | sed -n 7p | n
+top -b -n1 -p $$ | tail -1 | awk '{ print $1 == '$$' ? "top sees the shell" : "top: " $0 }'
+"#,
+    )
+    .diff();
+}

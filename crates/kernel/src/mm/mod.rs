@@ -408,6 +408,21 @@ impl MM {
         v
     }
 
+    /// Resident pages in [start, end) and how many of them are shared with another
+    /// holder (frame reference count above one), for /proc/PID/smaps.
+    pub fn page_counts(&self, start: u64, end: u64) -> (u64, u64) {
+        let m = self.lock();
+        let mf = crate::memfile::memfile();
+        let (mut n, mut shared) = (0, 0);
+        for p in m.ptes.range(start..end).map(|(_, p)| p) {
+            n += 1;
+            if mf.refcount(p.frame) > 1 {
+                shared += 1;
+            }
+        }
+        (n, shared)
+    }
+
     /// Total resident pages.
     pub fn rss_pages(&self) -> u64 {
         self.lock().ptes.len() as u64
