@@ -57,3 +57,11 @@ top -b -n1 -p $$ | tail -1 | awk '{ print $1 == '$$' ? "top sees the shell" : "t
     )
     .diff();
 }
+
+/// Python's os/fcntl interfaces to the same calls (tests/py/fsx.py).
+#[test]
+fn python_fs_apis() {
+    common::require("/usr/bin/python3");
+    let script = common::repo_root().join("tests/py/fsx.py");
+    common::cmd(&[std::ffi::OsStr::new("/usr/bin/python3"), script.as_os_str()]).diff();
+}
