@@ -8,6 +8,7 @@ pub mod loader;
 pub mod memfile;
 pub mod mm;
 pub mod run;
+pub mod sandbox;
 pub mod sigframe;
 pub mod signal;
 pub mod strace;
@@ -45,6 +46,8 @@ pub struct Kernel {
     pub hostname: Mutex<Vec<u8>>,
     pub domainname: Mutex<Vec<u8>>,
     pub log: Mutex<Option<std::fs::File>>,
+    /// State kept for the sandbox's manager (exits of spawned processes, the freezer).
+    pub outside: sandbox::Outside,
 }
 
 static KERNEL: OnceLock<Kernel> = OnceLock::new();

@@ -133,12 +133,7 @@ impl FileSystem for HostFs {
 pub fn mount(path: &str) -> Result<(Arc<HostFs>, Arc<HostInode>), Errno> {
     let c = CString::new(path).map_err(|_| Errno::EINVAL)?;
     // SAFETY: valid C string.
-    let fd = unsafe {
-        libc::open(
-            c.as_ptr(),
-            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-        )
-    };
+    let fd = unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
     if fd < 0 {
         return Err(errno());
     }
@@ -166,6 +161,19 @@ pub fn mount(path: &str) -> Result<(Arc<HostFs>, Arc<HostInode>), Errno> {
         dev: st.dev,
         statfs,
     });
+    if !mode::is_dir(st.mode) {
+        // A single file (a bind mount of a file): it is reopened beneath its directory.
+        let p = std::path::Path::new(path);
+        let (Some(dir), Some(name)) = (p.parent(), p.file_name()) else {
+            return Err(Errno::EINVAL);
+        };
+        let (_, parent) = mount(&dir.to_string_lossy())?;
+        let name = name.as_encoded_bytes().to_vec();
+        let f = HostInode::new(Some(parent), name, None, st);
+        // The file must still be the one first opened.
+        drop(f.reopen(libc::O_PATH)?);
+        return Ok((fs, f));
+    }
     let root = HostInode::new(None, Vec::new(), Some(fd), st);
     Ok((fs, root))
 }

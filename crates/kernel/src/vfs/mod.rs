@@ -11,6 +11,7 @@
 //! - `stat`: `Stat` and its encodings (struct stat, statx);
 //! - `setup`: the mount table of `moat do`, `open_exec`, `host_fd_file`.
 
+pub mod container;
 pub mod dentry;
 pub mod fdtable;
 pub mod file;
@@ -24,6 +25,7 @@ pub mod setup;
 pub mod stat;
 pub mod walk;
 
+pub use container::{lookup_exec, setup_container_root, MountSpec, RootSpec};
 pub use dentry::{Dentry, Loc, Mount};
 pub use fdtable::FdTable;
 pub use file::File;
