@@ -31,7 +31,12 @@ mod procfs {
 /// (exact figures differ: the sandbox has its own processes and memory).
 #[test]
 fn procps_tools() {
-    for p in ["/usr/bin/ps", "/usr/bin/free", "/usr/bin/top", "/usr/bin/uptime"] {
+    for p in [
+        "/usr/bin/ps",
+        "/usr/bin/free",
+        "/usr/bin/top",
+        "/usr/bin/uptime",
+    ] {
         common::require(p);
     }
     common::sh(

@@ -382,9 +382,7 @@ impl Inode for HostInode {
         };
         let mut buf = vec![0u8; 65536];
         // SAFETY: valid fd and buffer.
-        let n = unsafe {
-            libc::flistxattr(fd.as_raw_fd(), buf.as_mut_ptr() as *mut _, buf.len())
-        };
+        let n = unsafe { libc::flistxattr(fd.as_raw_fd(), buf.as_mut_ptr() as *mut _, buf.len()) };
         if n <= 0 {
             return Vec::new();
         }

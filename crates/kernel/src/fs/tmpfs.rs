@@ -39,7 +39,7 @@ struct Shared {
 }
 
 /// Memory size in pages, the base of tmpfs's default limits (half of it each, as Linux).
-fn total_ram_pages() -> u64 {
+pub fn total_ram_pages() -> u64 {
     // SAFETY: zeroed plain struct filled by the host.
     let mut si: libc::sysinfo = unsafe { std::mem::zeroed() };
     // SAFETY: valid out pointer.
@@ -834,7 +834,14 @@ impl Inode for TmpInode {
 
     /// Names in Linux's simple_xattr order (its tree sorts them descending).
     fn listxattr(&self) -> Vec<Vec<u8>> {
-        self.meta.lock().unwrap().xattrs.keys().rev().cloned().collect()
+        self.meta
+            .lock()
+            .unwrap()
+            .xattrs
+            .keys()
+            .rev()
+            .cloned()
+            .collect()
     }
 
     fn removexattr(&self, name: &[u8]) -> Result<(), Errno> {

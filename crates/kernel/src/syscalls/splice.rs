@@ -20,26 +20,12 @@ const SPLICE_F_ALL: u32 = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SP
 
 pub fn dispatch(t: &Task, n: u64, a: &[u64; 6]) -> Option<SysResult> {
     Some(match n {
-        nr::SPLICE => splice(
-            t,
-            fd_arg(a[0]),
-            a[1],
-            fd_arg(a[2]),
-            a[3],
-            a[4],
-            a[5] as u32,
-        ),
+        nr::SPLICE => splice(t, fd_arg(a[0]), a[1], fd_arg(a[2]), a[3], a[4], a[5] as u32),
         nr::TEE => tee(t, fd_arg(a[0]), fd_arg(a[1]), a[2], a[3] as u32),
         nr::VMSPLICE => vmsplice(t, fd_arg(a[0]), a[1], a[2], a[3] as u32),
-        nr::COPY_FILE_RANGE => copy_file_range(
-            t,
-            fd_arg(a[0]),
-            a[1],
-            fd_arg(a[2]),
-            a[3],
-            a[4],
-            a[5] as u32,
-        ),
+        nr::COPY_FILE_RANGE => {
+            copy_file_range(t, fd_arg(a[0]), a[1], fd_arg(a[2]), a[3], a[4], a[5] as u32)
+        }
         nr::READAHEAD => readahead(t, fd_arg(a[0])),
         _ => return None,
     })
@@ -67,7 +53,15 @@ fn read_off(t: &Task, p: u64) -> Result<Option<i64>, Errno> {
     Ok(Some(v))
 }
 
-fn splice(t: &Task, fdin: i32, offin: u64, fdout: i32, offout: u64, len: u64, flags: u32) -> SysResult {
+fn splice(
+    t: &Task,
+    fdin: i32,
+    offin: u64,
+    fdout: i32,
+    offout: u64,
+    len: u64,
+    flags: u32,
+) -> SysResult {
     if len == 0 {
         return Ok(0);
     }
@@ -302,8 +296,12 @@ fn copy_file_range(
         // Linux's wrap check sees a negative offset as a huge one.
         return Err(Errno::EOVERFLOW);
     }
-    if (pin as u64).checked_add(count).map_or(true, |e| e > i64::MAX as u64)
-        || (pout as u64).checked_add(count).map_or(true, |e| e > i64::MAX as u64)
+    if (pin as u64)
+        .checked_add(count)
+        .map_or(true, |e| e > i64::MAX as u64)
+        || (pout as u64)
+            .checked_add(count)
+            .map_or(true, |e| e > i64::MAX as u64)
     {
         return Err(Errno::EOVERFLOW);
     }

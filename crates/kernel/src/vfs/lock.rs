@@ -253,11 +253,7 @@ pub fn flock(t: &Task, f: &File, op: u32) -> Result<(), Errno> {
             l.flock.remove(i);
             queue().notify_all();
         }
-        if l
-            .flock
-            .iter()
-            .any(|x| x.file != f.id && (x.write || write))
-        {
+        if l.flock.iter().any(|x| x.file != f.id && (x.write || write)) {
             return if nb { Err(Errno::EAGAIN) } else { Ok(None) };
         }
         l.flock.push(FlockLock {
@@ -549,7 +545,10 @@ pub fn setlease(f: &File, pid: i32, ty: i16, opens: (usize, usize)) -> Result<()
     }
     note(&mut t, key);
     let l = t.inodes.entry(key).or_default();
-    if l.leases.iter().any(|x| x.file != f.id && (x.write || write)) {
+    if l.leases
+        .iter()
+        .any(|x| x.file != f.id && (x.write || write))
+    {
         return Err(Errno::EAGAIN);
     }
     l.leases.retain(|x| x.file != f.id);
@@ -605,7 +604,11 @@ pub fn break_lease(t: &Task, f: &File, writing: bool, nonblock: bool) -> Result<
         let blocked = tb
             .inodes
             .get(&key)
-            .map(|l| l.leases.iter().any(|x| x.file != f.id && (x.write || writing)))
+            .map(|l| {
+                l.leases
+                    .iter()
+                    .any(|x| x.file != f.id && (x.write || writing))
+            })
             .unwrap_or(false);
         Ok(if blocked { None } else { Some(()) })
     });

@@ -1,8 +1,9 @@
 //! memfd_create's files: unnamed tmpfs files on an internal tmpfs instance, shown as
 //! "/memfd:NAME (deleted)", and the seals (F_ADD_SEALS/F_GET_SEALS) of tmpfs files.
 
-use super::data::{F_SEAL_EXEC, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK,
-    F_SEAL_WRITE};
+use super::data::{
+    F_SEAL_EXEC, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE,
+};
 use super::{TmpFs, TmpInode, TmpfsOptions};
 use crate::mm::MemObject;
 use crate::vfs::{oflags, Ctx, Dentry, File, Inode, Loc, Mount};
@@ -37,8 +38,7 @@ pub fn check_flags(flags: u32) -> Result<(), Errno> {
     } else {
         MFD_ALL
     };
-    if flags & !allowed != 0 || flags & (MFD_EXEC | MFD_NOEXEC_SEAL) == MFD_EXEC | MFD_NOEXEC_SEAL
-    {
+    if flags & !allowed != 0 || flags & (MFD_EXEC | MFD_NOEXEC_SEAL) == MFD_EXEC | MFD_NOEXEC_SEAL {
         return Err(Errno::EINVAL);
     }
     Ok(())

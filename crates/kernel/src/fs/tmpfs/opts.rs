@@ -95,8 +95,8 @@ impl TmpfsOptions {
                 "inode32" | "inode64" | "noswap" if val.is_none() => {}
                 // Generic options the VFS takes before the file system sees them.
                 "ro" | "rw" | "nosuid" | "suid" | "nodev" | "dev" | "noexec" | "exec"
-                | "relatime" | "norelatime" | "strictatime" | "noatime" | "nodiratime"
-                | "sync" | "async" | "silent" | "lazytime" | "nolazytime"
+                | "relatime" | "norelatime" | "strictatime" | "noatime" | "nodiratime" | "sync"
+                | "async" | "silent" | "lazytime" | "nolazytime"
                     if val.is_none() => {}
                 _ => return Err(Errno::EINVAL),
             }
@@ -123,8 +123,8 @@ mod tests {
 
     #[test]
     fn parse_options() {
-        let o = TmpfsOptions::parse("size=1m,mode=1777,uid=1000,gid=100,nr_inodes=10k", 1000)
-            .unwrap();
+        let o =
+            TmpfsOptions::parse("size=1m,mode=1777,uid=1000,gid=100,nr_inodes=10k", 1000).unwrap();
         assert_eq!(o.max_pages, Some(256));
         assert_eq!(o.mode, Some(0o1777));
         assert_eq!(o.uid, Some(1000));
@@ -134,9 +134,20 @@ mod tests {
         assert_eq!(o.max_pages, Some(500));
         assert_eq!(o.max_pages, Some(500));
         assert_eq!(TmpfsOptions::parse("", 1).unwrap(), TmpfsOptions::default());
-        for bad in ["bogus", "size=", "size=abc", "mode=9", "uid=x", "huge=maybe", "noswap=1"] {
+        for bad in [
+            "bogus",
+            "size=",
+            "size=abc",
+            "mode=9",
+            "uid=x",
+            "huge=maybe",
+            "noswap=1",
+        ] {
             assert_eq!(TmpfsOptions::parse(bad, 1000), Err(Errno::EINVAL), "{bad}");
         }
-        assert_eq!(TmpfsOptions::parse("size=4097", 1).unwrap().max_pages, Some(2));
+        assert_eq!(
+            TmpfsOptions::parse("size=4097", 1).unwrap().max_pages,
+            Some(2)
+        );
     }
 }
