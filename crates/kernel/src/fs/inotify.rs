@@ -277,21 +277,25 @@ impl Drop for Inotify {
     }
 }
 
+/// The live instances watching `key`, with their watch descriptors.
+fn watchers(key: Key) -> Vec<(Arc<Inotify>, i32)> {
+    let r = registry().lock().unwrap();
+    r.by_key
+        .get(&key)
+        .map(|v| {
+            v.iter()
+                .filter_map(|(w, wd)| w.upgrade().map(|i| (i, *wd)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Delivers an event on file `key` to every watch on it. `name`: the child's name for
 /// events reported to a watched directory about one of its entries; `unlinked`: that
 /// child is no longer in the directory (IN_EXCL_UNLINK watches skip it). `mask` may
 /// carry IN_ISDIR.
 pub fn deliver(key: Key, mask: u32, cookie: u32, name: &[u8], unlinked: bool) {
-    let targets: Vec<(Arc<Inotify>, i32)> = {
-        let r = registry().lock().unwrap();
-        match r.by_key.get(&key) {
-            Some(v) => v
-                .iter()
-                .filter_map(|(w, wd)| w.upgrade().map(|i| (i, *wd)))
-                .collect(),
-            None => return,
-        }
-    };
+    let targets = watchers(key);
     for (i, wd) in targets {
         let wmask = match i.st.lock().unwrap().watches.get(&wd) {
             Some(w) => w.mask,
@@ -319,16 +323,7 @@ pub fn deliver(key: Key, mask: u32, cookie: u32, name: &[u8], unlinked: bool) {
 /// watches go with IN_IGNORED.
 pub fn inode_gone(key: Key) {
     deliver(key, IN_DELETE_SELF, 0, b"", false);
-    let targets: Vec<(Arc<Inotify>, i32)> = {
-        let r = registry().lock().unwrap();
-        match r.by_key.get(&key) {
-            Some(v) => v
-                .iter()
-                .filter_map(|(w, wd)| w.upgrade().map(|i| (i, *wd)))
-                .collect(),
-            None => return,
-        }
-    };
+    let targets = watchers(key);
     for (i, wd) in targets {
         i.drop_watch(wd);
     }

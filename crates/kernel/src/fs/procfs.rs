@@ -582,22 +582,9 @@ fn ns_entry(name: &str) -> Option<&'static (&'static str, &'static str, u64)> {
 /// Where a /proc/PID/ns link leads: the namespace's own inode (nsfs), which cannot be
 /// opened here (setns is not offered).
 fn ns_loc(kind: &str, id: u64) -> Loc {
-    static NSFS_DEV: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    let dev = *NSFS_DEV.get_or_init(super::anon_dev);
-    let now = crate::vfs::now();
-    let st = Stat {
-        dev,
-        ino: id,
-        mode: mode::S_IFREG | 0o444,
-        nlink: 1,
-        blksize: 4096,
-        atime: now,
-        mtime: now,
-        ctime: now,
-        ..Default::default()
-    };
     let name = format!("{kind}:[{id}]");
-    crate::vfs::dentry::anon_loc(name.as_bytes(), super::anon::AnonInode::with_stat(st))
+    let ino = super::anon::AnonInode::new(mode::S_IFREG | 0o444, id);
+    crate::vfs::dentry::anon_loc(name.as_bytes(), ino)
 }
 
 /// An open /proc directory. Positions: 0 ".", 1 "..", then fixed entries by index, then

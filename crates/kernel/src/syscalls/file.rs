@@ -11,7 +11,7 @@ mod fd;
 mod path;
 mod rw;
 
-pub(crate) use rw::iovecs;
+pub(crate) use rw::{gather, iovecs, scatter};
 
 use crate::task::{SysResult, Task};
 use crate::vfs::{File, Loc};

@@ -224,42 +224,14 @@ fn vmsplice(t: &Task, fd: i32, iov: u64, nr_segs: u64, flags: u32) -> SysResult 
     Ok(put as u64)
 }
 
-/// Copies from the iovecs into `buf` until done or a fault; returns the bytes copied.
+/// Copies from the iovecs into `buf`; the bytes copied before a fault.
 fn gather(t: &Task, v: &[(u64, u64)], buf: &mut [u8]) -> usize {
-    let mut done = 0;
-    for &(base, len) in v {
-        let n = (len as usize).min(buf.len() - done);
-        if n == 0 {
-            continue;
-        }
-        if t.read_mem(base, &mut buf[done..done + n]).is_err() {
-            break;
-        }
-        done += n;
-        if done == buf.len() {
-            break;
-        }
-    }
-    done
+    super::file::gather(t, v, 0, buf).map_or_else(|(n, _)| n, |_| buf.len())
 }
 
-/// Copies `data` out to the iovecs until done or a fault; returns the bytes copied.
+/// Copies `data` out to the iovecs; the bytes copied before a fault.
 fn scatter(t: &Task, v: &[(u64, u64)], data: &[u8]) -> usize {
-    let mut done = 0;
-    for &(base, len) in v {
-        let n = (len as usize).min(data.len() - done);
-        if n == 0 {
-            continue;
-        }
-        if t.write_mem(base, &data[done..done + n]).is_err() {
-            break;
-        }
-        done += n;
-        if done == data.len() {
-            break;
-        }
-    }
-    done
+    super::file::scatter(t, v, 0, data).map_or_else(|(n, _)| n, |_| data.len())
 }
 
 /// copy_file_range: regular files of one file system (EXDEV across them).

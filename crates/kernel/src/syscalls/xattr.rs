@@ -141,19 +141,25 @@ fn get(t: &Task, target: Target, namep: u64, value: u64, size: u64) -> SysResult
     let loc = resolve(t, &ctx, &target)?;
     permission(&ctx, &loc, &name, false)?;
     let v = loc.inode().getxattr(&name)?;
-    let size = size.min(XATTR_SIZE_MAX);
+    copy_out(t, value, size, &v, XATTR_SIZE_MAX)
+}
+
+/// Returns a value or list: its length for a size of 0, ERANGE when it does not fit (E2BIG
+/// when not even the largest buffer would hold it).
+fn copy_out(t: &Task, addr: u64, size: u64, data: &[u8], max: u64) -> SysResult {
+    let size = size.min(max);
     if size == 0 {
-        return Ok(v.len() as u64);
+        return Ok(data.len() as u64);
     }
-    if v.len() as u64 > size {
-        return Err(if size >= XATTR_SIZE_MAX {
+    if data.len() as u64 > size {
+        return Err(if size >= max {
             Errno::E2BIG
         } else {
             Errno::ERANGE
         });
     }
-    t.write_mem(value, &v)?;
-    Ok(v.len() as u64)
+    t.write_mem(addr, data)?;
+    Ok(data.len() as u64)
 }
 
 fn list(t: &Task, target: Target, buf: u64, size: u64) -> SysResult {
@@ -168,19 +174,7 @@ fn list(t: &Task, target: Target, buf: u64, size: u64) -> SysResult {
         out.extend_from_slice(&n);
         out.push(0);
     }
-    let size = size.min(XATTR_LIST_MAX);
-    if size == 0 {
-        return Ok(out.len() as u64);
-    }
-    if out.len() as u64 > size {
-        return Err(if size >= XATTR_LIST_MAX {
-            Errno::E2BIG
-        } else {
-            Errno::ERANGE
-        });
-    }
-    t.write_mem(buf, &out)?;
-    Ok(out.len() as u64)
+    copy_out(t, buf, size, &out, XATTR_LIST_MAX)
 }
 
 fn remove(t: &Task, target: Target, namep: u64) -> SysResult {

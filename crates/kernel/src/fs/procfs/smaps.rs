@@ -44,6 +44,34 @@ fn line(o: &mut String, name: &str, kb: u64) {
     let _ = writeln!(o, "{:<16}{:>8} kB", format!("{name}:"), kb);
 }
 
+/// The lines from Shared_Clean to Anonymous.
+fn middle(o: &mut String, f: &Figures) {
+    line(o, "Shared_Clean", f.shared_clean);
+    line(o, "Shared_Dirty", f.shared_dirty);
+    line(o, "Private_Clean", f.private_clean);
+    line(o, "Private_Dirty", f.private_dirty);
+    line(o, "Referenced", f.rss);
+    line(o, "Anonymous", f.anonymous);
+}
+
+/// The lines from KSM to Locked (what moat never has: huge pages, swap, KSM).
+fn tail(o: &mut String, f: &Figures) {
+    for n in [
+        "KSM",
+        "LazyFree",
+        "AnonHugePages",
+        "ShmemPmdMapped",
+        "FilePmdMapped",
+        "Shared_Hugetlb",
+        "Private_Hugetlb",
+        "Swap",
+        "SwapPss",
+    ] {
+        line(o, n, 0);
+    }
+    line(o, "Locked", f.locked);
+}
+
 /// (header line as in maps, figures, VmFlags) per mapping.
 fn walk(mm: &MM) -> Vec<(String, Figures, String)> {
     let headers: Vec<String> = mm.maps_text().lines().map(|l| l.to_string()).collect();
@@ -136,26 +164,8 @@ pub(super) fn smaps(mm: &MM) -> String {
         line(&mut o, "Rss", f.rss);
         line(&mut o, "Pss", f.pss);
         line(&mut o, "Pss_Dirty", f.private_dirty + f.shared_dirty / 2);
-        line(&mut o, "Shared_Clean", f.shared_clean);
-        line(&mut o, "Shared_Dirty", f.shared_dirty);
-        line(&mut o, "Private_Clean", f.private_clean);
-        line(&mut o, "Private_Dirty", f.private_dirty);
-        line(&mut o, "Referenced", f.rss);
-        line(&mut o, "Anonymous", f.anonymous);
-        for n in [
-            "KSM",
-            "LazyFree",
-            "AnonHugePages",
-            "ShmemPmdMapped",
-            "FilePmdMapped",
-            "Shared_Hugetlb",
-            "Private_Hugetlb",
-            "Swap",
-            "SwapPss",
-        ] {
-            line(&mut o, n, 0);
-        }
-        line(&mut o, "Locked", f.locked);
+        middle(&mut o, &f);
+        tail(&mut o, &f);
         let _ = writeln!(o, "{:<16}{:>8}", "THPeligible:", 0);
         let _ = writeln!(o, "{:<16}{:>8}", "ProtectionKey:", 0);
         let _ = writeln!(o, "VmFlags: {}", flags);
@@ -186,25 +196,7 @@ pub(super) fn rollup(mm: &MM) -> String {
     line(&mut o, "Pss_Anon", t.pss_anon);
     line(&mut o, "Pss_File", t.pss_file);
     line(&mut o, "Pss_Shmem", t.pss_shmem);
-    line(&mut o, "Shared_Clean", t.shared_clean);
-    line(&mut o, "Shared_Dirty", t.shared_dirty);
-    line(&mut o, "Private_Clean", t.private_clean);
-    line(&mut o, "Private_Dirty", t.private_dirty);
-    line(&mut o, "Referenced", t.rss);
-    line(&mut o, "Anonymous", t.anonymous);
-    for n in [
-        "KSM",
-        "LazyFree",
-        "AnonHugePages",
-        "ShmemPmdMapped",
-        "FilePmdMapped",
-        "Shared_Hugetlb",
-        "Private_Hugetlb",
-        "Swap",
-        "SwapPss",
-    ] {
-        line(&mut o, n, 0);
-    }
-    line(&mut o, "Locked", t.locked);
+    middle(&mut o, &t);
+    tail(&mut o, &t);
     o
 }
