@@ -65,6 +65,14 @@ static long size_of(int fd) {
     return (long)st.st_size;
 }
 
+static void sync_wait(int fd) {
+    char c;
+    if (read(fd, &c, 1) != 1) say("sync read failed");
+}
+static void sync_post(int fd) {
+    if (write(fd, "x", 1) != 1) say("sync write failed");
+}
+
 /* ---- tmpfs ---- */
 
 static void tmpfs_sparse(void) {
@@ -215,6 +223,57 @@ static void tmpfs_chattr(void) {
     CHECK_ERR(ioctl(p[0], FS_IOC_GETFLAGS, &fl), ENOTTY, "pipe: ENOTTY");
     int dfd = MUST(open(sdir(), O_RDONLY | O_DIRECTORY));
     CHECK(ioctl(dfd, FS_IOC_GETFLAGS, &fl) == 0 && fl == 0, "directory flags");
+}
+
+/* Hole punching and truncation take pages away from mappings too. */
+static void tmpfs_punch_mapped(void) {
+    int fd = MUST(memfd_create("pm", 0));
+    static char buf[3 * 4096];
+    memset(buf, 'a', sizeof buf);
+    MUST(write(fd, buf, sizeof buf));
+    char *sh = MUSTP(mmap(0, sizeof buf, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    char *pv = MUSTP(mmap(0, sizeof buf, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0));
+    CHECK(sh[4096] == 'a' && pv[4096] == 'a' && pv[8192] == 'a', "mapped pages read the data");
+    pv[0] = 'P';
+    int p[2], q[2];
+    MUST(pipe(p));
+    MUST(pipe(q));
+    fflush(stdout);
+    pid_t c = MUST(fork());
+    if (c == 0) {
+        CHECK(sh[8192] == 'a', "child sees the data");
+        sync_post(q[1]);
+        sync_wait(p[0]);
+        CHECK(sh[8192] == 0, "child sees the hole its parent punched");
+        _exit(t_failed);
+    }
+    sync_wait(q[0]);
+    CHECK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, sizeof buf) == 0, "punch all");
+    sync_post(p[1]);
+    say("child: %s", wait_child(c));
+    CHECK(sh[0] == 0 && sh[4096] == 0, "shared mapping reads zeros");
+    CHECK(pv[0] == 'P', "a private copy survives the punch");
+    CHECK(pv[4096] == 0, "private pages not copied read the hole");
+    sh[100] = 'n';
+    char b = 0;
+    CHECK(pread(fd, &b, 1, 100) == 1 && b == 'n', "writes through the mapping after the punch reach the file");
+    MUST(ftruncate(fd, 4096));
+    fflush(stdout);
+    c = MUST(fork());
+    if (c == 0) {
+        volatile char x = sh[4096];
+        (void)x;
+        _exit(0);
+    }
+    say("touching past the truncated end: %s", wait_child(c));
+    c = MUST(fork());
+    if (c == 0) {
+        volatile char x = pv[4096];
+        (void)x;
+        _exit(0);
+    }
+    say("private mapping past the end: %s", wait_child(c));
+    CHECK(sh[100] == 'n', "the page inside the size stays");
 }
 
 /* ---- memfd ---- */
@@ -444,13 +503,6 @@ static const char *getlk(int fd, int cmd, short type, off_t start, off_t len, pi
     return b;
 }
 
-static void sync_wait(int fd) {
-    char c;
-    if (read(fd, &c, 1) != 1) say("sync read failed");
-}
-static void sync_post(int fd) {
-    if (write(fd, "x", 1) != 1) say("sync write failed");
-}
 
 static void on_alarm(int s) { (void)s; }
 
@@ -1344,7 +1396,7 @@ static const struct tcase cases[] = {
     CASE(tmpfs_sparse), CASE(tmpfs_statfs), CASE(tmpfs_tmpfile), CASE(tmpfs_chattr),
     CASE(memfd_basic),  CASE(memfd_seals),  CASE(xattr_tmpfs),   CASE(xattr_other),
     CASE(flock_case),   CASE(posix_locks),  CASE(posix_wait_deadlock), CASE(ofd_locks),
-    CASE(proc_locks),   CASE(leases),       CASE(inotify_events), CASE(inotify_flags),
+    CASE(proc_locks),   CASE(leases),       CASE(tmpfs_punch_mapped),       CASE(inotify_events), CASE(inotify_flags),
     CASE(inotify_overflow), CASE(inotify_host), CASE(splice_case), CASE(tee_vmsplice),
     CASE(copy_range),   CASE(sendfile_misc), CASE(procfs_mem), CASE(procfs_pid_more),
     {0, 0}};

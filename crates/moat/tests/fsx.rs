@@ -1,12 +1,15 @@
-//! File-system extras (tests/c/fsx.c): tmpfs sparse files, fallocate, SEEK_DATA/HOLE,
-//! statfs, O_TMPFILE, inode flags; memfd and seals; extended attributes.
+//! File-system extras (tests/c/fsx.c), each case run natively and under moat: tmpfs
+//! (sparse files, fallocate, SEEK_DATA/HOLE, statfs, O_TMPFILE, inode flags, punching
+//! mapped pages), memfd and seals, extended attributes, locks (flock, POSIX with
+//! multi-process contention and deadlock detection, OFD, /proc/locks, leases), inotify,
+//! splice/tee/vmsplice/copy_file_range/sendfile, procfs; procps tools; Python's APIs.
 #[macro_use]
 mod common;
 use common::Variant;
 
 c_cases!("fsx", Variant::Static;
-    tmpfs_sparse, tmpfs_statfs, tmpfs_tmpfile, tmpfs_chattr, memfd_basic, memfd_seals,
-    xattr_tmpfs, xattr_other);
+    tmpfs_sparse, tmpfs_statfs, tmpfs_tmpfile, tmpfs_chattr, tmpfs_punch_mapped, memfd_basic,
+    memfd_seals, xattr_tmpfs, xattr_other);
 
 mod locks {
     c_cases!("fsx", crate::common::Variant::Static;

@@ -87,18 +87,26 @@ impl PageSet {
         memfile().decref_many(&frames);
     }
 
-    /// Frees the whole pages with index in [first, end) (hole punching); returns how many.
-    pub fn remove_range(&self, first: u64, end: u64) -> u64 {
+    /// Frees the whole pages with index in [first, end) (hole punching); returns the
+    /// (index, frame) pairs removed (their frames still held by the caller are `kept`:
+    /// one extra reference each, for the caller to drop once mappers let go).
+    pub fn remove_range(&self, first: u64, end: u64, kept: bool) -> Vec<(u64, u64)> {
         let mut p = self.pages.lock().unwrap();
         let gone: Vec<u64> = p
             .keys()
             .copied()
             .filter(|&i| i >= first && i < end)
             .collect();
-        let frames: Vec<u64> = gone.iter().filter_map(|i| p.remove(i)).collect();
+        let removed: Vec<(u64, u64)> = gone
+            .iter()
+            .filter_map(|i| p.remove(i).map(|f| (*i, f)))
+            .collect();
         drop(p);
-        memfile().decref_many(&frames);
-        frames.len() as u64
+        if !kept {
+            let frames: Vec<u64> = removed.iter().map(|x| x.1).collect();
+            memfile().decref_many(&frames);
+        }
+        removed
     }
 
     /// Zeroes `len` bytes at byte `off` of present pages (within one page).

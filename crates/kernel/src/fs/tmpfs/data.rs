@@ -6,7 +6,7 @@ use crate::memfile::PAGE;
 use crate::mm::{MemObject, PageSet};
 use crate::vfs::inode::APPEND;
 use abi::Errno;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -172,9 +172,10 @@ impl FileData {
             }
         }
         let end = off + n;
-        if off > *size {
-            // Stale bytes of a partial last page must read as zero once exposed.
-            self.pages.truncate(*size);
+        if off > *size && *size % PAGE != 0 {
+            // Stale bytes of a partial last page (a mapping may write past the end inside
+            // it) must read as zero once exposed. Pages past it are zero already.
+            self.pages.zero_in_page(*size, PAGE - *size % PAGE);
         }
         let before = self.pages.len() as u64;
         let r = self.pages.write(off, &data[..n as usize]);
@@ -224,14 +225,31 @@ impl FileData {
         {
             return Err(Errno::EPERM);
         }
-        let before = self.pages.len() as u64;
-        // Shrinking frees pages; growing exposes zeros (the tail past the old size is
-        // cleared by truncating to the old size first).
-        self.pages.truncate(new.min(*size));
-        self.account(before);
         let first_gone = new.min(*size).div_ceil(PAGE);
-        self.falloc.lock().unwrap().retain(|&i| i < first_gone);
+        let shrink = new < *size;
+        // Shrinking frees pages (taken from mappers too, who then get SIGBUS past the
+        // end); growing exposes zeros (the tail past the old size is cleared by
+        // truncating to the old size first).
+        let removed = if shrink {
+            self.pages.remove_range(first_gone, u64::MAX, true)
+        } else {
+            Vec::new()
+        };
+        self.acct.release(removed.len() as u64);
+        let edge = new.min(*size);
+        if edge % PAGE != 0 {
+            // Bytes past the end inside the last page read as zero once exposed.
+            self.pages.zero_in_page(edge, PAGE - edge % PAGE);
+        }
+        if shrink {
+            self.falloc.lock().unwrap().retain(|&i| i < first_gone);
+        }
         *size = new;
+        drop(size);
+        if shrink {
+            self.unmap_mappers(first_gone, u64::MAX, true, &removed);
+        }
+        release(&removed);
         Ok(())
     }
 
@@ -263,10 +281,45 @@ impl FileData {
         if end % PAGE != 0 && end_whole >= first_whole {
             self.pages.zero_in_page(end_whole * PAGE, end % PAGE);
         }
-        let freed = self.pages.remove_range(first_whole, end_whole);
-        self.acct.release(freed);
+        let removed = self.pages.remove_range(first_whole, end_whole, true);
+        self.acct.release(removed.len() as u64);
         self.unfalloc(first_whole, end_whole);
+        drop(_size);
+        // Mappers fault the hole in afresh (as zeros); their private copies stay.
+        self.unmap_mappers(first_whole, end_whole, false, &removed);
+        release(&removed);
         Ok(())
+    }
+
+    /// Takes pages [first, end) away from every address space that maps this file: its
+    /// frames were `removed` (Linux's unmap_mapping_range). Called without the size lock
+    /// (a fault holds its address space's lock, then this file's).
+    fn unmap_mappers(&self, first: u64, end: u64, even_cows: bool, removed: &[(u64, u64)]) {
+        let Some(k) = crate::try_kernel() else {
+            return;
+        };
+        if removed.is_empty() && !even_cows {
+            return;
+        }
+        let frames: HashMap<u64, u64> = removed.iter().copied().collect();
+        let me = self as *const FileData as *const u8;
+        let wrapper = self.writers.lock().unwrap().upgrade();
+        let wp = wrapper.as_ref().map(|a| Arc::as_ptr(a) as *const u8);
+        let is_obj = |b: &Arc<dyn MemObject>| {
+            let p = Arc::as_ptr(b) as *const u8;
+            p == me || Some(p) == wp
+        };
+        let mut mms: Vec<Arc<crate::mm::MM>> = Vec::new();
+        for t in k.procs.lock().unwrap().tasks.values() {
+            let mm = t.mm();
+            if !mms.iter().any(|m| Arc::ptr_eq(m, &mm)) {
+                mms.push(mm);
+            }
+        }
+        for mm in mms {
+            mm.lock()
+                .unmap_object(&is_obj, first, end, even_cows, &|i| frames.get(&i).copied());
+        }
     }
 
     /// fallocate mode 0 / KEEP_SIZE: reserves the pages of [off, off+len) (ENOSPC, with
@@ -291,7 +344,7 @@ impl FileData {
             if self.pages.frame(i).is_err() {
                 // Out of memory-file space: undo what this call made.
                 for &j in &made {
-                    self.pages.remove_range(j, j + 1);
+                    self.pages.remove_range(j, j + 1, false);
                 }
                 self.acct.release(need);
                 return Err(Errno::ENOSPC);
@@ -376,6 +429,12 @@ impl FileData {
         self.seals.store(cur | add, Ordering::Release);
         Ok(())
     }
+}
+
+/// Drops the extra references `remove_range` kept.
+fn release(removed: &[(u64, u64)]) {
+    let frames: Vec<u64> = removed.iter().map(|x| x.1).collect();
+    crate::memfile::memfile().decref_many(&frames);
 }
 
 impl Drop for FileData {
