@@ -65,6 +65,7 @@ static long size_of(int fd) {
     return (long)st.st_size;
 }
 
+static char *slurp(const char *path);
 static void sync_wait(int fd) {
     char c;
     if (read(fd, &c, 1) != 1) say("sync read failed");
@@ -751,6 +752,34 @@ static void leases(void) {
     CHECK_ERR(fcntl(dfd, F_SETLEASE, F_RDLCK), EINVAL, "directory: EINVAL");
 }
 
+static volatile sig_atomic_t got_io;
+static int lease_fd = -1;
+static void on_io(int s) {
+    (void)s;
+    got_io = 1;
+    fcntl(lease_fd, F_SETLEASE, F_UNLCK);
+}
+
+/* A writer's open breaks a read lease: the holder gets SIGIO, gives the lease up, and
+ * the open goes through. */
+static void lease_break(void) {
+    MUST(close(MUST(open(spath("lb"), O_CREAT | O_WRONLY, 0644))));
+    struct sigaction sa = {.sa_handler = on_io, .sa_flags = SA_RESTART};
+    sigaction(SIGIO, &sa, 0);
+    lease_fd = MUST(open(spath("lb"), O_RDONLY));
+    CHECK(fcntl(lease_fd, F_SETLEASE, F_RDLCK) == 0, "read lease");
+    fflush(stdout);
+    pid_t c = MUST(fork());
+    if (c == 0) {
+        int w = open(spath("lb"), O_WRONLY);
+        CHECK(w >= 0, "the writer's open completes once the lease is gone");
+        _exit(t_failed);
+    }
+    say("child: %s", wait_child(c));
+    CHECK(got_io, "the holder got SIGIO");
+    CHECK(fcntl(lease_fd, F_GETLEASE) == F_UNLCK, "and has no lease left");
+}
+
 /* ---- inotify ---- */
 
 static const char *mask_names(uint32_t m) {
@@ -1001,6 +1030,39 @@ static void inotify_host(void) {
     MUST(read(p[0], b, 1));
     say("pipe write, read:");
     drain(in);
+}
+
+/* fdinfo shows a file's locks and an inotify instance's watches. */
+static void fdinfo_extra(void) {
+    int fd = MUST(open(spath("fi"), O_CREAT | O_RDWR, 0644));
+    struct stat st;
+    MUST(fstat(fd, &st));
+    MUST(flock(fd, LOCK_EX));
+    MUST(setlk(fd, F_SETLK, F_RDLCK, 0, 10));
+    char p[64];
+    snprintf(p, sizeof p, "/proc/self/fdinfo/%d", fd);
+    char *b = slurp(p);
+    int locks = 0;
+    for (char *l = strtok(b, "\n"); l; l = strtok(NULL, "\n")) {
+        if (strncmp(l, "lock:\t", 6)) continue;
+        locks++;
+        int n;
+        char kind[16], adv[16], type[16], dev[64];
+        long pid;
+        if (sscanf(l + 6, "%d: %15s %15s %15s %ld %63s", &n, kind, adv, type, &pid, dev) == 6)
+            say("lock %s %s %s %s", kind, adv, type, pid == getpid() ? "me" : "?");
+    }
+    CHECK(locks == 2, "two lock lines");
+    int in = MUST(inotify_init1(0));
+    MUST(inotify_add_watch(in, spath("fi"), IN_MODIFY | IN_OPEN));
+    snprintf(p, sizeof p, "/proc/self/fdinfo/%d", in);
+    b = slurp(p);
+    char *w = strstr(b, "inotify wd:");
+    unsigned wd, sdev, mask;
+    unsigned long ino;
+    CHECK(w && sscanf(w, "inotify wd:%x ino:%lx sdev:%x mask:%x", &wd, &ino, &sdev, &mask) == 4 &&
+              wd == 1 && ino == st.st_ino && mask == (IN_MODIFY | IN_OPEN),
+          "inotify watch line");
 }
 
 /* ---- data movement ---- */
@@ -1396,8 +1458,8 @@ static const struct tcase cases[] = {
     CASE(tmpfs_sparse), CASE(tmpfs_statfs), CASE(tmpfs_tmpfile), CASE(tmpfs_chattr),
     CASE(memfd_basic),  CASE(memfd_seals),  CASE(xattr_tmpfs),   CASE(xattr_other),
     CASE(flock_case),   CASE(posix_locks),  CASE(posix_wait_deadlock), CASE(ofd_locks),
-    CASE(proc_locks),   CASE(leases),       CASE(tmpfs_punch_mapped),       CASE(inotify_events), CASE(inotify_flags),
-    CASE(inotify_overflow), CASE(inotify_host), CASE(splice_case), CASE(tee_vmsplice),
+    CASE(proc_locks),   CASE(leases),       CASE(lease_break),       CASE(tmpfs_punch_mapped),       CASE(inotify_events), CASE(inotify_flags),
+    CASE(inotify_overflow), CASE(inotify_host), CASE(fdinfo_extra), CASE(splice_case), CASE(tee_vmsplice),
     CASE(copy_range),   CASE(sendfile_misc), CASE(procfs_mem), CASE(procfs_pid_more),
     {0, 0}};
 

@@ -13,12 +13,13 @@ c_cases!("fsx", Variant::Static;
 
 mod locks {
     c_cases!("fsx", crate::common::Variant::Static;
-        flock_case, posix_locks, posix_wait_deadlock, ofd_locks, proc_locks, leases);
+        flock_case, posix_locks, posix_wait_deadlock, ofd_locks, proc_locks, leases,
+        lease_break);
 }
 
 mod inotify {
     c_cases!("fsx", crate::common::Variant::Static;
-        inotify_events, inotify_flags, inotify_overflow, inotify_host);
+        inotify_events, inotify_flags, inotify_overflow, inotify_host, fdinfo_extra);
 }
 
 mod data {

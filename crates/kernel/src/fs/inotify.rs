@@ -420,3 +420,30 @@ pub fn instance(f: &File) -> Result<Arc<Inotify>, Errno> {
         .and_then(|w| w.upgrade())
         .ok_or(Errno::EINVAL)
 }
+
+/// The "inotify wd:... ino:... sdev:... mask:..." lines of /proc/PID/fdinfo for an
+/// inotify file (empty for other files).
+pub fn fdinfo_lines(f: &File) -> String {
+    let Ok(me) = instance(f) else {
+        return String::new();
+    };
+    let s = me.st.lock().unwrap();
+    let mut wds: Vec<(&i32, &Watch)> = s.watches.iter().collect();
+    wds.sort_by_key(|(wd, _)| **wd);
+    let mut o = String::new();
+    for (wd, w) in wds {
+        // The device in the kernel's internal encoding (major << 20 | minor).
+        let (maj, min) = (
+            crate::vfs::stat::major(w.key.0),
+            crate::vfs::stat::minor(w.key.0),
+        );
+        o.push_str(&format!(
+            "inotify wd:{:x} ino:{:x} sdev:{:x} mask:{:x} ignored_mask:0\n",
+            wd,
+            w.key.1,
+            (maj << 20) | min,
+            w.mask
+        ));
+    }
+    o
+}

@@ -626,6 +626,61 @@ pub fn break_lease(t: &Task, f: &File, writing: bool, nonblock: bool) -> Result<
     }
 }
 
+/// Who a lock belongs to, for picking the ones an fdinfo file shows.
+#[derive(Clone, Copy, PartialEq)]
+enum Holder {
+    Owner(Owner),
+    File(u64),
+}
+
+/// Every lock of file `key` as Linux prints it after the "N: " prefix, with its holder.
+fn lines_of(key: &Key, l: &InodeLocks) -> Vec<(Holder, String)> {
+    let dev = format!(
+        "{:02x}:{:02x}:{}",
+        super::stat::major(key.0),
+        super::stat::minor(key.0),
+        key.1
+    );
+    let ty = |w: bool| if w { "WRITE " } else { "READ  " };
+    // Linux's order: flock locks, record locks, leases.
+    let mut v = Vec::new();
+    for x in &l.flock {
+        let text = format!("FLOCK  ADVISORY  {}{} {} 0 EOF", ty(x.write), x.pid, dev);
+        v.push((Holder::File(x.file), text));
+    }
+    for r in &l.rec {
+        let (kind, pid) = match r.owner {
+            Owner::Posix(_) => ("POSIX ", r.pid),
+            Owner::Ofd(_) => ("OFDLCK", -1),
+        };
+        let end = if r.end == OFFSET_MAX {
+            "EOF".to_string()
+        } else {
+            r.end.to_string()
+        };
+        let text = format!(
+            "{} ADVISORY  {}{} {} {} {}",
+            kind,
+            ty(r.write),
+            pid,
+            dev,
+            r.start,
+            end
+        );
+        v.push((Holder::Owner(r.owner), text));
+    }
+    for x in &l.leases {
+        let state = if x.breaking {
+            "BREAKING  "
+        } else {
+            "ACTIVE    "
+        };
+        let text = format!("LEASE  {}{}{} {} 0 EOF", state, ty(x.write), x.pid, dev);
+        v.push((Holder::File(x.file), text));
+    }
+    v
+}
+
 /// /proc/locks in Linux's format.
 pub fn proc_locks() -> String {
     let t = table().lock().unwrap();
@@ -633,44 +688,40 @@ pub fn proc_locks() -> String {
     let mut n = 0;
     for key in &t.order {
         let Some(l) = t.inodes.get(key) else { continue };
-        let dev = format!(
-            "{:02x}:{:02x}:{}",
-            super::stat::major(key.0),
-            super::stat::minor(key.0),
-            key.1
-        );
-        for r in &l.rec {
+        for (_, text) in lines_of(key, l) {
             n += 1;
-            let (kind, pid) = match r.owner {
-                Owner::Posix(_) => ("POSIX ", r.pid),
-                Owner::Ofd(_) => ("OFDLCK", -1),
-            };
-            let ty = if r.write { "WRITE " } else { "READ  " };
-            let end = if r.end == OFFSET_MAX {
-                "EOF".to_string()
-            } else {
-                r.end.to_string()
-            };
-            let _ = writeln!(
-                o,
-                "{}: {} ADVISORY  {}{} {} {} {}",
-                n, kind, ty, pid, dev, r.start, end
-            );
+            let _ = writeln!(o, "{n}: {text}");
         }
-        for x in &l.flock {
+    }
+    o
+}
+
+/// The "lock:" lines of /proc/PID/fdinfo/N: the locks held through open file `f` by the
+/// process whose fd table is `table_id`.
+pub fn fdinfo_lines(f: &File, table_id: u64) -> String {
+    let t = table().lock().unwrap();
+    if t.inodes.is_empty() {
+        return String::new();
+    }
+    drop(t);
+    let Ok(key) = key_of(f) else {
+        return String::new();
+    };
+    let t = table().lock().unwrap();
+    let Some(l) = t.inodes.get(&key) else {
+        return String::new();
+    };
+    let mine = |h: &Holder| {
+        matches!(h, Holder::Owner(Owner::Posix(id)) if *id == table_id)
+            || *h == Holder::Owner(Owner::Ofd(f.id))
+            || *h == Holder::File(f.id)
+    };
+    let mut o = String::new();
+    let mut n = 0;
+    for (h, text) in lines_of(&key, l) {
+        if mine(&h) {
             n += 1;
-            let ty = if x.write { "WRITE " } else { "READ  " };
-            let _ = writeln!(o, "{}: FLOCK  ADVISORY  {}{} {} 0 EOF", n, ty, x.pid, dev);
-        }
-        for x in &l.leases {
-            n += 1;
-            let state = if x.breaking {
-                "BREAKING  "
-            } else {
-                "ACTIVE    "
-            };
-            let ty = if x.write { "WRITE " } else { "READ  " };
-            let _ = writeln!(o, "{}: LEASE  {}{}{} {} 0 EOF", n, state, ty, x.pid, dev);
+            let _ = writeln!(o, "lock:\t{n}: {text}");
         }
     }
     o
