@@ -74,3 +74,29 @@ fn python_fs_apis() {
     let script = common::repo_root().join("tests/py/fsx.py");
     common::cmd(&[std::ffi::OsStr::new("/usr/bin/python3"), script.as_os_str()]).diff();
 }
+
+/// chattr/lsattr: tmpfs keeps the flags it knows; host files show theirs.
+#[test]
+fn chattr_lsattr() {
+    common::require("/usr/bin/chattr");
+    common::require("/usr/bin/lsattr");
+    common::sh(
+        r#"
+d=$(mktemp -d /dev/shm/moat-attr-XXXXXX); cd $d
+touch f; mkdir sub
+lsattr f | cut -d' ' -f1
+chattr +i +d +A f && lsattr f | cut -d' ' -f1
+echo x > f 2>/dev/null || echo "immutable: write refused"
+rm -f f 2>/dev/null || echo "immutable: rm refused"
+chattr -i f && chattr +a f && lsattr f | cut -d' ' -f1
+echo y >> f && echo "append-only: append ok"
+echo z > f 2>/dev/null || echo "append-only: overwrite refused"
+chattr -a -d -A f && rm f && echo removed
+chattr +c sub 2>&1 | sed 's/.*: //'
+lsattr -d sub | cut -d' ' -f1
+lsattr -d /etc | cut -c1-5
+cd /; rm -rf $d
+"#,
+    )
+    .diff();
+}

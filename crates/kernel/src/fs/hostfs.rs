@@ -404,7 +404,34 @@ struct HostFileOps {
     inode: Arc<HostInode>,
 }
 
+/// FS_IOC_GETFLAGS / FS_IOC_FSGETXATTR on a host file (lsattr): read from the host;
+/// setting them is EROFS (the host tree is read-only to the sandbox); others ENOTTY.
+fn flags_ioctl(fd: RawFd, t: &Task, f: &File, cmd: u32, arg: u64) -> crate::task::SysResult {
+    const FS_IOC_GETFLAGS: u32 = 0x8008_6601;
+    const FS_IOC_SETFLAGS: u32 = 0x4008_6602;
+    const FS_IOC_FSGETXATTR: u32 = 0x801c_581f;
+    const FS_IOC_FSSETXATTR: u32 = 0x401c_5820;
+    match cmd {
+        FS_IOC_GETFLAGS | FS_IOC_FSGETXATTR => {
+            let mut buf = [0u8; 28];
+            // SAFETY: both requests write at most 28 bytes into the buffer.
+            if unsafe { libc::ioctl(fd, cmd as _, buf.as_mut_ptr()) } < 0 {
+                return Err(errno());
+            }
+            let n = if cmd == FS_IOC_GETFLAGS { 4 } else { 28 };
+            t.write_mem(arg, &buf[..n])?;
+            Ok(0)
+        }
+        FS_IOC_SETFLAGS | FS_IOC_FSSETXATTR if f.loc.mnt.readonly() => Err(Errno::EROFS),
+        _ => Err(Errno::ENOTTY),
+    }
+}
+
 impl FileOps for HostFileOps {
+    fn ioctl(&self, t: &Task, f: &File, cmd: u32, arg: u64) -> crate::task::SysResult {
+        flags_ioctl(self.fd.as_raw_fd(), t, f, cmd, arg)
+    }
+
     fn read(&self, _t: &Task, _f: &File, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
         if off > i64::MAX as u64 {
             return Ok(0);
@@ -475,6 +502,11 @@ struct HostDirOps {
 impl FileOps for HostDirOps {
     fn fsync(&self) -> Result<(), Errno> {
         Ok(())
+    }
+
+    fn ioctl(&self, t: &Task, f: &File, cmd: u32, arg: u64) -> crate::task::SysResult {
+        let fd = self.fd.lock().unwrap().as_raw_fd();
+        flags_ioctl(fd, t, f, cmd, arg)
     }
 
     fn readdir(
