@@ -1409,7 +1409,8 @@ static void procfs_pid_more(void) {
     close(fd);
     /* /proc/sys values that are the same on every Linux. */
     const char *same[] = {"kernel/ostype", "kernel/shmmax", "vm/overcommit_memory", "vm/max_map_count",
-                          "fs/nr_open", "fs/pipe-max-size"};
+                          "fs/nr_open", "fs/pipe-max-size", "fs/inotify/max_queued_events",
+                          "fs/inotify/max_user_instances", "fs/lease-break-time", "fs/leases-enable"};
     for (unsigned i = 0; i < sizeof same / sizeof same[0]; i++) {
         char p[128];
         snprintf(p, sizeof p, "/proc/sys/%s", same[i]);

@@ -227,6 +227,11 @@ fn stat() -> String {
 /// Files of /proc/sys, by path; directories are implied by the paths.
 const SYS_FILES: &[&str] = &[
     "sys/fs/file-max",
+    "sys/fs/inotify/max_queued_events",
+    "sys/fs/inotify/max_user_instances",
+    "sys/fs/inotify/max_user_watches",
+    "sys/fs/lease-break-time",
+    "sys/fs/leases-enable",
     "sys/fs/nr_open",
     "sys/fs/pipe-max-size",
     "sys/kernel/cap_last_cap",
@@ -323,6 +328,11 @@ pub(super) fn sys_content(p: &str) -> Result<Vec<u8>, Errno> {
     let k = crate::kernel();
     let s = match p {
         "sys/fs/file-max" => "9223372036854775807".to_string(),
+        "sys/fs/inotify/max_queued_events" => crate::fs::inotify::MAX_QUEUED_EVENTS.to_string(),
+        "sys/fs/inotify/max_user_instances" => crate::fs::inotify::MAX_USER_INSTANCES.to_string(),
+        "sys/fs/inotify/max_user_watches" => crate::fs::inotify::MAX_USER_WATCHES.to_string(),
+        "sys/fs/lease-break-time" => "45".to_string(),
+        "sys/fs/leases-enable" => "1".to_string(),
         "sys/fs/nr_open" => crate::vfs::fdtable::NR_OPEN.to_string(),
         "sys/fs/pipe-max-size" => crate::fs::pipe::MAX_SIZE.to_string(),
         "sys/kernel/cap_last_cap" => "40".to_string(),

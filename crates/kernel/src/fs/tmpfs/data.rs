@@ -334,6 +334,15 @@ impl FileData {
             return Err(Errno::EPERM);
         }
         let (first, last) = (off / PAGE, end.div_ceil(PAGE));
+        // A range larger than what is present plus what is free cannot fit (and is not
+        // walked page by page).
+        let room = self
+            .acct
+            .free_pages()
+            .min(crate::memfile::memfile().available() / PAGE);
+        if last - first > (self.pages.len() as u64).saturating_add(room) {
+            return Err(Errno::ENOSPC);
+        }
         let need = self.missing(first, last);
         self.acct.reserve(need)?;
         let mut made = Vec::new();

@@ -25,7 +25,13 @@ pub const MFD_NAME_MAX: usize = 249;
 fn mount() -> &'static (Arc<TmpFs>, Arc<Mount>) {
     static M: OnceLock<(Arc<TmpFs>, Arc<Mount>)> = OnceLock::new();
     M.get_or_init(|| {
-        let fs = TmpFs::with_options(&TmpfsOptions::default(), "tmpfs");
+        // The kernel's internal mount has no size or inode limit (as Linux's shm_mnt).
+        let o = TmpfsOptions {
+            max_pages: Some(0),
+            max_inodes: Some(0),
+            ..Default::default()
+        };
+        let fs = TmpFs::with_options(&o, "tmpfs");
         let m = Mount::new_root(fs.clone(), fs.root_dentry(), 0, "tmpfs", true);
         (fs, m)
     })
