@@ -554,6 +554,7 @@ pub fn exit_task(t: &Arc<Task>, ctx: Option<Context>, st: ExitStatus) {
         t.tg.lock().zombie = Some(status);
         procs.groups.remove(&tgid);
         drop(procs);
+        crate::ipc::on_exit(t);
         crate::sandbox::note_parentless_exit(tgid, status);
         return;
     }
@@ -570,6 +571,8 @@ pub fn exit_task(t: &Arc<Task>, ctx: Option<Context>, st: ExitStatus) {
         }
     }
     drop(procs);
+    // SEM_UNDO, shm detach and mq notifications go before the parent can see the exit.
+    crate::ipc::on_exit(t);
     // The parent's signal is queued before the zombie becomes visible to wait, so a wait
     // that returns the child always finds its SIGCHLD pending (Linux's do_notify_parent).
     if let Some(p) = &parent {
@@ -844,7 +847,7 @@ pub fn run_do(
     cwd: &str,
 ) -> Result<ExitStatus, String> {
     crate::sandbox::start_kernel(opts, None)?;
-    crate::vfs::setup_root(cwd)?;
+    crate::vfs::setup_root(cwd, &crate::kernel().opts.root)?;
     forward_host_signals();
     let spec = crate::sandbox::ProcessSpec {
         path: path.to_vec(),
@@ -867,7 +870,10 @@ pub fn run_do(
         Ok(Err(e)) => return Err(format!("exec:{}", e.0)),
         Err(_) => return Err("exec: init died".into()),
     }
-    Ok(crate::sandbox::wait_init())
+    let status = crate::sandbox::wait_init();
+    // Mappings still alive when the sandbox ends write their pages back.
+    crate::fs::pagecache::sync_all();
+    Ok(status)
 }
 
 /// Creates a process from outside the sandbox: pid 1 (`spec.init`) or a parentless

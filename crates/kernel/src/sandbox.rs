@@ -51,6 +51,7 @@ pub fn start_kernel(opts: Options, hostname: Option<Vec<u8>>) -> Result<&'static
         hostname: Mutex::new(hn),
         domainname: Mutex::new(b"(none)".to_vec()),
         log: Mutex::new(log),
+        ipc: crate::ipc::Ipc::new(),
         outside: Outside::default(),
     }))
 }
@@ -270,6 +271,8 @@ pub struct ProcInfo {
     pub state: char,
     pub threads: usize,
     pub cmd: String,
+    /// The host process that runs it (its address space's stub).
+    pub host_pid: i32,
 }
 
 /// The live processes of the sandbox, by pid.
@@ -313,6 +316,7 @@ pub fn processes() -> Vec<ProcInfo> {
             state: if stopped { 'T' } else { 'S' },
             threads: nthreads,
             cmd,
+            host_pid: leader.mm().stub_pid(),
         });
     }
     out

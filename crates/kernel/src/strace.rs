@@ -6,6 +6,8 @@
 //! written data, flags, signal sets, timespecs, argv) are decoded from application memory.
 //! Unreadable memory is shown as the address, as strace does.
 
+mod sock;
+
 use crate::task::Task;
 use abi::Errno;
 
@@ -399,6 +401,12 @@ fn special(m: &dyn UserMem, nr: u64, a: &[u64; 6]) -> Option<Vec<String>> {
     use abi::sysno as n;
     const O_CREAT: u64 = 0o100;
     const O_TMPFILE: u64 = 0o20000000;
+    if let Some(v) = sock::special(m, nr, a) {
+        return Some(v);
+    }
+    if let Some(v) = crate::ipc::trace::args(m, nr, a) {
+        return Some(v);
+    }
     Some(match nr {
         n::OPEN => {
             let mut v = vec![cstr(m, a[0], PATH_MAX), open_flags(a[1])];
@@ -448,7 +456,7 @@ fn special(m: &dyn UserMem, nr: u64, a: &[u64; 6]) -> Option<Vec<String>> {
 // ---------------------------------------------------------------------------------------------
 // Scalars and flag sets
 
-fn hex(v: u64) -> String {
+pub(crate) fn hex(v: u64) -> String {
     if v == 0 {
         "0".into()
     } else {
@@ -456,7 +464,7 @@ fn hex(v: u64) -> String {
     }
 }
 
-fn ptr(v: u64) -> String {
+pub(crate) fn ptr(v: u64) -> String {
     if v == 0 {
         "NULL".into()
     } else {
@@ -502,7 +510,7 @@ pub fn flags(v: u64, table: &[(u64, &str)], zero: &str) -> String {
 }
 
 /// The name of value `v` in `table`, or the number.
-fn lookup(v: u64, table: &[(u64, &str)]) -> String {
+pub(crate) fn lookup(v: u64, table: &[(u64, &str)]) -> String {
     for &(x, name) in table {
         if x == v {
             return name.to_string();
@@ -993,7 +1001,7 @@ fn read_cstr(m: &dyn UserMem, addr: u64, max: usize) -> Option<(Vec<u8>, bool)> 
 }
 
 /// A NUL-terminated string argument: quoted, cut at `max` bytes with "...".
-fn cstr(m: &dyn UserMem, addr: u64, max: usize) -> String {
+pub(crate) fn cstr(m: &dyn UserMem, addr: u64, max: usize) -> String {
     if addr == 0 {
         return "NULL".into();
     }
@@ -1004,7 +1012,7 @@ fn cstr(m: &dyn UserMem, addr: u64, max: usize) -> String {
 }
 
 /// A buffer of `len` bytes the call reads (write's data): quoted, cut at 32 bytes.
-fn buf(m: &dyn UserMem, addr: u64, len: u64) -> String {
+pub(crate) fn buf(m: &dyn UserMem, addr: u64, len: u64) -> String {
     if addr == 0 {
         return "NULL".into();
     }
@@ -1020,7 +1028,7 @@ fn buf(m: &dyn UserMem, addr: u64, len: u64) -> String {
     )
 }
 
-fn timespec(m: &dyn UserMem, addr: u64) -> String {
+pub(crate) fn timespec(m: &dyn UserMem, addr: u64) -> String {
     if addr == 0 {
         return "NULL".into();
     }
@@ -1719,6 +1727,38 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn socket_calls() {
+        let mut m = Mem::default();
+        m.put(0x1000, &1i32.to_ne_bytes());
+        assert_eq!(
+            call(&m, n::SETSOCKOPT, [3, 1, 2, 0x1000, 4, 0]),
+            "setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4)"
+        );
+        assert_eq!(
+            call(&m, n::SHUTDOWN, [3, 1, 0, 0, 0, 0]),
+            "shutdown(3, SHUT_WR)"
+        );
+        assert_eq!(
+            call(&m, n::ACCEPT4, [3, 0, 0, 0o2004000, 0, 0]),
+            "accept4(3, NULL, NULL, SOCK_CLOEXEC|SOCK_NONBLOCK)"
+        );
+        // A msghdr with one iovec and an SCM_RIGHTS message carrying fd 5.
+        m.put(0x2000, b"A");
+        m.put_u64s(0x3000, &[0x2000, 1]);
+        m.put_u64s(0x4000, &[20]);
+        m.put(0x4008, &1i32.to_ne_bytes());
+        m.put(0x400c, &1i32.to_ne_bytes());
+        m.put(0x4010, &5i32.to_ne_bytes());
+        m.put_u64s(0x5000, &[0, 0, 0x3000, 1, 0x4000, 24, 0]);
+        assert_eq!(
+            call(&m, n::SENDMSG, [3, 0x5000, 0x4000, 0, 0, 0]),
+            "sendmsg(3, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base=\"A\", iov_len=1}], \
+             msg_iovlen=1, msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, \
+             cmsg_data=[5]}], msg_controllen=24, msg_flags=0}, MSG_NOSIGNAL)"
+        );
     }
 
     #[test]

@@ -60,9 +60,9 @@ fn report(fd: RawFd, msg: &str) {
 }
 
 /// Runs the sandbox; never returns.
-pub fn run(opts: kernel::Options, args: BootArgs) -> ! {
+pub fn run(opts: kernel::Options, network: &str, overlay: &str, args: BootArgs) -> ! {
     let ready = args.ready_fd;
-    match setup(opts, &args) {
+    match setup(opts, network, overlay, &args) {
         Ok(boot) => {
             report(ready, "ok");
             // SAFETY: closing our own pipe end.
@@ -76,7 +76,52 @@ pub fn run(opts: kernel::Options, args: BootArgs) -> ! {
     }
 }
 
-fn setup(opts: kernel::Options, args: &BootArgs) -> Result<Arc<Boot>, String> {
+/// The host network namespace the sandbox process lives in: the one config.json names
+/// (joined), else a fresh empty one for --network=none, else the host's (--network=host).
+/// The application's other namespaces (pid, ipc, uts, mount) are the kernel's own.
+fn join_network(spec: &oci_spec::runtime::Spec, network: &str) -> Result<(), String> {
+    use oci_spec::runtime::LinuxNamespaceType;
+    if network == "host" {
+        return Ok(());
+    }
+    let ns = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().clone())
+        .unwrap_or_default();
+    let net = ns.iter().find(|n| n.typ() == LinuxNamespaceType::Network);
+    match net.and_then(|n| n.path().clone()) {
+        Some(p) => {
+            let f = std::fs::File::open(&p)
+                .map_err(|e| format!("network namespace {}: {e}", p.display()))?;
+            // SAFETY: setns on an fd we opened, before any thread exists.
+            if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                return Err(format!(
+                    "joining network namespace {}: {}",
+                    p.display(),
+                    std::io::Error::last_os_error()
+                ));
+            }
+        }
+        None => {
+            // SAFETY: unshare before any thread exists.
+            if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+                return Err(format!(
+                    "new network namespace: {}",
+                    std::io::Error::last_os_error()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn setup(
+    opts: kernel::Options,
+    network: &str,
+    overlay: &str,
+    args: &BootArgs,
+) -> Result<Arc<Boot>, String> {
     // SAFETY: plain process calls on our own process.
     unsafe {
         libc::setsid();
@@ -91,10 +136,17 @@ fn setup(opts: kernel::Options, args: &BootArgs) -> Result<Arc<Boot>, String> {
         }
     }
     let spec = config::load(&args.bundle)?;
-    let root = config::root_spec(&spec, &args.bundle)?;
+    let mut root = config::root_spec(&spec, &args.bundle)?;
+    root.overlay = crate::cmd_do::parse_overlay(overlay)?;
     let process = spec.process().clone().ok_or("config.json has no process")?;
     let hostname = spec.hostname().clone().map(|h| h.into_bytes());
+    join_network(&spec, network)?;
     let k = sandbox::start_kernel(opts, hostname)?;
+    if let Some(sysctl) = spec.linux().as_ref().and_then(|l| l.sysctl().clone()) {
+        for (key, v) in sysctl {
+            kernel::debug!("sysctl {key}={v} accepted, not applied yet");
+        }
+    }
     if let Some(d) = spec.domainname() {
         *k.domainname.lock().unwrap() = d.clone().into_bytes();
     }
@@ -168,6 +220,7 @@ fn handle(boot: &Arc<Boot>, conn: OwnedFd) {
                         cpu_ns: p.cpu_ns,
                         state: p.state,
                         cmd: p.cmd,
+                        host_pid: p.host_pid,
                     })
                     .collect(),
             ),
@@ -400,6 +453,8 @@ fn finish(boot: Arc<Boot>) -> ! {
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
+    // Pages written through shared mappings of host files reach the host.
+    kernel::fs::pagecache::sync_all();
     let _ = std::fs::remove_file(boot.dir.socket());
     exit_like(st)
 }

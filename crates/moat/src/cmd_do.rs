@@ -1,10 +1,16 @@
 //! `moat do CMD [ARGS...]`: sandbox a host command with no bundle (like `runsc do`).
 
 use clap::Args;
+use kernel::fs::overlay::Upper;
+use kernel::vfs::{FsSpec, Volume};
 use std::os::unix::ffi::OsStrExt;
 
 #[derive(Args)]
 pub struct DoArgs {
+    /// Bind a host directory or file into the sandbox, writable unless :ro (repeatable;
+    /// GUEST is created if missing).
+    #[arg(long = "volume", short = 'v', value_name = "HOST:GUEST[:ro]")]
+    volumes: Vec<String>,
     /// The command and its arguments.
     #[arg(
         required = true,
@@ -51,7 +57,59 @@ fn lookup(cmd: &[u8]) -> Option<Vec<u8>> {
     first_file
 }
 
-pub fn run(opts: kernel::Options, args: DoArgs) -> i32 {
+/// The root file system named by --overlay.
+pub fn parse_overlay(s: &str) -> Result<Option<Upper>, String> {
+    match s {
+        "none" => Ok(None),
+        "root:memory" => Ok(Some(Upper::Memory)),
+        _ => match s.strip_prefix("root:dir=") {
+            Some(p) if !p.is_empty() => Ok(Some(Upper::Dir(p.to_string()))),
+            _ => Err(format!(
+                "--overlay={s}: expected root:memory, root:dir=PATH or none"
+            )),
+        },
+    }
+}
+
+/// A --volume HOST:GUEST[:ro] argument.
+fn parse_volume(s: &str) -> Result<Volume, String> {
+    let (rest, readonly) = match s.strip_suffix(":ro") {
+        Some(r) => (r, true),
+        None => (s.strip_suffix(":rw").unwrap_or(s), false),
+    };
+    match rest.split_once(':') {
+        Some((h, g)) if !h.is_empty() && g.starts_with('/') && g.trim_matches('/') != "" => {
+            let host = std::fs::canonicalize(h).map_err(|e| format!("--volume {s}: {h}: {e}"))?;
+            Ok(Volume {
+                host: host.to_string_lossy().into_owned(),
+                guest: g.to_string(),
+                readonly,
+            })
+        }
+        _ => Err(format!(
+            "--volume {s}: expected HOST:GUEST[:ro] with an absolute GUEST"
+        )),
+    }
+}
+
+/// `overlay`: the global --overlay (the host's root under an overlay whose changes stay in
+/// memory, root:memory, or go to a host directory, root:dir=PATH; or read-only, none).
+pub fn run(mut opts: kernel::Options, overlay: &str, args: DoArgs) -> i32 {
+    let spec = parse_overlay(overlay).and_then(|overlay| {
+        let volumes = args
+            .volumes
+            .iter()
+            .map(|v| parse_volume(v))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(FsSpec { overlay, volumes })
+    });
+    match spec {
+        Ok(s) => opts.root = s,
+        Err(e) => {
+            eprintln!("moat: {e}");
+            return 125;
+        }
+    }
     let argv: Vec<Vec<u8>> = args.cmd.iter().map(|a| a.as_bytes().to_vec()).collect();
     let name = String::from_utf8_lossy(&argv[0]).into_owned();
     let Some(path) = lookup(&argv[0]) else {

@@ -169,7 +169,11 @@ pub fn ps(g: &Global, id: &str, format: &str) -> Result<i32, String> {
     let procs = r.processes.unwrap_or_default();
     match format {
         "json" => {
-            let pids: Vec<i32> = procs.iter().map(|p| p.pid).collect();
+            // As runc: host pids (those of the stub processes that run the container's
+            // processes), which is what `docker top` looks up in the host's ps.
+            let mut pids: Vec<i32> = procs.iter().map(|p| p.host_pid).collect();
+            pids.sort_unstable();
+            pids.dedup();
             println!("{}", serde_json::to_string(&pids).unwrap_or_default());
         }
         "table" => {

@@ -204,6 +204,7 @@ pub fn root_spec(spec: &Spec, bundle: &Path) -> Result<kernel::vfs::RootSpec, St
         readonly_paths: linux
             .and_then(|l| l.readonly_paths().clone())
             .unwrap_or_default(),
+        overlay: None,
     })
 }
 

@@ -77,6 +77,9 @@ pub struct ProcEntry {
     pub cpu_ns: u64,
     pub state: char,
     pub cmd: String,
+    /// The host process (stub) that runs it.
+    #[serde(default)]
+    pub host_pid: i32,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, Default)]

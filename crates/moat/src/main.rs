@@ -50,6 +50,17 @@ pub struct Cli {
     /// Accepted (cgroups come later).
     #[arg(long, global = true)]
     systemd_cgroup: bool,
+    /// The root file system's writable layer: an overlay whose changes stay in memory
+    /// (root:memory, the default) or go to a host directory (root:dir=PATH); or none: the
+    /// root itself (`do`: the host's root read-only; containers: the bundle's root,
+    /// writable unless root.readonly).
+    #[arg(
+        long,
+        global = true,
+        value_name = "root:memory|root:dir=PATH|none",
+        default_value = "root:memory"
+    )]
+    overlay: String,
     /// Accepted for runc compatibility.
     #[arg(long, global = true, value_name = "VALUE", num_args = 0..=1, default_missing_value = "true")]
     rootless: Option<String>,
@@ -62,7 +73,7 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a host command in a sandbox whose root is the host's root, read-only.
+    /// Run a host command in a sandbox whose root is the host's root under an overlay.
     Do(cmd_do::DoArgs),
     /// Print the support status of every syscall (docs/compatibility.md).
     Syscalls,
@@ -148,6 +159,10 @@ pub struct Global {
     log: Option<PathBuf>,
     log_json: bool,
     debug_args: Vec<String>,
+    /// --network: none or host.
+    pub network: String,
+    /// --overlay, as given.
+    pub overlay: String,
 }
 
 impl Global {
@@ -228,10 +243,13 @@ fn main() {
             strace: cli.strace,
             debug: cli.debug || cli.debug_log.is_some(),
             debug_log: cli.debug_log.clone(),
+            root: Default::default(),
         },
         log: cli.log.clone(),
         log_json: cli.log_format == "json",
         debug_args,
+        network: cli.network.clone(),
+        overlay: cli.overlay.clone(),
     };
     if cli.log_format != "text" && cli.log_format != "json" {
         fail(
@@ -251,7 +269,7 @@ fn main() {
     let r = match cli.command {
         Command::Do(args) => {
             install_panic_hook();
-            Ok(cmd_do::run(g.opts.clone(), args))
+            Ok(cmd_do::run(g.opts.clone(), &g.overlay, args))
         }
         Command::Syscalls => {
             print!("{}", kernel::syscalls::compat_markdown());
@@ -259,7 +277,7 @@ fn main() {
         }
         Command::Boot(args) => {
             install_panic_hook();
-            boot::run(g.opts.clone(), args)
+            boot::run(g.opts.clone(), &g.network, &g.overlay, args)
         }
         Command::Create(a) => cmd_create::create(&g, &a),
         Command::Start { id } => cmd_create::start(&g, &id),

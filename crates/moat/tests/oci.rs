@@ -114,6 +114,16 @@ impl Drop for Rt {
     }
 }
 
+/// Kills a helper process when a test ends, even by a failed assertion.
+struct Reap(std::process::Child);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_default()
 }
@@ -336,6 +346,29 @@ fn readonly_root_and_bind_mounts() {
             "{}",
             rt.name
         );
+    });
+    let _ = std::fs::remove_dir_all(&host);
+}
+
+#[test]
+fn writable_root_and_rw_bind_mount() {
+    let host = tmpdir("rw-bind");
+    let h = host.to_str().unwrap().to_string();
+    each(|rt| {
+        let b = bundle(|v| {
+            args(
+                v,
+                "echo new > /newfile && cat /newfile; echo via-bind > /vol/written; rm /data/file.txt && ls /data | wc -l",
+            );
+            v["mounts"].as_array_mut().unwrap().push(
+                json!({"destination": "/vol", "type": "bind", "source": h, "options": ["rbind", "rw"]}),
+            );
+        });
+        let o = rt.run(&["run", "--bundle", b.dir.to_str().unwrap(), &id("rw")]);
+        assert_eq!(o.code, 0, "{}: {}", rt.name, o.stderr);
+        assert_eq!(o.stdout, "new\n0\n", "{}", rt.name);
+        assert_eq!(read(&host.join("written")), "via-bind\n", "{}", rt.name);
+        std::fs::remove_file(host.join("written")).unwrap();
     });
     let _ = std::fs::remove_dir_all(&host);
 }
@@ -597,6 +630,8 @@ fn console_socket_gives_a_terminal() {
             .stdout(Stdio::piped())
             .spawn()
             .expect("python3");
+        let mut recv = Reap(recv);
+        let recv = &mut recv.0;
         let mut line = String::new();
         use std::io::BufRead;
         std::io::BufReader::new(recv.stdout.as_mut().unwrap())
@@ -608,7 +643,7 @@ fn console_socket_gives_a_terminal() {
         assert_eq!(o.code, 0, "{}: {}", rt.name, o.stderr);
         rt.ok(&["start", &i]);
         rt.wait_stopped(&i);
-        let _ = wait_timeout(&mut recv, Duration::from_secs(10));
+        let _ = wait_timeout(recv, Duration::from_secs(10));
         let text = read(&out).replace('\r', "");
         assert_eq!(text, "is a tty\n30 100\n", "{}", rt.name);
         rt.ok(&["delete", &i]);
@@ -755,4 +790,72 @@ fn moat_wait_and_events() {
     let v: Value = serde_json::from_str(o.stdout.trim()).unwrap();
     assert_eq!(v["exitStatus"], 9);
     rt.ok(&["delete", &i]);
+}
+
+#[test]
+fn exec_with_a_terminal() {
+    each(|rt| {
+        let b = bundle(|v| args(v, "while true; do sleep 0.05; done"));
+        let i = id("exectty");
+        assert_eq!(rt.create(&b, &i, &[]).code, 0);
+        rt.ok(&["start", &i]);
+        let sock = b.dir.join("exec-console.sock");
+        let out = b.dir.join("exec-console.out");
+        let mut recv = Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../tests/oci/recvtty.py"
+            ))
+            .arg(&sock)
+            .arg("")
+            .arg(&out)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut recv = Reap(recv);
+        let recv = &mut recv.0;
+        let mut line = String::new();
+        use std::io::BufRead;
+        std::io::BufReader::new(recv.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        // runc wants --detach with a console socket.
+        let o = rt.run(&[
+            "exec",
+            "--tty",
+            "--detach",
+            "--console-socket",
+            sock.to_str().unwrap(),
+            &i,
+            "sh",
+            "-c",
+            "test -t 1 && echo exec has a tty; exit 3",
+        ]);
+        assert_eq!(o.code, 0, "{}: {}", rt.name, o.stderr);
+        let _ = wait_timeout(recv, Duration::from_secs(10));
+        assert_eq!(
+            read(&out).replace('\r', ""),
+            "exec has a tty\n",
+            "{}",
+            rt.name
+        );
+        rt.ok(&["delete", "--force", &i]);
+    });
+}
+
+/// A sandbox process that dies is reported as stopped, and the container can be deleted.
+#[test]
+fn crashed_sandbox_is_stopped_and_deletable() {
+    each(|rt| {
+        let b = bundle(|v| args(v, "sleep 100"));
+        let i = id("crash");
+        assert_eq!(rt.create(&b, &i, &[]).code, 0);
+        rt.ok(&["start", &i]);
+        let pid = rt.state(&i)["pid"].as_i64().unwrap() as i32;
+        // SAFETY: killing the container's process the runtime reported.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        rt.wait_stopped(&i);
+        rt.ok(&["delete", &i]);
+        assert!(!rt.listed(&i));
+    });
 }

@@ -32,6 +32,7 @@ pub struct ProcFs {
 impl ProcFs {
     pub fn new() -> Arc<ProcFs> {
         sys::snapshot_host();
+        crate::net::snapshot_host();
         Arc::new(ProcFs {
             dev: super::anon_dev(),
         })
@@ -210,6 +211,7 @@ pub(crate) const PID_ENTRIES: &[(&str, u32)] = &[
     ("maps", mode::S_IFREG | 0o444),
     ("mountinfo", mode::S_IFREG | 0o444),
     ("mounts", mode::S_IFREG | 0o444),
+    ("net", mode::S_IFDIR | 0o555),
     ("ns", mode::S_IFDIR | 0o511),
     ("oom_adj", mode::S_IFREG | 0o644),
     ("oom_score", mode::S_IFREG | 0o444),
@@ -437,6 +439,7 @@ impl Inode for ProcInode {
                         info: true,
                     },
                     "task" if tid.is_none() => Node::Tasks { tgid: *tgid },
+                    "net" => Node::Sys("net"),
                     "ns" => Node::Ns {
                         tgid: *tgid,
                         tid: *tid,
@@ -650,6 +653,7 @@ impl FileOps for ProcDir {
                             info: true,
                         },
                         "task" => Node::Tasks { tgid: *tgid },
+                        "net" => Node::Sys("net"),
                         "ns" => Node::Ns {
                             tgid: *tgid,
                             tid: *tid,

@@ -593,7 +593,7 @@ impl Inode for TmpInode {
 
     fn rename(
         &self,
-        _ctx: &Ctx,
+        ctx: &Ctx,
         old: &[u8],
         newdir: &Arc<dyn Inode>,
         new: &[u8],
@@ -694,7 +694,24 @@ impl Inode for TmpInode {
         if src_dir && !same && is_ancestor(&src, nd) {
             return Err(Errno::EINVAL);
         }
+        // The old name becomes a whiteout (char 0/0), as overlayfs uses it; made first,
+        // so that a full file system leaves the tree as it was.
+        let wh = if flags & RENAME_WHITEOUT != 0 {
+            let (uid, gid, _) = self.new_owner(ctx);
+            Some(TmpInode::new(
+                &self.shared,
+                mode::S_IFCHR,
+                uid,
+                gid,
+                Kind::Special,
+            )?)
+        } else {
+            None
+        };
         a.remove(old);
+        if let Some(wh) = wh {
+            a.insert(old, wh);
+        }
         let replaced = match &mut b {
             Some(bb) => {
                 if dst.is_some() {

@@ -11,7 +11,7 @@ mod fd;
 mod path;
 mod rw;
 
-pub(crate) use rw::{gather, iovecs, scatter};
+pub(crate) use rw::{access_ok, gather, iovecs, scatter};
 
 use crate::task::{SysResult, Task};
 use crate::vfs::{File, Loc};
@@ -194,7 +194,7 @@ pub fn compat() -> &'static [(u64, &'static str)] {
         (nr::LCHOWN, ""),
         (nr::UMASK, ""),
         (nr::UTIME, ""),
-        (nr::MKNOD, "partial: FIFOs, sockets and regular files; device nodes need CAP_MKNOD and only null/zero/full/random/urandom/tty open"),
+        (nr::MKNOD, "partial: FIFOs, sockets, regular files and whiteouts; device nodes need CAP_MKNOD, are EPERM on host directories, and only null/zero/full/random/urandom/tty open"),
         (nr::STATFS, ""),
         (nr::FSTATFS, ""),
         (nr::CHROOT, ""),
@@ -223,7 +223,7 @@ pub fn compat() -> &'static [(u64, &'static str)] {
         (nr::PREADV, ""),
         (nr::PWRITEV, ""),
         (nr::SYNCFS, ""),
-        (nr::RENAMEAT2, "partial: RENAME_WHITEOUT unsupported (EINVAL)"),
+        (nr::RENAMEAT2, ""),
         (nr::PREADV2, "partial: RWF_* flags accepted, RWF_NOWAIT not honoured"),
         (nr::PWRITEV2, "partial: RWF_* flags accepted, RWF_NOWAIT not honoured"),
         (nr::STATX, "partial: no STATX_MNT_ID/DIOALIGN; btime only on tmpfs"),

@@ -4,12 +4,14 @@
 pub mod file;
 pub mod identity;
 pub mod inotify;
+pub mod ipc;
 pub mod memfd;
 pub mod misc;
 pub mod mm;
 pub mod poll;
 pub mod process;
 pub mod signal;
+pub mod socket;
 pub mod splice;
 pub mod time;
 pub mod xattr;
@@ -47,12 +49,14 @@ pub fn dispatch(t: &Arc<Task>, ctx: &mut Context, n: u64, a: &[u64; 6]) -> Flow 
         .or_else(|| signal::dispatch(t, n, a))
         .or_else(|| file::dispatch(t, n, a))
         .or_else(|| poll::dispatch(t, n, a))
+        .or_else(|| socket::dispatch(t, n, a))
         .or_else(|| time::dispatch(t, n, a))
         .or_else(|| identity::dispatch(t, n, a))
         .or_else(|| memfd::dispatch(t, n, a))
         .or_else(|| splice::dispatch(t, n, a))
         .or_else(|| inotify::dispatch(t, n, a))
         .or_else(|| xattr::dispatch(t, n, a))
+        .or_else(|| ipc::dispatch(t, n, a))
         .or_else(|| misc::dispatch(t, n, a));
     match r {
         Some(r) => Flow::Ret(r),
@@ -256,12 +260,13 @@ pub fn compat_ctx() -> &'static [(u64, &'static str)] {
 /// "implemented", "partial: ..." or "ENOSYS".
 pub fn compat_table() -> Vec<(u64, &'static str, String)> {
     let mut known: std::collections::HashMap<u64, &'static str> = std::collections::HashMap::new();
-    let lists: [&[(u64, &'static str)]; 13] = [
+    let lists: [&[(u64, &'static str)]; 15] = [
         memfd::compat(),
         splice::compat(),
         inotify::compat(),
         xattr::compat(),
         poll::compat(),
+        socket::compat(),
         compat_ctx(),
         mm::compat(),
         process::compat(),
@@ -269,6 +274,7 @@ pub fn compat_table() -> Vec<(u64, &'static str, String)> {
         file::compat(),
         time::compat(),
         identity::compat(),
+        ipc::compat(),
         misc::compat(),
     ];
     for l in lists {

@@ -29,6 +29,9 @@ pub struct RootSpec {
     pub mounts: Vec<MountSpec>,
     pub masked_paths: Vec<String>,
     pub readonly_paths: Vec<String>,
+    /// The writable layer of a writable root: an overlay's upper (None: the host
+    /// directory itself, written directly).
+    pub overlay: Option<crate::fs::overlay::Upper>,
 }
 
 /// Mount flags and the file-system options left over (mode=, size=, ...).
@@ -72,15 +75,22 @@ fn resolve(ctx: &Ctx, path: &str) -> Result<Loc, Errno> {
 
 /// Builds the global mount tree of a container.
 pub fn setup_container_root(spec: &RootSpec) -> Result<(), String> {
-    let (hfs, hroot) =
-        hostfs::mount(&spec.path).map_err(|e| format!("root {}: {}", spec.path, e.name()))?;
-    if !mode::is_dir(hroot.stat().map(|s| s.mode).unwrap_or(0)) {
-        return Err(format!("root {}: not a directory", spec.path));
-    }
-    // The host directory is served read-only today (writes reach the host only through
-    // the writable modes that come with the overlay); `readonly` is what mountinfo shows.
     let flags = if spec.readonly { MNT_RDONLY } else { 0 };
-    let root_mnt = Mount::new_root(hfs, Dentry::new_root(b"/", hroot), flags, "/", false);
+    let root_mnt = match (&spec.overlay, spec.readonly) {
+        (Some(upper), false) => {
+            let (fs, root) = crate::fs::overlay::mount_root(&spec.path, upper.clone())
+                .map_err(|e| format!("root {}: {}", spec.path, e.name()))?;
+            Mount::new_root(fs, root, flags, "overlay", false)
+        }
+        _ => {
+            let (hfs, hroot) = hostfs::mount(&spec.path, !spec.readonly)
+                .map_err(|e| format!("root {}: {}", spec.path, e.name()))?;
+            if !mode::is_dir(hroot.stat().map(|s| s.mode).unwrap_or(0)) {
+                return Err(format!("root {}: not a directory", spec.path));
+            }
+            Mount::new_root(hfs, Dentry::new_root(b"/", hroot), flags, "/", false)
+        }
+    };
     dentry::set_root(Loc::root_of(&root_mnt));
     let ctx = Ctx {
         root: Loc::root_of(&root_mnt),
@@ -173,7 +183,9 @@ fn mount_one(ctx: &Ctx, m: &MountSpec) -> Result<(), String> {
     let kind = if bind { "bind" } else { m.kind.as_str() };
     match kind {
         "bind" => {
-            let (fs, root) = hostfs::mount(&m.source).map_err(|e| match e {
+            // Bind mounts are writable on the host unless "ro".
+            let writable = flags & MNT_RDONLY == 0;
+            let (fs, root) = hostfs::mount(&m.source, writable).map_err(|e| match e {
                 Errno::ENOENT => format!("bind source {} does not exist", m.source),
                 e => format!("bind source {}: {}", m.source, e.name()),
             })?;
@@ -193,9 +205,25 @@ fn mount_one(ctx: &Ctx, m: &MountSpec) -> Result<(), String> {
             let root = fs.root_dentry();
             Mount::attach(&at, fs, root, flags, "proc");
         }
-        // sysfs, devpts, mqueue and cgroup get their own file systems in later work;
-        // until then an empty directory stands in (the programs that look find nothing).
-        "sysfs" | "devpts" | "mqueue" | "cgroup" | "cgroup2" => {
+        "mqueue" => {
+            let at = mountpoint(ctx, &m.dest, true)?;
+            let (fs, root) = crate::kernel().ipc.mq.mountable();
+            Mount::attach(&at, fs, root, flags, "mqueue");
+        }
+        "sysfs" => {
+            let at = mountpoint(ctx, &m.dest, true)?;
+            let fs = crate::fs::sysfs::build().map_err(|e| e.name().to_string())?;
+            Mount::attach(
+                &at,
+                fs.clone(),
+                fs.root_dentry(),
+                flags | MNT_RDONLY,
+                "sysfs",
+            );
+        }
+        // devpts and cgroup get their own file systems in later work; until then an empty
+        // directory stands in (the programs that look find nothing).
+        "devpts" | "cgroup" | "cgroup2" => {
             let at = match mountpoint(ctx, &m.dest, true) {
                 Ok(at) => at,
                 Err(e) => {
@@ -203,11 +231,7 @@ fn mount_one(ctx: &Ctx, m: &MountSpec) -> Result<(), String> {
                     return Ok(());
                 }
             };
-            let ro = if m.kind == "devpts" || m.kind == "mqueue" {
-                0
-            } else {
-                MNT_RDONLY
-            };
+            let ro = if m.kind == "devpts" { 0 } else { MNT_RDONLY };
             let fs = TmpFs::new(0o755);
             Mount::attach(&at, fs.clone(), fs.root_dentry(), flags | ro, &m.kind);
         }

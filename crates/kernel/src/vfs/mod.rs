@@ -31,7 +31,7 @@ pub use fdtable::FdTable;
 pub use file::File;
 pub use fsctx::FsContext;
 pub use inode::{DirEnt, FileOps, FileSystem, Inode, LinkTarget, SetAttr, StatFs};
-pub use setup::{host_fd_file, open_exec, setup_root};
+pub use setup::{bind_host, host_fd_file, open_exec, setup_root, FsSpec, Volume};
 pub use stat::{Stat, Timespec};
 
 use crate::task::{Creds, Task};

@@ -50,16 +50,18 @@ const TOP: &[&str] = &[
     "locks",
     "meminfo",
     "mounts",
+    "net",
     "stat",
     "swaps",
     "sys",
+    "sysvipc",
     "uptime",
     "version",
 ];
 
 pub(super) fn top_lookup(name: &[u8]) -> Option<Node> {
-    if name == b"sys" {
-        return Some(Node::Sys("sys"));
+    if name == b"sys" || name == b"sysvipc" {
+        return Some(Node::Sys(if name == b"sys" { "sys" } else { "sysvipc" }));
     }
     TOP.iter()
         .find(|n| n.as_bytes() == name)
@@ -82,7 +84,7 @@ pub(super) fn top_entries() -> Vec<(String, Node)> {
 
 pub(super) fn top_mode(name: &str) -> u32 {
     match name {
-        "mounts" => mode::S_IFLNK | 0o777,
+        "mounts" | "net" => mode::S_IFLNK | 0o777,
         _ => mode::S_IFREG | 0o444,
     }
 }
@@ -90,6 +92,7 @@ pub(super) fn top_mode(name: &str) -> u32 {
 pub(super) fn top_link(name: &str) -> Option<&'static str> {
     match name {
         "mounts" => Some("self/mounts"),
+        "net" => Some("self/net"),
         _ => None,
     }
 }
@@ -249,22 +252,32 @@ const SYS_FILES: &[&str] = &[
     "sys/kernel/shmmax",
     "sys/kernel/threads-max",
     "sys/kernel/version",
+    "sys/net/core/optmem_max",
+    "sys/net/core/rmem_default",
+    "sys/net/core/rmem_max",
     "sys/net/core/somaxconn",
+    "sys/net/core/wmem_default",
+    "sys/net/core/wmem_max",
+    "sys/net/unix/max_dgram_qlen",
+    "net/unix",
     "sys/vm/max_map_count",
     "sys/vm/mmap_min_addr",
     "sys/vm/overcommit_memory",
 ];
 
+/// Every file of /proc/sys, and the IPC namespace's (also /proc/sysvipc).
+fn sys_files() -> impl Iterator<Item = &'static &'static str> {
+    SYS_FILES.iter().chain(crate::ipc::PROC_PATHS)
+}
+
 fn is_sys_dir(p: &str) -> bool {
-    SYS_FILES
-        .iter()
-        .any(|f| f.len() > p.len() && f.starts_with(p) && f.as_bytes()[p.len()] == b'/')
+    sys_files().any(|f| f.len() > p.len() && f.starts_with(p) && f.as_bytes()[p.len()] == b'/')
 }
 
 /// The /proc/sys path for `name` inside directory `dir`, if it exists (as a static str).
 pub(super) fn sys_lookup(dir: &str, name: &[u8]) -> Option<&'static str> {
     let name = std::str::from_utf8(name).ok()?;
-    for f in SYS_FILES {
+    for f in sys_files() {
         if f.len() > dir.len() + 1 && f.starts_with(dir) && f.as_bytes()[dir.len()] == b'/' {
             let rest = &f[dir.len() + 1..];
             let comp = rest.split('/').next().unwrap_or("");
@@ -279,7 +292,7 @@ pub(super) fn sys_lookup(dir: &str, name: &[u8]) -> Option<&'static str> {
 /// Children of a /proc/sys directory: (name, full path), sorted, unique.
 pub(super) fn sys_children(dir: &str) -> Vec<(&'static str, &'static str)> {
     let mut v: Vec<(&'static str, &'static str)> = Vec::new();
-    for f in SYS_FILES {
+    for f in sys_files() {
         if f.len() > dir.len() + 1 && f.starts_with(dir) && f.as_bytes()[dir.len()] == b'/' {
             let rest = &f[dir.len() + 1..];
             let comp = rest.split('/').next().unwrap_or("");
@@ -296,6 +309,9 @@ pub(super) fn sys_children(dir: &str) -> Vec<(&'static str, &'static str)> {
 pub(super) fn sys_mode(p: &str) -> u32 {
     if is_sys_dir(p) {
         return mode::S_IFDIR | 0o555;
+    }
+    if let Some(m) = crate::ipc::proc_mode(p) {
+        return m;
     }
     match p {
         "sys/kernel/hostname"
@@ -325,6 +341,12 @@ fn uuid() -> String {
 
 pub(super) fn sys_content(p: &str) -> Result<Vec<u8>, Errno> {
     static BOOT_ID: OnceLock<String> = OnceLock::new();
+    if p == "net/unix" {
+        return Ok(crate::net::proc_net_unix());
+    }
+    if let Some(v) = crate::ipc::proc_read(p) {
+        return Ok(v);
+    }
     let k = crate::kernel();
     let s = match p {
         "sys/fs/file-max" => "9223372036854775807".to_string(),
@@ -351,7 +373,13 @@ pub(super) fn sys_content(p: &str) -> Result<Vec<u8>, Errno> {
         "sys/kernel/shmmax" => "18446744073692774399".to_string(),
         "sys/kernel/threads-max" => "126429".to_string(),
         "sys/kernel/version" => VERSION.to_string(),
-        "sys/net/core/somaxconn" => "4096".to_string(),
+        "sys/net/core/somaxconn" => crate::net::sysctl().somaxconn.to_string(),
+        "sys/net/core/optmem_max" => crate::net::sysctl().optmem_max.to_string(),
+        "sys/net/core/rmem_default" => crate::net::sysctl().rmem_default.to_string(),
+        "sys/net/core/rmem_max" => crate::net::sysctl().rmem_max.to_string(),
+        "sys/net/core/wmem_default" => crate::net::sysctl().wmem_default.to_string(),
+        "sys/net/core/wmem_max" => crate::net::sysctl().wmem_max.to_string(),
+        "sys/net/unix/max_dgram_qlen" => crate::net::sysctl().max_dgram_qlen.to_string(),
         "sys/vm/max_map_count" => "65530".to_string(),
         "sys/vm/mmap_min_addr" => crate::mm::MIN_ADDR.to_string(),
         "sys/vm/overcommit_memory" => "0".to_string(),
@@ -364,6 +392,9 @@ pub(super) fn sys_content(p: &str) -> Result<Vec<u8>, Errno> {
 /// for the writable ones.
 pub(super) fn sys_write(p: &str, t: &Task, data: &[u8]) -> Result<usize, Errno> {
     const CAP_SYS_ADMIN: u32 = 21;
+    if let Some(r) = crate::ipc::proc_write(p, t, data) {
+        return r;
+    }
     match p {
         "sys/kernel/hostname" | "sys/kernel/domainname" => {
             if !t.creds().has_cap(CAP_SYS_ADMIN) {

@@ -199,6 +199,9 @@ pub(crate) fn read_file(
     if pos.is_some() && stream {
         return Err(Errno::ESPIPE);
     }
+    if let Some(s) = crate::net::socket_of_file(f) {
+        return crate::syscalls::socket::sock_read(t, f, &s, iov);
+    }
     let mut buf = vec![0u8; want.min(CHUNK as u64) as usize];
     let mut done: u64 = 0;
     loop {
@@ -246,6 +249,9 @@ pub(crate) fn write_file(
     let want = total(iov);
     if pos.is_some() && !f.seekable() {
         return Err(Errno::ESPIPE);
+    }
+    if let Some(s) = crate::net::socket_of_file(f) {
+        return crate::syscalls::socket::sock_write(t, f, &s, iov);
     }
     let mut buf = vec![0u8; want.min(CHUNK as u64) as usize];
     let mut done: u64 = 0;
