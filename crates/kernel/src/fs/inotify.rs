@@ -403,6 +403,10 @@ impl FileOps for InotifyFile {
     fn name(&self) -> Option<String> {
         Some("anon_inode:inotify".to_string())
     }
+
+    fn fdinfo(&self, f: &File) -> String {
+        fdinfo_lines(f)
+    }
 }
 
 /// Instances by the id of their file (inotify_add_watch finds them from an fd).

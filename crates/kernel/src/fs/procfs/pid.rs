@@ -545,13 +545,13 @@ fn fdinfo(tgid: i32, tid: Option<i32>, fd: i32) -> Result<Vec<u8>, Errno> {
     let st = f.stat().unwrap_or_default();
     let mnt = f.loc.mnt.id;
     let pos = if f.seekable() { f.pos() } else { 0 };
-    let mut o = format!(
+    let mut out = format!(
         "pos:\t{}\nflags:\t0{:o}\nmnt_id:\t{}\nino:\t{}\n",
         pos, flags, mnt, st.ino
     );
-    o.push_str(&crate::fs::inotify::fdinfo_lines(&f));
-    o.push_str(&crate::vfs::lock::fdinfo_lines(&f, t.files().id));
-    Ok(o.into_bytes())
+    out.push_str(&f.ops().fdinfo(&f));
+    out.push_str(&crate::vfs::lock::fdinfo_lines(&f, t.files().id));
+    Ok(out.into_bytes())
 }
 
 /// Writes to a /proc/PID file: comm renames the thread; the oom files accept values.
