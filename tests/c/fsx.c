@@ -9,6 +9,7 @@
 #include <linux/fs.h>
 #include <poll.h>
 #include <sys/file.h>
+#include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -991,6 +992,14 @@ static void inotify_flags(void) {
     say("child: %s", wait_child(c));
     int nb = MUST(inotify_init1(IN_NONBLOCK));
     CHECK_ERR(read(nb, big, sizeof big), EAGAIN, "non-blocking read of an empty queue");
+    /* epoll sees an instance become readable. */
+    MUST(inotify_add_watch(nb, ".", IN_CREATE));
+    int ep = MUST(epoll_create1(0));
+    struct epoll_event ev = {.events = EPOLLIN}, got;
+    MUST(epoll_ctl(ep, EPOLL_CTL_ADD, nb, &ev));
+    CHECK(epoll_wait(ep, &got, 1, 0) == 0, "epoll: nothing yet");
+    MUST(close(MUST(open("for-epoll", O_CREAT | O_WRONLY, 0644))));
+    CHECK(epoll_wait(ep, &got, 1, 1000) == 1 && got.events == EPOLLIN, "epoll: readable after an event");
     chdir("/");
 }
 
