@@ -123,9 +123,12 @@ __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...) {
  * removed when that process exits normally. */
 static char t_dir[64];
 static pid_t t_dir_owner;
+/* A program's own cleanup, run where the private directory is removed. */
+static void (*t_cleanup_hook)(void);
 __attribute__((unused)) static void rm_rf(const char *p);
 __attribute__((unused)) static void tmpdir_cleanup(void) {
     if (t_dir[0] && getpid() == t_dir_owner) rm_rf(t_dir);
+    if (t_cleanup_hook) t_cleanup_hook();
 }
 __attribute__((unused)) static const char *tmpdir(void) {
     if (!t_dir[0]) {

@@ -223,7 +223,7 @@ pub fn execve(
     ctx.regs = r;
     // Files with close-on-exec go; handled signals reset; the fd table is unshared.
     let files = t.files();
-    let newfiles = Arc::new(files.fork_copy());
+    let newfiles = Arc::new(files.exec_copy());
     newfiles.close_on_exec();
     *t.files.lock().unwrap() = newfiles;
     crate::timers::on_exec(&t.tg);

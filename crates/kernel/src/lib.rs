@@ -64,6 +64,11 @@ pub fn kernel() -> &'static Kernel {
     KERNEL.get().expect("kernel not started")
 }
 
+/// The running kernel, if one was started (kernel-free unit tests have none).
+pub fn try_kernel() -> Option<&'static Kernel> {
+    KERNEL.get()
+}
+
 pub(crate) fn set_kernel(k: Kernel) -> &'static Kernel {
     let _ = KERNEL.set(k);
     kernel()

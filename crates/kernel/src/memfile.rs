@@ -197,6 +197,11 @@ impl MemFile {
         unsafe { libc::fallocate(self.fd, 0, off as i64, len as i64) };
     }
 
+    /// Bytes of application memory that may still be allocated.
+    pub fn available(&self) -> u64 {
+        SIZE.saturating_sub(self.used())
+    }
+
     /// Bytes of application memory in use.
     pub fn used(&self) -> u64 {
         self.inner.lock().unwrap().used

@@ -9,6 +9,7 @@ pub mod eventfd;
 pub mod hostfd;
 pub mod hostfs;
 pub mod hostwatch;
+pub mod inotify;
 pub mod overlay;
 pub mod pagecache;
 pub mod pidfd;

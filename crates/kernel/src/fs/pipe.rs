@@ -3,6 +3,10 @@
 //! gone, writers get EPIPE and SIGPIPE once every reader is gone, O_NONBLOCK gives
 //! EAGAIN, and every wait is interruptible.
 
+mod splice;
+
+pub use splice::pipe_of;
+
 use super::anon::AnonInode;
 use crate::task::{SysResult, Task};
 use crate::vfs::inode::{POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};

@@ -7,6 +7,7 @@
 //! - `procfs/sys.rs`: system-wide files and /proc/sys.
 
 mod pid;
+mod smaps;
 mod sys;
 
 use crate::task::{Task, ThreadGroup};
@@ -100,7 +101,32 @@ pub(crate) enum Node {
         fd: i32,
         info: bool,
     },
+    /// /proc/PID/ns and its links.
+    Ns {
+        tgid: i32,
+        tid: Option<i32>,
+    },
+    NsLink {
+        tgid: i32,
+        tid: Option<i32>,
+        name: &'static str,
+    },
 }
+
+/// The sandbox's namespaces: /proc/PID/ns names and their inode numbers (those of a
+/// Linux system's initial namespaces).
+pub(crate) const NAMESPACES: &[(&str, &str, u64)] = &[
+    ("cgroup", "cgroup", 4026531835),
+    ("ipc", "ipc", 4026531839),
+    ("mnt", "mnt", 4026531832),
+    ("net", "net", 4026531833),
+    ("pid", "pid", 4026531836),
+    ("pid_for_children", "pid", 4026531836),
+    ("time", "time", 4026531834),
+    ("time_for_children", "time", 4026531834),
+    ("user", "user", 4026531837),
+    ("uts", "uts", 4026531838),
+];
 
 pub struct ProcInode {
     dev: u64,
@@ -186,11 +212,15 @@ pub(crate) const PID_ENTRIES: &[(&str, u32)] = &[
     ("mountinfo", mode::S_IFREG | 0o444),
     ("mounts", mode::S_IFREG | 0o444),
     ("net", mode::S_IFDIR | 0o555),
+    ("ns", mode::S_IFDIR | 0o511),
     ("oom_adj", mode::S_IFREG | 0o644),
     ("oom_score", mode::S_IFREG | 0o444),
     ("oom_score_adj", mode::S_IFREG | 0o644),
     ("root", mode::S_IFLNK | 0o777),
+    ("sched", mode::S_IFREG | 0o644),
     ("sessionid", mode::S_IFREG | 0o444),
+    ("smaps", mode::S_IFREG | 0o444),
+    ("smaps_rollup", mode::S_IFREG | 0o444),
     ("stat", mode::S_IFREG | 0o444),
     ("statm", mode::S_IFREG | 0o444),
     ("status", mode::S_IFREG | 0o444),
@@ -232,6 +262,10 @@ fn ino_of(node: &Node) -> u64 {
             fd,
             info,
         } => ((tid.unwrap_or(*tgid) as u64) << 32) | ((*fd as u64) << 1) | *info as u64,
+        Node::Ns { tgid, tid } => ((tid.unwrap_or(*tgid) as u64) << 16) | 0x5,
+        Node::NsLink { tgid, tid, name } => {
+            ((tid.unwrap_or(*tgid) as u64) << 16) | (0x900 + h(name) % 0x100)
+        }
     }
 }
 
@@ -247,6 +281,8 @@ impl ProcInode {
                 .map(|e| e.1)
                 .unwrap_or(mode::S_IFREG | 0o444),
             Node::Fds { .. } => mode::S_IFDIR | 0o500,
+            Node::Ns { .. } => mode::S_IFDIR | 0o511,
+            Node::NsLink { .. } => mode::S_IFLNK | 0o777,
             Node::Fd { info: true, .. } => mode::S_IFREG | 0o444,
             Node::Fd {
                 tgid,
@@ -274,7 +310,9 @@ impl ProcInode {
             Node::Pid { tgid, tid }
             | Node::PidEntry { tgid, tid, .. }
             | Node::Fds { tgid, tid, .. }
-            | Node::Fd { tgid, tid, .. } => Some((*tgid, *tid)),
+            | Node::Fd { tgid, tid, .. }
+            | Node::Ns { tgid, tid }
+            | Node::NsLink { tgid, tid, .. } => Some((*tgid, *tid)),
             Node::Tasks { tgid } => Some((*tgid, None)),
             _ => None,
         }
@@ -402,12 +440,27 @@ impl Inode for ProcInode {
                     },
                     "task" if tid.is_none() => Node::Tasks { tgid: *tgid },
                     "net" => Node::Sys("net"),
+                    "ns" => Node::Ns {
+                        tgid: *tgid,
+                        tid: *tid,
+                    },
                     "task" => return Err(Errno::ENOENT),
                     _ => Node::PidEntry {
                         tgid: *tgid,
                         tid: *tid,
                         name: n,
                     },
+                }
+            }
+            Node::Ns { tgid, tid } => {
+                let (n, _, _) = NAMESPACES
+                    .iter()
+                    .find(|(n, _, _)| n.as_bytes() == name)
+                    .ok_or(Errno::ENOENT)?;
+                Node::NsLink {
+                    tgid: *tgid,
+                    tid: *tid,
+                    name: n,
                 }
             }
             Node::Tasks { tgid } => {
@@ -460,6 +513,9 @@ impl Inode for ProcInode {
                 .map(|s| s.as_bytes().to_vec())
                 .ok_or(Errno::EINVAL),
             Node::PidEntry { .. } | Node::Fd { info: false, .. } => pid::link_text(&self.node, ctx),
+            Node::NsLink { name, .. } => ns_entry(name)
+                .map(|(_, kind, id)| format!("{kind}:[{id}]").into_bytes())
+                .ok_or(Errno::ENOENT),
             _ => Err(Errno::EINVAL),
         }
     }
@@ -474,6 +530,11 @@ impl Inode for ProcInode {
                 self.check_alive()
                     .and_then(|_| pid::link_target(&self.node, ctx))
                     .map(LinkTarget::Loc),
+            ),
+            Node::NsLink { name, .. } => Some(
+                self.check_alive()
+                    .and_then(|_| ns_entry(name).ok_or(Errno::ENOENT))
+                    .map(|(_, kind, id)| LinkTarget::Loc(ns_loc(kind, *id))),
             ),
             _ => None,
         }
@@ -515,6 +576,18 @@ impl Inode for ProcInode {
         }
         Err(Errno::EPERM)
     }
+}
+
+fn ns_entry(name: &str) -> Option<&'static (&'static str, &'static str, u64)> {
+    NAMESPACES.iter().find(|(n, _, _)| *n == name)
+}
+
+/// Where a /proc/PID/ns link leads: the namespace's own inode (nsfs), which cannot be
+/// opened here (setns is not offered).
+fn ns_loc(kind: &str, id: u64) -> Loc {
+    let name = format!("{kind}:[{id}]");
+    let ino = super::anon::AnonInode::new(mode::S_IFREG | 0o444, id);
+    crate::vfs::dentry::anon_loc(name.as_bytes(), ino)
 }
 
 /// An open /proc directory. Positions: 0 ".", 1 "..", then fixed entries by index, then
@@ -581,6 +654,10 @@ impl FileOps for ProcDir {
                         },
                         "task" => Node::Tasks { tgid: *tgid },
                         "net" => Node::Sys("net"),
+                        "ns" => Node::Ns {
+                            tgid: *tgid,
+                            tid: *tid,
+                        },
                         _ => Node::PidEntry {
                             tgid: *tgid,
                             tid: *tid,
@@ -588,6 +665,19 @@ impl FileOps for ProcDir {
                         },
                     };
                     (n.to_string(), node)
+                })
+                .collect(),
+            Node::Ns { tgid, tid } => NAMESPACES
+                .iter()
+                .map(|(n, _, _)| {
+                    (
+                        n.to_string(),
+                        Node::NsLink {
+                            tgid: *tgid,
+                            tid: *tid,
+                            name: n,
+                        },
+                    )
                 })
                 .collect(),
             _ => Vec::new(),

@@ -47,6 +47,26 @@ fn file(parent: &Arc<TmpInode>, ctx: &Ctx, name: &str, text: &str) -> Result<(),
     Ok(())
 }
 
+/// A CPU mask as sysfs prints it: 32-bit hex groups, comma-separated, high first.
+fn cpumap(n: usize) -> String {
+    let words = n.div_ceil(32).max(1);
+    let mut groups = Vec::new();
+    for w in (0..words).rev() {
+        let bits = n.saturating_sub(w * 32).min(32);
+        let v: u32 = if bits == 32 {
+            u32::MAX
+        } else {
+            (1u32 << bits) - 1
+        };
+        groups.push(if w == words - 1 {
+            format!("{v:x}")
+        } else {
+            format!("{v:08x}")
+        });
+    }
+    format!("{}\n", groups.join(","))
+}
+
 /// Builds the tree; the caller mounts it read-only on /sys.
 pub fn build() -> Result<Arc<TmpFs>, Errno> {
     let fs = TmpFs::new_named(0o555, "sysfs");
@@ -76,6 +96,18 @@ pub fn build() -> Result<Arc<TmpFs>, Errno> {
     file(&node, &ctx, "possible", "0\n")?;
     let node0 = dir(&node, &ctx, "node0")?;
     file(&node0, &ctx, "cpulist", &range)?;
+    // libnuma (top, numactl) reads these two.
+    file(&node0, &ctx, "cpumap", &cpumap(n))?;
+    let total = super::tmpfs::total_ram_pages() * 4;
+    file(
+        &node0,
+        &ctx,
+        "meminfo",
+        &format!(
+            "Node 0 MemTotal:       {total:>8} kB\nNode 0 MemFree:        {total:>8} kB\nNode 0 MemUsed:        {:>8} kB\n",
+            0
+        ),
+    )?;
     let thp = path(&root, &ctx, "kernel/mm/transparent_hugepage")?;
     file(&thp, &ctx, "enabled", "always madvise [never]\n")?;
     file(

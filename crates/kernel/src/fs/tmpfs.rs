@@ -2,11 +2,18 @@
 //! in the memory file (a `PageSet` per file), so that MAP_SHARED mappings and read/write
 //! see the same pages. Also the base of /dev and /dev/shm.
 
+mod attr;
+mod data;
+mod opts;
+
+pub use data::*;
+pub use opts::{memparse, TmpfsOptions};
+pub mod memfd;
+
 use super::pipe::Pipe;
 use crate::memfile::PAGE;
-use crate::mm::{MemObject, PageSet, VmaName};
-use crate::task::Task;
-use crate::vfs::inode::APPEND;
+use crate::mm::{MemObject, VmaName};
+use crate::task::{SysResult, Task};
 use crate::vfs::inode::POLLIN;
 use crate::vfs::inode::POLLOUT;
 use crate::vfs::{
@@ -16,11 +23,9 @@ use crate::vfs::{
 use abi::Errno;
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-/// Largest tmpfs file (keeps offsets far from overflow; Linux's MAX_LFS_FILESIZE is larger).
-pub const MAX_FILE_SIZE: u64 = 1 << 40;
 const TMPFS_MAGIC: u64 = 0x0102_1994;
 
 /// State shared by every inode of one tmpfs instance.
@@ -29,6 +34,17 @@ struct Shared {
     next_ino: AtomicU64,
     /// Serializes renames (Linux's s_vfs_rename_mutex), so that the loop check holds.
     rename_lock: Mutex<()>,
+    /// Blocks and inodes in use against the size= and nr_inodes= limits.
+    acct: Arc<Account>,
+}
+
+/// Memory size in pages, the base of tmpfs's default limits (half of it each, as Linux).
+pub fn total_ram_pages() -> u64 {
+    // SAFETY: zeroed plain struct filled by the host.
+    let mut si: libc::sysinfo = unsafe { std::mem::zeroed() };
+    // SAFETY: valid out pointer.
+    unsafe { libc::sysinfo(&mut si) };
+    (si.totalram as u64 * si.mem_unit.max(1) as u64) / PAGE
 }
 
 pub struct TmpFs {
@@ -44,19 +60,49 @@ impl TmpFs {
     }
 
     pub fn new_named(root_mode: u32, name: &'static str) -> Arc<TmpFs> {
+        let o = TmpfsOptions {
+            mode: Some(root_mode),
+            ..Default::default()
+        };
+        Self::with_options(&o, name)
+    }
+
+    /// A tmpfs with mount options (limits default to half of memory, as Linux's).
+    pub fn with_options(o: &TmpfsOptions, name: &'static str) -> Arc<TmpFs> {
+        let half = (total_ram_pages() / 2).max(1);
+        let acct = Arc::new(Account::default());
+        acct.max_pages
+            .store(o.max_pages.unwrap_or(half), Ordering::Relaxed);
+        acct.max_inodes
+            .store(o.max_inodes.unwrap_or(half), Ordering::Relaxed);
         let shared = Arc::new(Shared {
             dev: super::anon_dev(),
             next_ino: AtomicU64::new(2),
             rename_lock: Mutex::new(()),
+            acct,
         });
         let root = TmpInode::new(
             &shared,
-            mode::S_IFDIR | (root_mode & 0o7777),
-            0,
-            0,
+            mode::S_IFDIR | (o.mode.unwrap_or(0o1777) & 0o7777),
+            o.uid.unwrap_or(0),
+            o.gid.unwrap_or(0),
             Kind::Dir(Mutex::new(DirData::new())),
-        );
+        )
+        .expect("a new tmpfs has room for its root");
         Arc::new(TmpFs { shared, root, name })
+    }
+
+    /// A regular file of this file system that has no name (memfd_create).
+    pub fn unnamed_file(&self, m: u32) -> Result<Arc<TmpInode>, Errno> {
+        let i = TmpInode::new(
+            &self.shared,
+            mode::S_IFREG | (m & 0o7777),
+            0,
+            0,
+            Kind::File(Arc::new(FileData::new(self.shared.acct.clone()))),
+        )?;
+        i.meta.lock().unwrap().nlink = 0;
+        Ok(i)
     }
 
     /// A new root dentry for mounting this file system.
@@ -77,20 +123,28 @@ impl FileSystem for TmpFs {
         self.shared.dev
     }
     fn statfs(&self) -> StatFs {
-        let total: u64 = 1 << 21; // 8 GiB in pages, a nominal size
-        let free = total;
+        // Linux's shmem_statfs: with no limit, blocks and files are left zero.
+        let a = &self.shared.acct;
+        let (mp, used) = (
+            a.max_pages.load(Ordering::Relaxed),
+            a.used_pages.load(Ordering::Relaxed),
+        );
+        let (mi, inodes) = (
+            a.max_inodes.load(Ordering::Relaxed),
+            a.inodes.load(Ordering::Relaxed),
+        );
         StatFs {
             fs_type: TMPFS_MAGIC,
             bsize: PAGE,
-            blocks: total,
-            bfree: free,
-            bavail: free,
-            files: 1 << 20,
-            ffree: (1 << 20) - self.shared.next_ino.load(Ordering::Relaxed).min(1 << 19),
+            blocks: mp,
+            bfree: mp.saturating_sub(used),
+            bavail: mp.saturating_sub(used),
+            files: mi,
+            ffree: mi.saturating_sub(inodes),
             fsid: self.shared.dev,
             namelen: 255,
             frsize: PAGE,
-            flags: 0x1020, // ST_RELATIME | ST_NOSUID-less defaults as Linux reports for tmpfs
+            flags: 0x20, // ST_VALID; the mount's flags are added by the VFS
         }
     }
 }
@@ -105,6 +159,10 @@ struct Meta {
     mtime: Timespec,
     ctime: Timespec,
     btime: Timespec,
+    /// Extended attributes (user., trusted., security.).
+    xattrs: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// FS_IOC_GETFLAGS bits (FS_*_FL) that tmpfs keeps.
+    iflags: u32,
 }
 
 /// A directory's entries, in creation order: the sequence number is the readdir
@@ -162,81 +220,6 @@ impl DirData {
     }
 }
 
-/// A regular file's data; also the memory object its mappings use.
-pub struct FileData {
-    pub pages: PageSet,
-    pub size: Mutex<u64>,
-}
-
-impl FileData {
-    fn new() -> FileData {
-        FileData {
-            pages: PageSet::new(),
-            size: Mutex::new(0),
-        }
-    }
-
-    pub fn read(&self, off: u64, buf: &mut [u8]) -> usize {
-        let size = *self.size.lock().unwrap();
-        if off >= size {
-            return 0;
-        }
-        let n = ((size - off).min(buf.len() as u64)) as usize;
-        self.pages.read(off, &mut buf[..n]);
-        n
-    }
-
-    /// Writes at `off` (or the end for `APPEND`); ENOSPC when the memory file is full.
-    pub fn write(&self, off: u64, data: &[u8]) -> Result<usize, Errno> {
-        let mut size = self.size.lock().unwrap();
-        let off = if off == APPEND { *size } else { off };
-        if off >= MAX_FILE_SIZE {
-            return Err(Errno::EFBIG);
-        }
-        let n = (data.len() as u64).min(MAX_FILE_SIZE - off) as usize;
-        let end = off + n as u64;
-        if end > *size && off > *size {
-            // Stale bytes of a partial last page must read as zero once exposed.
-            self.pages.truncate(*size);
-        }
-        self.pages
-            .write(off, &data[..n])
-            .map_err(|_| Errno::ENOSPC)?;
-        if end > *size {
-            *size = end;
-        }
-        Ok(n)
-    }
-
-    pub fn truncate(&self, new: u64) -> Result<(), Errno> {
-        if new > MAX_FILE_SIZE {
-            return Err(Errno::EFBIG);
-        }
-        let mut size = self.size.lock().unwrap();
-        // Shrinking frees pages; growing exposes zeros (the tail past the old size is
-        // cleared by truncating to the old size first).
-        self.pages.truncate(new.min(*size));
-        *size = new;
-        Ok(())
-    }
-
-    pub fn size(&self) -> u64 {
-        *self.size.lock().unwrap()
-    }
-}
-
-impl MemObject for FileData {
-    fn page(&self, idx: u64) -> Result<u64, Errno> {
-        let size = *self.size.lock().unwrap();
-        if idx.checked_mul(PAGE).map(|o| o >= size).unwrap_or(true) {
-            return Err(Errno::EFAULT);
-        }
-        let f = self.pages.frame(idx)?;
-        crate::memfile::memfile().incref(f);
-        Ok(f)
-    }
-}
-
 pub enum Kind {
     Dir(Mutex<DirData>),
     File(Arc<FileData>),
@@ -253,19 +236,29 @@ pub struct TmpInode {
     me: Weak<TmpInode>,
     /// A directory's parent (for "..", readdir and rename's loop check).
     parent: Mutex<Weak<TmpInode>>,
+    /// An O_TMPFILE file that linkat may give a name (Linux's I_LINKABLE).
+    linkable: AtomicBool,
     meta: Mutex<Meta>,
     pub kind: Kind,
 }
 
 impl TmpInode {
-    fn new(shared: &Arc<Shared>, m: u32, uid: u32, gid: u32, kind: Kind) -> Arc<TmpInode> {
+    fn new(
+        shared: &Arc<Shared>,
+        m: u32,
+        uid: u32,
+        gid: u32,
+        kind: Kind,
+    ) -> Result<Arc<TmpInode>, Errno> {
+        shared.acct.take_inode()?;
         let now = crate::vfs::now();
         let nlink = if mode::is_dir(m) { 2 } else { 1 };
-        Arc::new_cyclic(|me| TmpInode {
+        Ok(Arc::new_cyclic(|me| TmpInode {
             shared: shared.clone(),
             ino: shared.next_ino.fetch_add(1, Ordering::Relaxed),
             me: me.clone(),
             parent: Mutex::new(Weak::new()),
+            linkable: AtomicBool::new(false),
             meta: Mutex::new(Meta {
                 mode: m,
                 uid,
@@ -276,9 +269,11 @@ impl TmpInode {
                 mtime: now,
                 ctime: now,
                 btime: now,
+                xattrs: BTreeMap::new(),
+                iflags: 0,
             }),
             kind,
-        })
+        }))
     }
 
     fn dir(&self) -> Result<&Mutex<DirData>, Errno> {
@@ -340,6 +335,9 @@ impl TmpInode {
         if sgid && mode::is_dir(m) {
             m |= mode::S_ISGID;
         }
+        if self.iflags() & attr::FS_IMMUTABLE_FL != 0 {
+            return Err(Errno::EPERM);
+        }
         let mut d = dir.lock().unwrap();
         if self.meta.lock().unwrap().nlink == 0 {
             // Creating in a removed directory.
@@ -348,7 +346,7 @@ impl TmpInode {
         if d.get(name).is_some() {
             return Err(Errno::EEXIST);
         }
-        let child = TmpInode::new(&self.shared, m, uid, gid, kind);
+        let child = TmpInode::new(&self.shared, m, uid, gid, kind)?;
         if let Kind::Dir(_) = &child.kind {
             *child.parent.lock().unwrap() = self.me.clone();
             self.nlink_add(1);
@@ -458,6 +456,11 @@ impl Inode for TmpInode {
         flags: u32,
     ) -> Result<Box<dyn FileOps>, Errno> {
         match &self.kind {
+            Kind::File(_) => self.check_open(flags).map(|_| ())?,
+            Kind::Dir(_) => {}
+            _ => {}
+        }
+        match &self.kind {
             Kind::File(_) => Ok(Box::new(TmpFileOps {
                 inode: self.clone(),
             })),
@@ -482,7 +485,7 @@ impl Inode for TmpInode {
             ctx,
             name,
             mode::S_IFREG | (m & 0o7777),
-            Kind::File(Arc::new(FileData::new())),
+            Kind::File(Arc::new(FileData::new(self.shared.acct.clone()))),
         )?;
         Ok(i)
     }
@@ -531,6 +534,10 @@ impl Inode for TmpInode {
         if matches!(t.kind, Kind::Dir(_)) {
             return Err(Errno::EPERM);
         }
+        t.check_not_fixed()?;
+        if t.nlink() == 0 && !t.linkable.load(Ordering::Acquire) {
+            return Err(Errno::ENOENT);
+        }
         let arc = t.me.upgrade().ok_or(Errno::ENOENT)?;
         let dir = self.dir()?;
         let mut d = dir.lock().unwrap();
@@ -542,6 +549,7 @@ impl Inode for TmpInode {
         }
         d.insert(name, arc);
         drop(d);
+        t.linkable.store(false, Ordering::Release);
         t.nlink_add(1);
         self.touch_mc();
         Ok(())
@@ -554,6 +562,8 @@ impl Inode for TmpInode {
         if matches!(c.kind, Kind::Dir(_)) {
             return Err(Errno::EISDIR);
         }
+        c.check_not_fixed()?;
+        self.check_not_fixed()?;
         let c = d.remove(name).ok_or(Errno::ENOENT)?;
         drop(d);
         c.nlink_add(-1);
@@ -568,6 +578,8 @@ impl Inode for TmpInode {
         let Kind::Dir(cd) = &c.kind else {
             return Err(Errno::ENOTDIR);
         };
+        c.check_not_fixed()?;
+        self.check_not_fixed()?;
         if !cd.lock().unwrap().is_empty() {
             return Err(Errno::ENOTEMPTY);
         }
@@ -608,6 +620,9 @@ impl Inode for TmpInode {
             (sd.lock().unwrap(), Some(b))
         };
         let src = a.get(old).cloned().ok_or(Errno::ENOENT)?;
+        src.check_not_fixed()?;
+        self.check_not_fixed()?;
+        nd.check_not_fixed()?;
         let dst = match &b {
             Some(b) => b.get(new).cloned(),
             None => a.get(new).cloned(),
@@ -679,11 +694,22 @@ impl Inode for TmpInode {
         if src_dir && !same && is_ancestor(&src, nd) {
             return Err(Errno::EINVAL);
         }
-        a.remove(old);
-        if flags & RENAME_WHITEOUT != 0 {
-            // The old name becomes a whiteout (char 0/0), as overlayfs uses it.
+        // The old name becomes a whiteout (char 0/0), as overlayfs uses it; made first,
+        // so that a full file system leaves the tree as it was.
+        let wh = if flags & RENAME_WHITEOUT != 0 {
             let (uid, gid, _) = self.new_owner(ctx);
-            let wh = TmpInode::new(&self.shared, mode::S_IFCHR, uid, gid, Kind::Special);
+            Some(TmpInode::new(
+                &self.shared,
+                mode::S_IFCHR,
+                uid,
+                gid,
+                Kind::Special,
+            )?)
+        } else {
+            None
+        };
+        a.remove(old);
+        if let Some(wh) = wh {
             a.insert(old, wh);
         }
         let replaced = match &mut b {
@@ -727,20 +753,22 @@ impl Inode for TmpInode {
         Ok(())
     }
 
-    fn tmpfile(&self, ctx: &Ctx, m: u32) -> Result<Arc<dyn Inode>, Errno> {
+    fn tmpfile(&self, ctx: &Ctx, m: u32, linkable: bool) -> Result<Arc<dyn Inode>, Errno> {
         let (uid, gid, _) = self.new_owner(ctx);
         let i = TmpInode::new(
             &self.shared,
             mode::S_IFREG | (m & 0o7777),
             uid,
             gid,
-            Kind::File(Arc::new(FileData::new())),
-        );
+            Kind::File(Arc::new(FileData::new(self.shared.acct.clone()))),
+        )?;
         i.meta.lock().unwrap().nlink = 0;
+        i.linkable.store(linkable, Ordering::Release);
         Ok(i)
     }
 
     fn setattr(&self, _ctx: &Ctx, a: &SetAttr) -> Result<(), Errno> {
+        self.check_not_fixed()?;
         if let Some(size) = a.size {
             match &self.kind {
                 Kind::File(d) => d.truncate(size)?,
@@ -750,6 +778,12 @@ impl Inode for TmpInode {
         }
         let now = crate::vfs::now();
         let mut m = self.meta.lock().unwrap();
+        if let (Some(md), Kind::File(d)) = (a.mode, &self.kind) {
+            // F_SEAL_EXEC: the execute bits are fixed.
+            if d.seals() & F_SEAL_EXEC != 0 && (md ^ m.mode) & 0o111 != 0 {
+                return Err(Errno::EPERM);
+            }
+        }
         if let Some(md) = a.mode {
             m.mode = (m.mode & mode::S_IFMT) | (md & 0o7777);
         }
@@ -776,35 +810,84 @@ impl Inode for TmpInode {
         let Kind::File(d) = &self.kind else {
             return Err(Errno::ENODEV);
         };
-        let end = off.checked_add(len).ok_or(Errno::EFBIG)?;
-        if end > MAX_FILE_SIZE {
-            return Err(Errno::EFBIG);
-        }
         const KEEP_SIZE: u32 = 1;
         const PUNCH_HOLE: u32 = 2;
-        if fmode & PUNCH_HOLE != 0 {
-            // Zero the range (pages stay allocated; a simplification).
-            let size = d.size();
-            let stop = end.min(size);
-            if off < stop {
-                let zeros = vec![0u8; 65536];
-                let mut p = off;
-                while p < stop {
-                    let n = ((stop - p) as usize).min(zeros.len());
-                    d.pages.write(p, &zeros[..n]).map_err(|_| Errno::ENOSPC)?;
-                    p += n as u64;
-                }
-            }
-            return Ok(());
-        }
-        if fmode & !KEEP_SIZE != 0 {
-            return Err(Errno::EOPNOTSUPP);
-        }
-        if fmode & KEEP_SIZE == 0 && end > d.size() {
-            d.truncate(end)?;
+        // shmem_fallocate knows these two modes and nothing else.
+        match fmode {
+            0 | KEEP_SIZE => d.allocate(off, len, fmode == KEEP_SIZE)?,
+            m if m == PUNCH_HOLE | KEEP_SIZE => d.punch(off, len)?,
+            _ => return Err(Errno::EOPNOTSUPP),
         }
         self.touch_mc();
         Ok(())
+    }
+
+    fn seek_data(&self, off: u64, hole: bool) -> Option<Result<u64, Errno>> {
+        self.file_data().map(|d| d.seek_data(off, hole))
+    }
+
+    fn getxattr(&self, name: &[u8]) -> Result<Vec<u8>, Errno> {
+        xattr_ns_ok(name)?;
+        let m = self.meta.lock().unwrap();
+        m.xattrs.get(name).cloned().ok_or(Errno::ENODATA)
+    }
+
+    fn setxattr(&self, name: &[u8], value: &[u8], flags: u32) -> Result<(), Errno> {
+        const XATTR_CREATE: u32 = 1;
+        const XATTR_REPLACE: u32 = 2;
+        xattr_ns_ok(name)?;
+        let mut m = self.meta.lock().unwrap();
+        let exists = m.xattrs.contains_key(name);
+        if flags & XATTR_CREATE != 0 && exists {
+            return Err(Errno::EEXIST);
+        }
+        if flags & XATTR_REPLACE != 0 && !exists {
+            return Err(Errno::ENODATA);
+        }
+        m.xattrs.insert(name.to_vec(), value.to_vec());
+        m.ctime = crate::vfs::now();
+        Ok(())
+    }
+
+    /// Names in Linux's simple_xattr order (its tree sorts them descending).
+    fn listxattr(&self) -> Vec<Vec<u8>> {
+        self.meta
+            .lock()
+            .unwrap()
+            .xattrs
+            .keys()
+            .rev()
+            .cloned()
+            .collect()
+    }
+
+    fn removexattr(&self, name: &[u8]) -> Result<(), Errno> {
+        xattr_ns_ok(name)?;
+        let mut m = self.meta.lock().unwrap();
+        m.xattrs.remove(name).ok_or(Errno::ENODATA)?;
+        m.ctime = crate::vfs::now();
+        Ok(())
+    }
+}
+
+/// The namespaces tmpfs keeps: user., trusted., security. (others EOPNOTSUPP; a bare
+/// prefix is EINVAL).
+fn xattr_ns_ok(name: &[u8]) -> Result<(), Errno> {
+    for p in [&b"user."[..], b"trusted.", b"security."] {
+        if let Some(rest) = name.strip_prefix(p) {
+            return if rest.is_empty() {
+                Err(Errno::EINVAL)
+            } else {
+                Ok(())
+            };
+        }
+    }
+    Err(Errno::EOPNOTSUPP)
+}
+
+impl Drop for TmpInode {
+    fn drop(&mut self) {
+        self.shared.acct.put_inode();
     }
 }
 
@@ -877,6 +960,12 @@ impl FileOps for TmpFileOps {
     fn fsync(&self) -> Result<(), Errno> {
         Ok(())
     }
+
+    fn ioctl(&self, t: &Task, f: &File, cmd: u32, arg: u64) -> SysResult {
+        self.inode
+            .flags_ioctl(t, f, cmd, arg)
+            .unwrap_or(Err(Errno::ENOTTY))
+    }
 }
 
 /// An open tmpfs directory.
@@ -887,6 +976,12 @@ struct TmpDirOps {
 impl FileOps for TmpDirOps {
     fn fsync(&self) -> Result<(), Errno> {
         Ok(())
+    }
+
+    fn ioctl(&self, t: &Task, f: &File, cmd: u32, arg: u64) -> SysResult {
+        self.inode
+            .flags_ioctl(t, f, cmd, arg)
+            .unwrap_or(Err(Errno::ENOTTY))
     }
 
     fn readdir(

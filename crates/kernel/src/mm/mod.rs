@@ -408,6 +408,21 @@ impl MM {
         v
     }
 
+    /// Resident pages in [start, end) and how many of them are shared with another
+    /// holder (frame reference count above one), for /proc/PID/smaps.
+    pub fn page_counts(&self, start: u64, end: u64) -> (u64, u64) {
+        let m = self.lock();
+        let mf = crate::memfile::memfile();
+        let (mut n, mut shared) = (0, 0);
+        for p in m.ptes.range(start..end).map(|(_, p)| p) {
+            n += 1;
+            if mf.refcount(p.frame) > 1 {
+                shared += 1;
+            }
+        }
+        (n, shared)
+    }
+
     /// Total resident pages.
     pub fn rss_pages(&self) -> u64 {
         self.lock().ptes.len() as u64
@@ -682,6 +697,59 @@ impl MMInner {
             self.frees.push(pte.frame);
         }
         self.queue(HostOp::Unmap(start, end - start));
+    }
+
+    /// Drops the entries that map pages [first, end) of the object `is_obj` picks out, so
+    /// the next access faults the object's current page in (Linux's unmap_mapping_range:
+    /// hole punching and truncation). Private copy-on-write copies stay unless
+    /// `even_cows`; `file_frame` tells a private mapping's still-shared pages from them.
+    pub fn unmap_object(
+        &mut self,
+        is_obj: &dyn Fn(&Arc<dyn MemObject>) -> bool,
+        first: u64,
+        end: u64,
+        even_cows: bool,
+        file_frame: &dyn Fn(u64) -> Option<u64>,
+    ) {
+        let mut zap = Vec::new();
+        for v in self.vmas.values() {
+            let Some(b) = &v.backing else { continue };
+            if !is_obj(b) {
+                continue;
+            }
+            let npages = (v.end - v.start) / PAGE;
+            let (lo, hi) = (first.max(v.pgoff), end.min(v.pgoff + npages));
+            if lo >= hi {
+                continue;
+            }
+            let (a0, a1) = (
+                v.start + (lo - v.pgoff) * PAGE,
+                v.start + (hi - v.pgoff) * PAGE,
+            );
+            for (&addr, pte) in self.ptes.range(a0..a1) {
+                let idx = v.pgoff + (addr - v.start) / PAGE;
+                if v.shared || even_cows || file_frame(idx) == Some(pte.frame) {
+                    zap.push(addr);
+                }
+            }
+        }
+        let mut run: Option<(u64, u64)> = None;
+        for addr in zap {
+            if let Some(pte) = self.ptes.remove(&addr) {
+                self.frees.push(pte.frame);
+            }
+            run = match run {
+                Some((s, l)) if s + l == addr => Some((s, l + PAGE)),
+                Some((s, l)) => {
+                    self.queue(HostOp::Unmap(s, l));
+                    Some((addr, PAGE))
+                }
+                None => Some((addr, PAGE)),
+            };
+        }
+        if let Some((s, l)) = run {
+            self.queue(HostOp::Unmap(s, l));
+        }
     }
 
     /// Inserts a VMA (the range must be free), merging with an anonymous neighbour.

@@ -101,6 +101,42 @@ impl PageSet {
         memfile().decref_many(&frames);
     }
 
+    /// Frees the whole pages with index in [first, end) (hole punching); returns the
+    /// (index, frame) pairs removed (their frames still held by the caller are `kept`:
+    /// one extra reference each, for the caller to drop once mappers let go).
+    pub fn remove_range(&self, first: u64, end: u64, kept: bool) -> Vec<(u64, u64)> {
+        let mut p = self.pages.lock().unwrap();
+        let gone: Vec<u64> = p
+            .keys()
+            .copied()
+            .filter(|&i| i >= first && i < end)
+            .collect();
+        let removed: Vec<(u64, u64)> = gone
+            .iter()
+            .filter_map(|i| p.remove(i).map(|f| (*i, f)))
+            .collect();
+        drop(p);
+        if !kept {
+            let frames: Vec<u64> = removed.iter().map(|x| x.1).collect();
+            memfile().decref_many(&frames);
+        }
+        removed
+    }
+
+    /// Zeroes `len` bytes at byte `off` of present pages (within one page).
+    pub fn zero_in_page(&self, off: u64, len: u64) {
+        if let Some(&f) = self.pages.lock().unwrap().get(&(off / PAGE)) {
+            memfile().zero(f + off % PAGE, len.min(PAGE - off % PAGE));
+        }
+    }
+
+    /// The indices of present pages, sorted.
+    pub fn indices(&self) -> Vec<u64> {
+        let mut v: Vec<u64> = self.pages.lock().unwrap().keys().copied().collect();
+        v.sort_unstable();
+        v
+    }
+
     /// The pages present, as (page index, frame).
     pub fn present(&self) -> Vec<(u64, u64)> {
         let mut v: Vec<(u64, u64)> = self
@@ -112,6 +148,11 @@ impl PageSet {
             .collect();
         v.sort_unstable();
         v
+    }
+
+    /// Is page `idx` present?
+    pub fn has(&self, idx: u64) -> bool {
+        self.pages.lock().unwrap().contains_key(&idx)
     }
 
     /// Number of pages present.

@@ -11,7 +11,7 @@ mod fd;
 mod path;
 mod rw;
 
-pub(crate) use rw::{access_ok, iovecs};
+pub(crate) use rw::{access_ok, gather, iovecs, scatter};
 
 use crate::task::{SysResult, Task};
 use crate::vfs::{File, Loc};
@@ -169,8 +169,8 @@ pub fn compat() -> &'static [(u64, &'static str)] {
         (nr::DUP, ""),
         (nr::DUP2, ""),
         (nr::SENDFILE, "partial: copies through a kernel buffer"),
-        (nr::FCNTL, "partial: record locks (F_SETLK/F_OFD_*) are accepted but not enforced; F_SETOWN/F_SETSIG/leases/notify recorded as no-ops"),
-        (nr::FLOCK, "partial: accepted, not enforced"),
+        (nr::FCNTL, "partial: F_SETOWN/F_SETSIG/F_NOTIFY accepted without effect"),
+        (nr::FLOCK, ""),
         (nr::FSYNC, ""),
         (nr::FDATASYNC, ""),
         (nr::TRUNCATE, ""),
@@ -199,20 +199,8 @@ pub fn compat() -> &'static [(u64, &'static str)] {
         (nr::FSTATFS, ""),
         (nr::CHROOT, ""),
         (nr::SYNC, ""),
-        (nr::SETXATTR, "partial: no extended attributes (EOPNOTSUPP)"),
-        (nr::LSETXATTR, "partial: no extended attributes (EOPNOTSUPP)"),
-        (nr::FSETXATTR, "partial: no extended attributes (EOPNOTSUPP)"),
-        (nr::GETXATTR, "partial: no extended attributes (ENODATA)"),
-        (nr::LGETXATTR, "partial: no extended attributes (ENODATA)"),
-        (nr::FGETXATTR, "partial: no extended attributes (ENODATA)"),
-        (nr::LISTXATTR, "partial: no extended attributes (empty list)"),
-        (nr::LLISTXATTR, "partial: no extended attributes (empty list)"),
-        (nr::FLISTXATTR, "partial: no extended attributes (empty list)"),
-        (nr::REMOVEXATTR, "partial: no extended attributes (ENODATA)"),
-        (nr::LREMOVEXATTR, "partial: no extended attributes (ENODATA)"),
-        (nr::FREMOVEXATTR, "partial: no extended attributes (ENODATA)"),
         (nr::GETDENTS64, ""),
-        (nr::FADVISE64, "partial: advice accepted and ignored"),
+        (nr::FADVISE64, "accepted: advice is checked and has no effect"),
         (nr::UTIMES, ""),
         (nr::OPENAT, ""),
         (nr::MKDIRAT, ""),
@@ -229,7 +217,7 @@ pub fn compat() -> &'static [(u64, &'static str)] {
         (nr::FACCESSAT, ""),
         (nr::UTIMENSAT, ""),
         (nr::SYNC_FILE_RANGE, ""),
-        (nr::FALLOCATE, "partial: tmpfs (PUNCH_HOLE zeroes without freeing; COLLAPSE/INSERT/ZERO_RANGE EOPNOTSUPP) and host files (what the host allows)"),
+        (nr::FALLOCATE, ""),
         (nr::DUP3, ""),
         (nr::PIPE2, "partial: O_DIRECT (packet mode) pipes behave as byte streams"),
         (nr::PREADV, ""),

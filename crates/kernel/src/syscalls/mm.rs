@@ -176,7 +176,15 @@ fn mmap(t: &Task, addr: u64, len: u64, prot: u64, flags: u64, fd: i32, off: u64)
             if shared && acc == libc::O_RDWR as u32 {
                 obj.shared_writable();
             }
-            (Some(obj), name, acc == libc::O_RDWR as u32 || !shared)
+            let may_write = acc == libc::O_RDWR as u32 || !shared;
+            let (obj, may_write) = crate::fs::tmpfs::memfd::mmap_checked(
+                &f,
+                obj,
+                shared,
+                prot & PROT_WRITE != 0,
+                may_write,
+            )?;
+            (Some(obj), name, may_write)
         };
     let mm = t.mm();
     let mut m = mm.lock();

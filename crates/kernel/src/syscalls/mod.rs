@@ -5,15 +5,19 @@ pub mod event;
 pub mod file;
 pub mod futex;
 pub mod identity;
+pub mod inotify;
 pub mod ipc;
+pub mod memfd;
 pub mod misc;
 pub mod mm;
 pub mod poll;
 pub mod process;
 pub mod signal;
 pub mod socket;
+pub mod splice;
 pub mod time;
 pub mod timer;
+pub mod xattr;
 
 use crate::run::{do_clone, Flow};
 use crate::task::{ExitStatus, Task};
@@ -55,6 +59,10 @@ pub fn dispatch(t: &Arc<Task>, ctx: &mut Context, n: u64, a: &[u64; 6]) -> Flow 
         .or_else(|| futex::dispatch(t, n, a))
         .or_else(|| time::dispatch(t, n, a))
         .or_else(|| identity::dispatch(t, n, a))
+        .or_else(|| memfd::dispatch(t, n, a))
+        .or_else(|| splice::dispatch(t, n, a))
+        .or_else(|| inotify::dispatch(t, n, a))
+        .or_else(|| xattr::dispatch(t, n, a))
         .or_else(|| ipc::dispatch(t, n, a))
         .or_else(|| misc::dispatch(t, n, a));
     match r {
@@ -265,7 +273,11 @@ pub fn compat_ctx() -> &'static [(u64, &'static str)] {
 /// "implemented", "partial: ..." or "ENOSYS".
 pub fn compat_table() -> Vec<(u64, &'static str, String)> {
     let mut known: std::collections::HashMap<u64, &'static str> = std::collections::HashMap::new();
-    let lists: [&[(u64, &'static str)]; 14] = [
+    let lists: [&[(u64, &'static str)]; 18] = [
+        memfd::compat(),
+        splice::compat(),
+        inotify::compat(),
+        xattr::compat(),
         poll::compat(),
         socket::compat(),
         event::compat(),

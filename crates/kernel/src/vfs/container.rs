@@ -5,7 +5,8 @@
 use super::dentry::{self, Dentry, Loc, Mount, MNT_NODEV, MNT_NOEXEC, MNT_NOSUID, MNT_RDONLY};
 use super::perm::{self, MAY_EXEC};
 use super::{mode, walk, Ctx, Inode};
-use crate::fs::{devfs, hostfs, procfs, tmpfs::TmpFs};
+use crate::fs::tmpfs::{self, TmpFs, TmpfsOptions};
+use crate::fs::{devfs, hostfs, procfs};
 use crate::task::Creds;
 use abi::Errno;
 
@@ -59,14 +60,12 @@ fn parse_options(opts: &[String]) -> (u32, bool, Vec<(String, String)>) {
     (flags, bind, data)
 }
 
-fn tmpfs_mode(data: &[(String, String)], default: u32) -> Result<u32, String> {
-    match data.iter().find(|(k, _)| k == "mode") {
-        Some((_, v)) => u32::from_str_radix(v, 8)
-            .ok()
-            .filter(|m| *m <= 0o7777)
-            .ok_or_else(|| format!("tmpfs: invalid mode={v}")),
-        None => Ok(default),
-    }
+/// tmpfs's own options (size=, nr_inodes=, mode=, uid=, gid=, ...), by its parser.
+fn tmpfs_options(data: &[(String, String)]) -> Result<TmpfsOptions, String> {
+    let text: Vec<String> = data.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let text = text.join(",");
+    let pages = tmpfs::total_ram_pages();
+    TmpfsOptions::parse(&text, pages).map_err(|_| format!("tmpfs: invalid options {text}"))
 }
 
 /// Resolves `path` (absolute, inside the container) in the tree being built.
@@ -197,7 +196,7 @@ fn mount_one(ctx: &Ctx, m: &MountSpec) -> Result<(), String> {
         "tmpfs" if m.dest == "/dev" => attach_dev(ctx, &m.dest, flags)?,
         "tmpfs" => {
             let at = mountpoint(ctx, &m.dest, true)?;
-            let fs = TmpFs::new(tmpfs_mode(&data, 0o1777)?);
+            let fs = TmpFs::with_options(&tmpfs_options(&data)?, "tmpfs");
             Mount::attach(&at, fs.clone(), fs.root_dentry(), flags, "tmpfs");
         }
         "proc" => {

@@ -115,6 +115,12 @@ impl Dentry {
 
     pub fn set_deleted(&self) {
         self.deleted.store(true, Ordering::Release);
+        // A removed directory must not be kept alive by the walk cache: its last user
+        // going is what reports it gone (IN_DELETE_SELF).
+        RECENT
+            .lock()
+            .unwrap()
+            .retain(|d| !std::ptr::eq(Arc::as_ptr(d), self));
     }
 
     pub fn is_deleted(&self) -> bool {
@@ -126,11 +132,20 @@ impl Dentry {
     }
 }
 
+impl Drop for Dentry {
+    fn drop(&mut self) {
+        if self.is_deleted() {
+            super::notify::dentry_released(&*self.inode);
+        }
+    }
+}
+
+static RECENT: Mutex<VecDeque<Arc<Dentry>>> = Mutex::new(VecDeque::new());
+
 /// Keeps the last few cached dentries alive, so that repeated walks of the same
 /// directories (library search paths, $PATH) do not redo host lookups.
 fn recent(d: &Arc<Dentry>) {
     const KEEP: usize = 256;
-    static RECENT: Mutex<VecDeque<Arc<Dentry>>> = Mutex::new(VecDeque::new());
     if !super::mode::is_dir(d.inode.mode()) {
         return;
     }

@@ -14,9 +14,25 @@ struct Slot {
     cloexec: bool,
 }
 
-#[derive(Default)]
 pub struct FdTable {
     slots: Mutex<Vec<Option<Slot>>>,
+    /// The POSIX lock owner this table stands for (Linux's fl_owner = files_struct).
+    pub id: u64,
+}
+
+impl Default for FdTable {
+    fn default() -> Self {
+        FdTable {
+            slots: Mutex::new(Vec::new()),
+            id: super::lock::new_owner(),
+        }
+    }
+}
+
+impl Drop for FdTable {
+    fn drop(&mut self) {
+        super::lock::owner_unref(self.id);
+    }
 }
 
 impl FdTable {
@@ -24,10 +40,27 @@ impl FdTable {
         FdTable::default()
     }
 
-    /// A copy for fork: same open file descriptions, same flags.
+    /// A copy for fork: same open file descriptions, same flags, a new lock owner.
     pub fn fork_copy(&self) -> FdTable {
         FdTable {
             slots: Mutex::new(self.slots.lock().unwrap().clone()),
+            id: super::lock::new_owner(),
+        }
+    }
+
+    /// The copy execve makes: the process keeps its record locks (same owner).
+    pub fn exec_copy(&self) -> FdTable {
+        super::lock::owner_ref(self.id);
+        FdTable {
+            slots: Mutex::new(self.slots.lock().unwrap().clone()),
+            id: self.id,
+        }
+    }
+
+    /// A file left this table: the process's record locks on it go.
+    fn closed(&self, files: impl IntoIterator<Item = Arc<File>>) {
+        for f in files {
+            super::lock::on_close(self.id, &f);
         }
     }
 
@@ -44,7 +77,7 @@ impl FdTable {
             trim(&mut s);
             g
         };
-        drop(gone);
+        self.closed(gone.into_iter().map(|x| x.file));
     }
 
     pub fn get(&self, fd: i32) -> Result<Arc<File>, Errno> {
@@ -129,7 +162,7 @@ impl FdTable {
             }
             s[i].replace(Slot { file: f, cloexec })
         };
-        drop(old);
+        self.closed(old.map(|x| x.file));
     }
 
     /// Removes `fd`, returning its file (dropped by the caller, outside the table lock).
@@ -143,6 +176,10 @@ impl FdTable {
             _ => Err(Errno::EBADF),
         };
         trim(&mut s);
+        drop(s);
+        if let Ok(f) = &r {
+            super::lock::on_close(self.id, f);
+        }
         r
     }
 
@@ -164,13 +201,13 @@ impl FdTable {
             trim(&mut s);
             g
         };
-        drop(gone);
+        self.closed(gone.into_iter().map(|x| x.file));
     }
 
     /// Closes everything (exit).
     pub fn close_all(&self) {
         let gone = std::mem::take(&mut *self.slots.lock().unwrap());
-        drop(gone);
+        self.closed(gone.into_iter().flatten().map(|x| x.file));
     }
 
     /// Number of open fds.

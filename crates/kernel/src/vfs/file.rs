@@ -28,6 +28,15 @@ pub struct File {
     pub id: u64,
 }
 
+impl Drop for File {
+    /// The last reference is gone (Linux's __fput): the description's locks and leases
+    /// go, and watchers see the close.
+    fn drop(&mut self) {
+        super::lock::file_closed(self);
+        super::notify::closed(self);
+    }
+}
+
 impl File {
     pub fn new(loc: Loc, flags: u32, ops: Box<dyn FileOps>) -> Arc<File> {
         Arc::new(File {
@@ -106,7 +115,11 @@ impl File {
         if !self.ops.seekable() {
             return Err(Errno::ESPIPE);
         }
-        self.ops.read(t, self, off, buf)
+        let n = self.ops.read(t, self, off, buf)?;
+        if n > 0 {
+            super::notify::accessed(self);
+        }
+        Ok(n)
     }
 
     /// Writes at `off` without moving the offset (pwrite; Linux appends under O_APPEND).
@@ -123,7 +136,11 @@ impl File {
             off
         };
         let n = self.fsize_clip(t, off, data.len())?;
-        self.ops.write(t, self, off, &data[..n])
+        let n = self.ops.write(t, self, off, &data[..n])?;
+        if n > 0 {
+            super::notify::modified(self);
+        }
+        Ok(n)
     }
 
     /// RLIMIT_FSIZE for regular files: a write is cut at the limit; one starting at or past
@@ -152,6 +169,14 @@ impl File {
 
     /// read(2): at the file offset, which advances.
     pub fn read(&self, t: &Task, buf: &mut [u8]) -> Result<usize, Errno> {
+        let n = self.read_inner(t, buf)?;
+        if n > 0 {
+            super::notify::accessed(self);
+        }
+        Ok(n)
+    }
+
+    fn read_inner(&self, t: &Task, buf: &mut [u8]) -> Result<usize, Errno> {
         if !self.readable() {
             return Err(Errno::EBADF);
         }
@@ -172,6 +197,14 @@ impl File {
 
     /// write(2): at the file offset (or the end under O_APPEND), which advances.
     pub fn write(&self, t: &Task, data: &[u8]) -> Result<usize, Errno> {
+        let n = self.write_inner(t, data)?;
+        if n > 0 {
+            super::notify::modified(self);
+        }
+        Ok(n)
+    }
+
+    fn write_inner(&self, t: &Task, data: &[u8]) -> Result<usize, Errno> {
         if !self.writable() {
             return Err(Errno::EBADF);
         }
@@ -207,6 +240,14 @@ impl File {
             SEEK_CUR => *pos as i64,
             SEEK_END if !is_dir => self.inode().stat()?.size as i64,
             SEEK_DATA | SEEK_HOLE if !is_dir => {
+                if off < 0 {
+                    return Err(Errno::ENXIO);
+                }
+                if let Some(r) = self.inode().seek_data(off as u64, whence == SEEK_HOLE) {
+                    let r = r?;
+                    *pos = r;
+                    return Ok(r);
+                }
                 let size = self.inode().stat()?.size as i64;
                 if off < 0 || off >= size {
                     return Err(Errno::ENXIO);
@@ -239,6 +280,8 @@ impl File {
         }
         let mut pos = self.pos.lock().unwrap();
         *pos = self.ops.readdir(ctx, *pos, emit)?;
+        drop(pos);
+        super::notify::accessed(self);
         Ok(())
     }
 

@@ -159,15 +159,37 @@ pub trait Inode: Send + Sync + Any {
     ) -> Result<(), Errno> {
         Err(Errno::EPERM)
     }
-    /// An unnamed regular file in this directory (O_TMPFILE).
-    fn tmpfile(&self, _ctx: &Ctx, _mode: u32) -> Result<Arc<dyn Inode>, Errno> {
+    /// An unnamed regular file in this directory (O_TMPFILE); `linkable`: linkat may
+    /// name it later (no O_EXCL).
+    fn tmpfile(&self, _ctx: &Ctx, _mode: u32, _linkable: bool) -> Result<Arc<dyn Inode>, Errno> {
         Err(Errno::EOPNOTSUPP)
     }
     fn setattr(&self, _ctx: &Ctx, _attr: &SetAttr) -> Result<(), Errno> {
         Err(Errno::EPERM)
     }
-    /// Allocates space (fallocate mode 0 / KEEP_SIZE).
+    /// Allocates space (fallocate mode 0 / KEEP_SIZE) or punches holes.
     fn fallocate(&self, _mode: u32, _off: u64, _len: u64) -> Result<(), Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    /// lseek SEEK_DATA (`hole` false) / SEEK_HOLE for files that know their holes;
+    /// None: the whole file is data.
+    fn seek_data(&self, _off: u64, _hole: bool) -> Option<Result<u64, Errno>> {
+        None
+    }
+
+    // Extended attributes. The caller has checked the name, the namespace's permission
+    // rules and the mount; a file system without them gives EOPNOTSUPP and lists none.
+    fn getxattr(&self, _name: &[u8]) -> Result<Vec<u8>, Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    /// `flags`: XATTR_CREATE (1) / XATTR_REPLACE (2).
+    fn setxattr(&self, _name: &[u8], _value: &[u8], _flags: u32) -> Result<(), Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    fn listxattr(&self) -> Vec<Vec<u8>> {
+        Vec::new()
+    }
+    fn removexattr(&self, _name: &[u8]) -> Result<(), Errno> {
         Err(Errno::EOPNOTSUPP)
     }
 }

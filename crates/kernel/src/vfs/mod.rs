@@ -17,6 +17,8 @@ pub mod fdtable;
 pub mod file;
 pub mod fsctx;
 pub mod inode;
+pub mod lock;
+pub mod notify;
 pub mod ops;
 pub mod perm;
 pub mod setup;

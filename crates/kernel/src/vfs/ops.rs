@@ -8,7 +8,7 @@ use super::file::File;
 use super::inode::{FileOps, SetAttr};
 use super::perm::{self, MAY_EXEC, MAY_READ, MAY_WRITE};
 use super::walk::{lookup_dentry, Last, Walker};
-use super::{mode, oflags, Ctx, Stat, StatFs, Timespec};
+use super::{mode, notify, oflags, Ctx, Stat, StatFs, Timespec};
 use abi::Errno;
 use std::sync::Arc;
 
@@ -94,7 +94,8 @@ pub fn open_loc(ctx: &Ctx, loc: Loc, flags: u32, created: bool) -> Result<Arc<Fi
         want_write(&loc)?;
     }
     let ops = loc.inode().clone().open(ctx, &loc, flags)?;
-    if flags & oflags::O_TRUNC != 0 && mode::is_reg(m) && !created {
+    let truncate = flags & oflags::O_TRUNC != 0 && mode::is_reg(m) && !created;
+    if truncate {
         loc.inode().setattr(
             ctx,
             &SetAttr {
@@ -103,7 +104,12 @@ pub fn open_loc(ctx: &Ctx, loc: Loc, flags: u32, created: bool) -> Result<Arc<Fi
             },
         )?;
     }
-    Ok(File::new(loc, fflags, ops))
+    let f = File::new(loc, fflags, ops);
+    notify::opened(&f);
+    if truncate {
+        notify::modified(&f);
+    }
+    Ok(f)
 }
 
 /// open/openat/openat2 on a path from `start`. FIFO peers are waited for by the caller
@@ -128,7 +134,10 @@ pub fn open(
         }
         may_modify_dir(ctx, &dir)?;
         want_write(&dir)?;
-        let ino = dir.inode().tmpfile(ctx, cmode & !ctx.umask & 0o7777)?;
+        let linkable = flags & oflags::O_EXCL == 0;
+        let ino = dir
+            .inode()
+            .tmpfile(ctx, cmode & !ctx.umask & 0o7777, linkable)?;
         let name = format!("#{}", ino.stat().map(|s| s.ino).unwrap_or(0));
         let d = Dentry::new_child(&dir.dentry, name.as_bytes(), ino, false);
         d.set_deleted();
@@ -164,6 +173,7 @@ pub fn open(
             let ino = dir
                 .inode()
                 .create(ctx, &name, cmode & !ctx.umask & 0o7777)?;
+            notify::created(&dir, &name, false);
             let cache = dir.mnt.fs.cache_dentries();
             let d = Dentry::new_child(&dir.dentry, &name, ino, cache);
             open_loc(ctx, Loc::new(dir.mnt.clone(), d), flags, true)
@@ -204,6 +214,7 @@ fn prepare_create(
 pub fn mkdir(ctx: &Ctx, start: &Loc, path: &[u8], m: u32) -> Result<(), Errno> {
     let (dir, name) = prepare_create(ctx, start, path, true)?;
     dir.inode().mkdir(ctx, &name, m & 0o1777 & !ctx.umask)?;
+    notify::created(&dir, &name, true);
     Ok(())
 }
 
@@ -230,6 +241,7 @@ pub fn mknod(ctx: &Ctx, start: &Loc, path: &[u8], m: u32, rdev: u64) -> Result<(
     } else {
         dir.inode().mknod(ctx, &name, kind | perms, rdev)?;
     }
+    notify::created(&dir, &name, false);
     Ok(())
 }
 
@@ -250,6 +262,7 @@ pub fn symlink(ctx: &Ctx, target: &[u8], start: &Loc, path: &[u8]) -> Result<(),
     }
     let (dir, name) = prepare_create(ctx, start, path, false)?;
     dir.inode().symlink(ctx, &name, target)?;
+    notify::created(&dir, &name, false);
     Ok(())
 }
 
@@ -263,7 +276,10 @@ pub fn link(ctx: &Ctx, old: &Loc, start: &Loc, path: &[u8]) -> Result<(), Errno>
     if is_dir(old) {
         return Err(Errno::EPERM);
     }
-    dir.inode().link(ctx, &name, old.inode())
+    dir.inode().link(ctx, &name, old.inode())?;
+    notify::link_count(&**old.inode());
+    notify::created(&dir, &name, false);
+    Ok(())
 }
 
 /// Marks the cached dentry of `name` in `dir` deleted (unlink, rmdir).
@@ -303,6 +319,10 @@ pub fn unlink(ctx: &Ctx, start: &Loc, path: &[u8]) -> Result<(), Errno> {
     }
     p.dir.inode().unlink(ctx, &p.name)?;
     dentry_gone(&p.dir, &p.name);
+    notify::link_count(&*d.inode);
+    // The entry's own last user may be this walk: its IN_DELETE_SELF comes first.
+    drop(d);
+    notify::deleted(&p.dir, &p.name, false);
     Ok(())
 }
 
@@ -336,6 +356,8 @@ pub fn rmdir(ctx: &Ctx, start: &Loc, path: &[u8]) -> Result<(), Errno> {
     }
     p.dir.inode().rmdir(ctx, &p.name)?;
     dentry_gone(&p.dir, &p.name);
+    drop(d);
+    notify::deleted(&p.dir, &p.name, true);
     Ok(())
 }
 
@@ -413,6 +435,15 @@ pub fn rename(
     op.dir
         .inode()
         .rename(ctx, &op.name, np.dir.inode(), &np.name, flags)?;
+    if exchange {
+        if let Some(n) = &nd {
+            notify::moved(&op.dir, &op.name, &np.dir, &np.name, &*od.inode, None);
+            notify::moved(&np.dir, &np.name, &op.dir, &op.name, &*n.inode, None);
+        }
+    } else {
+        let target = nd.as_ref().map(|n| &*n.inode);
+        notify::moved(&op.dir, &op.name, &np.dir, &np.name, &*od.inode, target);
+    }
     // Keep the name cache in step with the file system.
     if exchange {
         if let Some(n) = &nd {
@@ -479,7 +510,9 @@ pub fn chmod(ctx: &Ctx, loc: &Loc, m: u32) -> Result<(), Errno> {
             mode: Some(m),
             ..Default::default()
         },
-    )
+    )?;
+    notify::attrib(loc);
+    Ok(())
 }
 
 /// chown family; u32::MAX (-1) leaves an id unchanged.
@@ -504,7 +537,9 @@ pub fn chown(ctx: &Ctx, loc: &Loc, uid: u32, gid: u32) -> Result<(), Errno> {
             a.mode = Some(m);
         }
     }
-    loc.inode().setattr(ctx, &a)
+    loc.inode().setattr(ctx, &a)?;
+    notify::attrib(loc);
+    Ok(())
 }
 
 /// A utimensat time argument.
@@ -533,14 +568,14 @@ pub fn utimes(ctx: &Ctx, loc: &Loc, atime: TimeArg, mtime: TimeArg) -> Result<()
         TimeArg::Omit => None,
         TimeArg::At(x) => Some(x),
     };
-    loc.inode().setattr(
-        ctx,
-        &SetAttr {
-            atime: conv(atime),
-            mtime: conv(mtime),
-            ..Default::default()
-        },
-    )
+    let a = SetAttr {
+        atime: conv(atime),
+        mtime: conv(mtime),
+        ..Default::default()
+    };
+    loc.inode().setattr(ctx, &a)?;
+    notify::changed(loc, false, a.atime.is_some(), a.mtime.is_some(), false);
+    Ok(())
 }
 
 /// truncate(2) by path.
@@ -563,7 +598,9 @@ pub fn truncate(ctx: &Ctx, loc: &Loc, len: i64) -> Result<(), Errno> {
             size: Some(len as u64),
             ..Default::default()
         },
-    )
+    )?;
+    notify::changed(loc, true, false, false, false);
+    Ok(())
 }
 
 /// ftruncate(2) on an open file.
@@ -588,7 +625,9 @@ pub fn ftruncate(ctx: &Ctx, f: &File, len: i64) -> Result<(), Errno> {
             size: Some(len as u64),
             ..Default::default()
         },
-    )
+    )?;
+    notify::changed(&f.loc, true, false, false, false);
+    Ok(())
 }
 
 /// A directory the caller may enter (chdir, chroot).
@@ -602,9 +641,9 @@ pub fn enterable(ctx: &Ctx, loc: &Loc) -> Result<(), Errno> {
 
 pub fn statfs(loc: &Loc) -> StatFs {
     let mut s = loc.mnt.fs.statfs();
-    if loc.mnt.readonly() {
-        s.flags |= 1;
-    }
+    // ST_RDONLY, ST_NOSUID, ST_NODEV, ST_NOEXEC share the MNT_* bit values; every
+    // mount is relatime (ST_RELATIME).
+    s.flags |= 0x1000 | (loc.mnt.flags & 0xf) as u64;
     s
 }
 

@@ -625,3 +625,41 @@ fn permissions_of_other_users() {
     );
     assert!(ops::open(&c, &c.root, b"/sticky/rootfile", oflags::O_RDONLY, 0, 0).is_ok());
 }
+
+#[test]
+fn tmpfs_limits() {
+    use super::{FileSystem, Inode};
+    use crate::fs::tmpfs::TmpfsOptions;
+    memfile();
+    let o = TmpfsOptions::parse("size=8k,nr_inodes=3,mode=700,uid=5,gid=6", 1 << 20).unwrap();
+    let fs = TmpFs::with_options(&o, "tmpfs");
+    let root = fs.root_inode();
+    let st = root.stat().unwrap();
+    assert_eq!((st.mode & 0o7777, st.uid, st.gid), (0o700, 5, 6));
+    let c = tree();
+    root.create(&c, b"a", 0o644).unwrap();
+    root.create(&c, b"b", 0o644).unwrap();
+    // The root counts: a third file is past nr_inodes=3.
+    assert_eq!(err(root.create(&c, b"c", 0o644)), Errno::ENOSPC);
+    let sf = fs.statfs();
+    assert_eq!((sf.files, sf.ffree, sf.blocks, sf.bfree), (3, 0, 2, 2));
+    let a = root.child(b"a").unwrap();
+    let d = a.file_data().unwrap().clone();
+    // Two pages fit; a write of three pages is cut at the limit.
+    assert_eq!(d.write(0, &[1u8; 3 * 4096]).unwrap(), 2 * 4096);
+    assert_eq!(fs.statfs().bfree, 0);
+    let e = root.child(b"b").unwrap();
+    let e = e.file_data().unwrap();
+    assert_eq!(e.write(0, b"x"), Err(Errno::ENOSPC));
+    assert_eq!(e.allocate(0, 4096, false), Err(Errno::ENOSPC));
+    // Punching a page gives it back.
+    d.punch(0, 4096).unwrap();
+    assert_eq!(fs.statfs().bfree, 1);
+    assert_eq!(e.write(0, b"x").unwrap(), 1);
+    // Removing a file frees its inode and blocks.
+    root.unlink(&c, b"a").unwrap();
+    drop(d);
+    drop(a);
+    assert_eq!(fs.statfs().bfree, 1);
+    root.create(&c, b"c", 0o644).unwrap();
+}

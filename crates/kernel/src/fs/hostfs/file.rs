@@ -30,6 +30,10 @@ impl HostFileOps {
 }
 
 impl FileOps for HostFileOps {
+    fn ioctl(&self, t: &Task, f: &File, cmd: u32, arg: u64) -> crate::task::SysResult {
+        super::attr::flags_ioctl(self.fd.as_raw_fd(), t, f, cmd, arg)
+    }
+
     fn read(&self, _t: &Task, _f: &File, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
         if pagecache::any_dirty() {
             if let Some(c) = self.cache().filter(|c| c.may_be_dirty()) {
@@ -100,6 +104,11 @@ pub(super) struct HostDirOps {
 impl FileOps for HostDirOps {
     fn fsync(&self) -> Result<(), Errno> {
         sys::fsync(self.fd.lock().unwrap().as_raw_fd())
+    }
+
+    fn ioctl(&self, t: &Task, f: &File, cmd: u32, arg: u64) -> crate::task::SysResult {
+        let fd = self.fd.lock().unwrap().as_raw_fd();
+        super::attr::flags_ioctl(fd, t, f, cmd, arg)
     }
 
     fn readdir(

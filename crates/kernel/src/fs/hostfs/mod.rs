@@ -17,6 +17,7 @@
 //! asks the host on every stat. Names are cached as the VFS caches dentries: a host file
 //! renamed behind the sandbox's back keeps its old name until the cached entry goes.
 
+mod attr;
 mod file;
 pub mod sys;
 
@@ -551,7 +552,7 @@ impl Inode for HostInode {
         Ok(())
     }
 
-    fn tmpfile(&self, ctx: &Ctx, m: u32) -> Result<Arc<dyn Inode>, Errno> {
+    fn tmpfile(&self, ctx: &Ctx, m: u32, _linkable: bool) -> Result<Arc<dyn Inode>, Errno> {
         self.want_write()?;
         let fd = sys::open_tmpfile(self.dirfd()?, m & 0o7777)?;
         let st = self.settle_new(ctx, &fd, Some(m))?;
@@ -589,6 +590,22 @@ impl Inode for HostInode {
         }
         self.refresh()?;
         Ok(())
+    }
+
+    fn getxattr(&self, name: &[u8]) -> Result<Vec<u8>, Errno> {
+        self.host_getxattr(name)
+    }
+
+    fn setxattr(&self, name: &[u8], value: &[u8], flags: u32) -> Result<(), Errno> {
+        self.host_setxattr(name, Some(value), flags)
+    }
+
+    fn listxattr(&self) -> Vec<Vec<u8>> {
+        self.host_listxattr()
+    }
+
+    fn removexattr(&self, name: &[u8]) -> Result<(), Errno> {
+        self.host_setxattr(name, None, 0)
     }
 
     fn fallocate(&self, fmode: u32, off: u64, len: u64) -> Result<(), Errno> {

@@ -1,7 +1,8 @@
 //! Directories of the overlay: whiteouts, opaque marks, and the merged listing.
 
 use super::{host_upper, kctx, OvlInode, Shared, OPAQUE_MARKER};
-use crate::vfs::{dentry, mode, oflags, Ctx, DirEnt, FileOps, Inode};
+use crate::task::{SysResult, Task};
+use crate::vfs::{dentry, mode, oflags, Ctx, DirEnt, File, FileOps, Inode};
 use abi::Errno;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -231,6 +232,15 @@ impl OvlDirOps {
 impl FileOps for OvlDirOps {
     fn fsync(&self) -> Result<(), Errno> {
         Ok(())
+    }
+
+    /// Inode-flag requests (lsattr) go to the real directory, upper if there is one.
+    fn ioctl(&self, t: &Task, f: &File, cmd: u32, arg: u64) -> SysResult {
+        let real = match self.inode.upper() {
+            Some(u) => u,
+            None => self.inode.lower().ok_or(Errno::ENOTTY)?,
+        };
+        real.open(&Ctx::kernel(), &f.loc, 0)?.ioctl(t, f, cmd, arg)
     }
 
     fn readdir(

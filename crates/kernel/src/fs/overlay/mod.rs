@@ -255,6 +255,17 @@ impl OvlInode {
         })
     }
 
+    /// The upper copy, copying up (data and all) if needed, for attribute changes.
+    fn upper_for_attrs(&self) -> Result<Arc<dyn Inode>, Errno> {
+        match self.upper() {
+            Some(u) => Ok(u),
+            None => {
+                let _g = self.sh.lock.write().unwrap();
+                copyup::copy_up(&self.arc(), None, true)
+            }
+        }
+    }
+
     fn arc(&self) -> Arc<OvlInode> {
         self.me.upgrade().expect("live overlay inode")
     }
@@ -812,10 +823,10 @@ impl Inode for OvlInode {
         Ok(())
     }
 
-    fn tmpfile(&self, ctx: &Ctx, m: u32) -> Result<Arc<dyn Inode>, Errno> {
+    fn tmpfile(&self, ctx: &Ctx, m: u32, linkable: bool) -> Result<Arc<dyn Inode>, Errno> {
         let _g = self.sh.lock.write().unwrap();
         let du = copyup::copy_up(&self.arc(), None, true)?;
-        let u = du.tmpfile(ctx, m)?;
+        let u = du.tmpfile(ctx, m, linkable)?;
         Ok(OvlInode::new(
             &self.sh,
             mode::S_IFREG,
@@ -838,6 +849,37 @@ impl Inode for OvlInode {
         u.setattr(ctx, a)
     }
 
+    /// Extended attributes are the real file's (upper if copied up), without the
+    /// overlay's own marks; changing them copies the file up first.
+    fn getxattr(&self, name: &[u8]) -> Result<Vec<u8>, Errno> {
+        if is_ovl_mark(name) {
+            return Err(Errno::ENODATA);
+        }
+        self.real().getxattr(name)
+    }
+
+    fn listxattr(&self) -> Vec<Vec<u8>> {
+        self.real()
+            .listxattr()
+            .into_iter()
+            .filter(|n| !is_ovl_mark(n))
+            .collect()
+    }
+
+    fn setxattr(&self, name: &[u8], value: &[u8], flags: u32) -> Result<(), Errno> {
+        if is_ovl_mark(name) {
+            return Err(Errno::EPERM);
+        }
+        self.upper_for_attrs()?.setxattr(name, value, flags)
+    }
+
+    fn removexattr(&self, name: &[u8]) -> Result<(), Errno> {
+        if is_ovl_mark(name) {
+            return Err(Errno::ENODATA);
+        }
+        self.upper_for_attrs()?.removexattr(name)
+    }
+
     fn fallocate(&self, fmode: u32, off: u64, len: u64) -> Result<(), Errno> {
         let u = match self.upper() {
             Some(u) => u,
@@ -857,3 +899,8 @@ fn host_upper(i: &Arc<dyn Inode>) -> Option<&HostInode> {
 
 #[cfg(test)]
 mod tests;
+
+/// The overlay's own extended attributes (opaque marks), hidden from the sandbox.
+fn is_ovl_mark(name: &[u8]) -> bool {
+    name.starts_with(b"trusted.overlay.") || name.starts_with(b"user.overlay.")
+}

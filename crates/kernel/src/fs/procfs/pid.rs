@@ -252,7 +252,19 @@ pub(super) fn content(node: &Node, ctx: &Ctx) -> Result<Vec<u8>, Errno> {
         "mountinfo" => mounts(tr, true).into_bytes(),
         "cgroup" => b"0::/\n".to_vec(),
         "oom_score" => b"0\n".to_vec(),
-        "oom_score_adj" | "oom_adj" => b"0\n".to_vec(),
+        "oom_score_adj" => format!("{}\n", oom_adj_of(tgid)).into_bytes(),
+        "oom_adj" => {
+            let a = oom_adj_of(tgid);
+            let legacy = if a == -1000 { -17 } else { a * 17 / 1000 };
+            format!("{}\n", legacy).into_bytes()
+        }
+        "smaps" => tr
+            .map(|t| super::smaps::smaps(&t.mm()).into_bytes())
+            .unwrap_or_default(),
+        "smaps_rollup" => tr
+            .map(|t| super::smaps::rollup(&t.mm()).into_bytes())
+            .unwrap_or_default(),
+        "sched" => sched(&g, tr, tid).into_bytes(),
         "loginuid" => b"4294967295".to_vec(),
         "sessionid" => b"4294967295".to_vec(),
         "wchan" => b"0".to_vec(),
@@ -538,6 +550,7 @@ fn fdinfo(tgid: i32, tid: Option<i32>, fd: i32) -> Result<Vec<u8>, Errno> {
         pos, flags, mnt, st.ino
     );
     out.push_str(&f.ops().fdinfo(&f));
+    out.push_str(&crate::vfs::lock::fdinfo_lines(&f, t.files().id));
     Ok(out.into_bytes())
 }
 
@@ -560,7 +573,87 @@ pub(super) fn write(node: &Node, t: &Task, data: &[u8]) -> Result<usize, Errno> 
             *target.comm.lock().unwrap() = v;
             Ok(data.len())
         }
-        "oom_score_adj" | "oom_adj" | "loginuid" => Ok(data.len()),
+        "oom_score_adj" | "oom_adj" => {
+            let v: i32 = std::str::from_utf8(data)
+                .ok()
+                .map(|s| s.trim())
+                .and_then(|s| s.parse().ok())
+                .ok_or(Errno::EINVAL)?;
+            let adj = if *name == "oom_adj" {
+                if !(-17..=15).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                if v == -17 {
+                    -1000
+                } else {
+                    v * 1000 / 17
+                }
+            } else {
+                if !(-1000..=1000).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                v
+            };
+            group(*tgid).ok_or(Errno::ESRCH)?;
+            OOM_ADJ.lock().unwrap().insert(*tgid, adj);
+            Ok(data.len())
+        }
+        "loginuid" => Ok(data.len()),
         _ => Err(Errno::EIO),
     }
+}
+
+/// oom_score_adj values written by processes (by tgid; 0 when never written).
+static OOM_ADJ: std::sync::Mutex<std::collections::BTreeMap<i32, i32>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+fn oom_adj_of(tgid: i32) -> i32 {
+    let mut m = OOM_ADJ.lock().unwrap();
+    // Entries of processes that are gone are dropped now and then.
+    if m.len() > 64 {
+        m.retain(|&p, _| group(p).is_some());
+    }
+    // A process that never wrote one has its parent's (fork copies the value; a later
+    // change in the parent is not undone here).
+    let mut p = tgid;
+    for _ in 0..64 {
+        if let Some(v) = m.get(&p) {
+            return *v;
+        }
+        match group(p) {
+            Some(g) if g.lock().parent > 0 && g.lock().parent != p => p = g.lock().parent,
+            _ => break,
+        }
+    }
+    0
+}
+
+/// /proc/PID/sched: the scheduler's figures in Linux's layout (CPU time is real; the
+/// fair-scheduler internals are nominal).
+fn sched(g: &ThreadGroup, t: Option<&Task>, tid: Option<i32>) -> String {
+    let pid = tid.unwrap_or(g.tgid);
+    let nthreads = g.lock().threads.len().max(1);
+    let run = t.map(cpu_ns).unwrap_or(0);
+    let up = crate::kernel().boot.elapsed().as_nanos() as u64;
+    let mut o = String::new();
+    let _ = writeln!(o, "{} ({}, #threads: {})", comm_of(t), pid, nthreads);
+    let _ = writeln!(o, "{}", "-".repeat(67));
+    let ns = |o: &mut String, n: &str, v: u64| {
+        let _ = writeln!(o, "{:<45}:{:>14}.{:06}", n, v / 1_000_000, v % 1_000_000);
+    };
+    let int = |o: &mut String, n: &str, v: i64| {
+        let _ = writeln!(o, "{:<45}:{:>21}", n, v);
+    };
+    ns(&mut o, "se.exec_start", up);
+    ns(&mut o, "se.vruntime", run);
+    ns(&mut o, "se.sum_exec_runtime", run);
+    int(&mut o, "se.nr_migrations", 0);
+    int(&mut o, "nr_switches", 0);
+    int(&mut o, "nr_voluntary_switches", 0);
+    int(&mut o, "nr_involuntary_switches", 0);
+    int(&mut o, "se.load.weight", 1048576);
+    int(&mut o, "policy", 0);
+    int(&mut o, "prio", 120);
+    int(&mut o, "clock-delta", 40);
+    o
 }

@@ -47,6 +47,7 @@ const TOP: &[&str] = &[
     "cpuinfo",
     "filesystems",
     "loadavg",
+    "locks",
     "meminfo",
     "mounts",
     "net",
@@ -113,6 +114,7 @@ pub(super) fn top_content(name: &str, ctx: &Ctx) -> Result<Vec<u8>, Errno> {
             let last = procs.tasks.keys().copied().max().unwrap_or(1);
             format!("0.00 0.00 0.00 1/{} {}\n", n, last).into_bytes()
         }
+        "locks" => crate::vfs::lock::proc_locks().into_bytes(),
         "meminfo" => meminfo().into_bytes(),
         "stat" => stat().into_bytes(),
         "swaps" => b"Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n".to_vec(),
@@ -125,6 +127,8 @@ pub(super) fn top_content(name: &str, ctx: &Ctx) -> Result<Vec<u8>, Errno> {
     })
 }
 
+/// /proc/meminfo: the machine's memory is the sandbox's limit; what is used is the
+/// sandbox's own memory (its memory file), never other host processes'.
 fn meminfo() -> String {
     // SAFETY: zeroed plain struct filled by the host.
     let mut si: libc::sysinfo = unsafe { std::mem::zeroed() };
@@ -132,45 +136,75 @@ fn meminfo() -> String {
     unsafe { libc::sysinfo(&mut si) };
     let u = si.mem_unit.max(1) as u64;
     let total = si.totalram * u;
-    let free = si.freeram * u;
-    let buffers = si.bufferram * u;
-    let shared = si.sharedram * u;
-    let swap = si.totalswap * u;
-    let swapfree = si.freeswap * u;
+    let used = crate::memfile::memfile().used().min(total);
+    let free = total - used;
     let mut o = String::new();
-    for (n, v) in [
+    let kb_lines: &[(&str, u64)] = &[
         ("MemTotal", total),
         ("MemFree", free),
-        ("MemAvailable", free + buffers),
-        ("Buffers", buffers),
+        ("MemAvailable", free),
+        ("Buffers", 0),
         ("Cached", 0),
         ("SwapCached", 0),
-        ("Active", 0),
+        ("Active", used),
         ("Inactive", 0),
-        ("SwapTotal", swap),
-        ("SwapFree", swapfree),
+        ("Active(anon)", used),
+        ("Inactive(anon)", 0),
+        ("Active(file)", 0),
+        ("Inactive(file)", 0),
+        ("Unevictable", 0),
+        ("Mlocked", 0),
+        ("SwapTotal", 0),
+        ("SwapFree", 0),
+        ("Zswap", 0),
+        ("Zswapped", 0),
         ("Dirty", 0),
         ("Writeback", 0),
-        ("AnonPages", 0),
+        ("AnonPages", used),
         ("Mapped", 0),
-        ("Shmem", shared),
+        ("Shmem", 0),
+        ("KReclaimable", 0),
         ("Slab", 0),
         ("SReclaimable", 0),
         ("SUnreclaim", 0),
         ("KernelStack", 0),
         ("PageTables", 0),
-        ("CommitLimit", total / 2 + swap),
-        ("Committed_AS", 0),
+        ("SecPageTables", 0),
+        ("NFS_Unstable", 0),
+        ("Bounce", 0),
+        ("WritebackTmp", 0),
+        ("CommitLimit", total / 2),
+        ("Committed_AS", used),
         ("VmallocTotal", 34359738367 * 1024),
         ("VmallocUsed", 0),
         ("VmallocChunk", 0),
-        ("HugePages_Total", 0),
+        ("Percpu", 0),
+        ("HardwareCorrupted", 0),
+        ("AnonHugePages", 0),
+        ("ShmemHugePages", 0),
+        ("ShmemPmdMapped", 0),
+        ("FileHugePages", 0),
+        ("FilePmdMapped", 0),
+    ];
+    for (n, v) in kb_lines {
+        let _ = writeln!(o, "{:<16}{:>8} kB", format!("{}:", n), kb(*v));
+    }
+    for n in [
+        "HugePages_Total",
+        "HugePages_Free",
+        "HugePages_Rsvd",
+        "HugePages_Surp",
     ] {
-        if n == "HugePages_Total" {
-            let _ = writeln!(o, "HugePages_Total:       0\nHugePages_Free:        0\nHugePages_Rsvd:        0\nHugePages_Surp:        0\nHugepagesize:       2048 kB");
-        } else {
-            let _ = writeln!(o, "{:<16}{:>8} kB", format!("{}:", n), kb(v));
-        }
+        let _ = writeln!(o, "{:<16}{:>8}", format!("{}:", n), 0);
+    }
+    for (n, v) in [
+        ("Hugepagesize", 2048u64),
+        ("Hugetlb", 0),
+        ("DirectMap4k", 0),
+        ("DirectMap2M", kb(total)),
+        ("DirectMap1G", 0),
+    ] {
+        let _ = writeln!(o, "{:<16}{:>8} kB", format!("{}:", n), v);
     }
     o
 }
@@ -196,6 +230,11 @@ fn stat() -> String {
 /// Files of /proc/sys, by path; directories are implied by the paths.
 const SYS_FILES: &[&str] = &[
     "sys/fs/file-max",
+    "sys/fs/inotify/max_queued_events",
+    "sys/fs/inotify/max_user_instances",
+    "sys/fs/inotify/max_user_watches",
+    "sys/fs/lease-break-time",
+    "sys/fs/leases-enable",
     "sys/fs/nr_open",
     "sys/fs/pipe-max-size",
     "sys/kernel/cap_last_cap",
@@ -210,6 +249,7 @@ const SYS_FILES: &[&str] = &[
     "sys/kernel/random/boot_id",
     "sys/kernel/random/entropy_avail",
     "sys/kernel/random/uuid",
+    "sys/kernel/shmmax",
     "sys/kernel/threads-max",
     "sys/kernel/version",
     "sys/net/core/optmem_max",
@@ -310,6 +350,11 @@ pub(super) fn sys_content(p: &str) -> Result<Vec<u8>, Errno> {
     let k = crate::kernel();
     let s = match p {
         "sys/fs/file-max" => "9223372036854775807".to_string(),
+        "sys/fs/inotify/max_queued_events" => crate::fs::inotify::MAX_QUEUED_EVENTS.to_string(),
+        "sys/fs/inotify/max_user_instances" => crate::fs::inotify::MAX_USER_INSTANCES.to_string(),
+        "sys/fs/inotify/max_user_watches" => crate::fs::inotify::MAX_USER_WATCHES.to_string(),
+        "sys/fs/lease-break-time" => "45".to_string(),
+        "sys/fs/leases-enable" => "1".to_string(),
         "sys/fs/nr_open" => crate::vfs::fdtable::NR_OPEN.to_string(),
         "sys/fs/pipe-max-size" => crate::fs::pipe::MAX_SIZE.to_string(),
         "sys/kernel/cap_last_cap" => "40".to_string(),
@@ -325,6 +370,7 @@ pub(super) fn sys_content(p: &str) -> Result<Vec<u8>, Errno> {
         "sys/kernel/random/boot_id" => BOOT_ID.get_or_init(uuid).clone(),
         "sys/kernel/random/entropy_avail" => "256".to_string(),
         "sys/kernel/random/uuid" => uuid(),
+        "sys/kernel/shmmax" => "18446744073692774399".to_string(),
         "sys/kernel/threads-max" => "126429".to_string(),
         "sys/kernel/version" => VERSION.to_string(),
         "sys/net/core/somaxconn" => crate::net::sysctl().somaxconn.to_string(),

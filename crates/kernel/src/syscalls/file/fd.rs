@@ -3,7 +3,7 @@
 
 use super::{fd_arg, get_file, install, io_file, nofile};
 use crate::task::{SysResult, Task};
-use crate::vfs::{mode, oflags, ops, Ctx};
+use crate::vfs::{lock, mode, oflags, ops, Ctx};
 use abi::sysno as nr;
 use abi::Errno;
 use std::sync::Arc;
@@ -35,8 +35,6 @@ const F_GETPIPE_SZ: u64 = 1032;
 const F_ADD_SEALS: u64 = 1033;
 const F_GET_SEALS: u64 = 1034;
 const FD_CLOEXEC: u64 = 1;
-const F_RDLCK: i16 = 0;
-const F_WRLCK: i16 = 1;
 const F_UNLCK: i16 = 2;
 
 const FIONBIO: u32 = 0x5421;
@@ -165,32 +163,8 @@ fn fcntl(t: &Task, fd: i32, cmd: u64, arg: u64) -> SysResult {
             f.set_flags(arg as u32);
             Ok(0)
         }
-        F_GETLK | F_OFD_GETLK => {
-            let mut fl = [0u8; 32];
-            t.read_mem(arg, &mut fl)?;
-            let ty = i16::from_le_bytes([fl[0], fl[1]]);
-            if !matches!(ty, F_RDLCK | F_WRLCK | F_UNLCK) {
-                return Err(Errno::EINVAL);
-            }
-            // Nothing conflicts: locks are not enforced between sandbox processes.
-            fl[0..2].copy_from_slice(&F_UNLCK.to_le_bytes());
-            t.write_mem(arg, &fl)?;
-            Ok(0)
-        }
-        F_SETLK | F_SETLKW | F_OFD_SETLK | F_OFD_SETLKW => {
-            let mut fl = [0u8; 32];
-            t.read_mem(arg, &mut fl)?;
-            let ty = i16::from_le_bytes([fl[0], fl[1]]);
-            let whence = i16::from_le_bytes([fl[2], fl[3]]);
-            if whence > 2 || whence < 0 {
-                return Err(Errno::EINVAL);
-            }
-            match ty {
-                F_RDLCK if !f.readable() => Err(Errno::EBADF),
-                F_WRLCK if !f.writable() => Err(Errno::EBADF),
-                F_RDLCK | F_WRLCK | F_UNLCK => Ok(0),
-                _ => Err(Errno::EINVAL),
-            }
+        F_GETLK | F_OFD_GETLK | F_SETLK | F_SETLKW | F_OFD_SETLK | F_OFD_SETLKW => {
+            record_lock(t, &files, &f, cmd, arg)
         }
         F_SETOWN | F_SETSIG | F_SETOWN_EX | F_NOTIFY => Ok(0),
         F_GETOWN | F_GETSIG => Ok(0),
@@ -199,16 +173,12 @@ fn fcntl(t: &Task, fd: i32, cmd: u64, arg: u64) -> SysResult {
             Ok(0)
         }
         F_GETOWNER_UIDS => Err(Errno::EINVAL),
-        F_SETLEASE => {
-            if !mode::is_reg(f.inode().mode()) {
-                return Err(Errno::EINVAL);
-            }
-            Ok(0)
-        }
-        F_GETLEASE => Ok(F_UNLCK as u64),
+        F_SETLEASE => setlease(t, &f, arg),
+        F_GETLEASE => Ok(lock::getlease(&f) as u64),
         F_GETPIPE_SZ => f.ops().pipe_size(None),
         F_SETPIPE_SZ => f.ops().pipe_size(Some(arg as u32 as u64)),
-        F_ADD_SEALS | F_GET_SEALS => Err(Errno::EINVAL),
+        F_ADD_SEALS => crate::fs::tmpfs::memfd::fcntl_seals(&f, Some(arg as u32)),
+        F_GET_SEALS => crate::fs::tmpfs::memfd::fcntl_seals(&f, None),
         _ => Err(Errno::EINVAL),
     }
 }
@@ -288,25 +258,75 @@ fn ioctl(t: &Task, fd: i32, cmd: u32, arg: u64) -> SysResult {
 }
 
 fn flock(t: &Task, fd: i32, op: u64) -> SysResult {
-    const LOCK_SH: u64 = 1;
-    const LOCK_EX: u64 = 2;
-    const LOCK_NB: u64 = 4;
-    const LOCK_UN: u64 = 8;
     let f = get_file(t, fd)?;
     if f.is_path() {
         return Err(Errno::EBADF);
     }
-    match op & !LOCK_NB {
-        LOCK_SH | LOCK_EX | LOCK_UN => Ok(0),
-        _ => Err(Errno::EINVAL),
+    lock::flock(t, &f, op as u32)?;
+    Ok(0)
+}
+
+/// The record-lock commands of fcntl: POSIX locks belong to the fd table, OFD locks to
+/// the open file description (whose l_pid must be 0).
+fn record_lock(
+    t: &Task,
+    files: &crate::vfs::FdTable,
+    f: &Arc<crate::vfs::File>,
+    cmd: u64,
+    arg: u64,
+) -> SysResult {
+    let mut raw = [0u8; 32];
+    t.read_mem(arg, &mut raw)?;
+    let mut l = lock::Flock::from_bytes(&raw);
+    let ofd = matches!(cmd, F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW);
+    if ofd && l.pid != 0 {
+        return Err(Errno::EINVAL);
     }
+    let owner = if ofd {
+        lock::Owner::Ofd(f.id)
+    } else {
+        lock::Owner::Posix(files.id)
+    };
+    match cmd {
+        F_GETLK | F_OFD_GETLK => {
+            lock::getlk(owner, f, &mut l)?;
+            l.to_bytes(&mut raw);
+            t.write_mem(arg, &raw)?;
+        }
+        _ => lock::setlk(t, owner, f, &l, matches!(cmd, F_SETLKW | F_OFD_SETLKW))?,
+    }
+    Ok(0)
+}
+
+/// F_SETLEASE: regular files only (EINVAL), by their owner or CAP_LEASE (EACCES).
+fn setlease(t: &Task, f: &Arc<crate::vfs::File>, arg: u64) -> SysResult {
+    const CAP_LEASE: u32 = 28;
+    let ty = arg as u32 as i32;
+    if ty != F_UNLCK as i32 && ty != lock::F_RDLCK as i32 && ty != lock::F_WRLCK as i32 {
+        return Err(Errno::EINVAL);
+    }
+    let st = f.stat()?;
+    if !mode::is_reg(st.mode) {
+        return Err(Errno::EINVAL);
+    }
+    let c = t.creds();
+    if c.fsuid != st.uid && !c.has_cap(CAP_LEASE) {
+        return Err(Errno::EACCES);
+    }
+    let opens = if ty == F_UNLCK as i32 {
+        (0, 0)
+    } else {
+        lock::other_opens(f)
+    };
+    lock::setlease(f, t.tgid(), ty as i16, opens)?;
+    Ok(0)
 }
 
 fn sync_file_range(t: &Task, fd: i32, off: i64, len: i64, flags: u64) -> SysResult {
+    let f = io_file(t, fd)?;
     if flags & !7 != 0 || off < 0 || len < 0 || off.checked_add(len).is_none() {
         return Err(Errno::EINVAL);
     }
-    let f = io_file(t, fd)?;
     let m = f.inode().mode();
     if !mode::is_reg(m)
         && !mode::is_dir(m)
@@ -351,6 +371,7 @@ fn fallocate(t: &Task, fd: i32, fmode: u32, off: i64, len: i64) -> SysResult {
         return Err(Errno::EROFS);
     }
     f.inode().fallocate(fmode, off as u64, len as u64)?;
+    crate::vfs::notify::modified(&f);
     Ok(0)
 }
 

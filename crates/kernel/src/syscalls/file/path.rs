@@ -1,6 +1,6 @@
 //! Path-based calls: open family, stat family, and the namespace operations (mkdir,
 //! unlink, rename, link, symlink, readlink, chmod, chown, utimes, access, truncate,
-//! chdir, chroot, getcwd, statfs, mknod, umask, xattrs).
+//! chdir, chroot, getcwd, statfs, mknod, umask).
 
 use super::{
     at_loc, fd_arg, get_file, install, read_path, start_loc, AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD,
@@ -76,23 +76,6 @@ pub(super) fn dispatch(t: &Task, n: u64, a: &[u64; 6]) -> Option<SysResult> {
         nr::GETCWD => getcwd(t, a[0], a[1]),
         nr::STATFS => statfs(t, a[0], a[1]),
         nr::UMASK => Ok(t.fs().set_umask(a[0] as u32) as u64),
-        nr::GETXATTR | nr::LGETXATTR => {
-            xattr_path(t, a[0], n == nr::GETXATTR).and(Err(Errno::ENODATA))
-        }
-        nr::LISTXATTR | nr::LLISTXATTR => xattr_path(t, a[0], n == nr::LISTXATTR).map(|_| 0),
-        nr::REMOVEXATTR | nr::LREMOVEXATTR => {
-            xattr_path(t, a[0], n == nr::REMOVEXATTR).and(Err(Errno::ENODATA))
-        }
-        nr::SETXATTR | nr::LSETXATTR => xattr_set(t, a[0], n == nr::SETXATTR),
-        nr::FGETXATTR | nr::FREMOVEXATTR => get_file(t, fd_arg(a[0])).and(Err(Errno::ENODATA)),
-        nr::FLISTXATTR => get_file(t, fd_arg(a[0])).map(|_| 0),
-        nr::FSETXATTR => get_file(t, fd_arg(a[0])).and_then(|f| {
-            if f.loc.mnt.readonly() {
-                Err(Errno::EROFS)
-            } else {
-                Err(Errno::EOPNOTSUPP)
-            }
-        }),
         _ => return None,
     })
 }
@@ -170,6 +153,9 @@ fn do_open(t: &Task, dirfd: i32, path: &[u8], flags: u32, cmode: u32, resolve: u
     };
     let f = ops::open(&ctx, &start, path, flags, cmode, resolve)?;
     f.ops().open_wait(t, &f)?;
+    if !f.is_path() {
+        crate::vfs::lock::break_lease(t, &f, f.writable(), f.nonblock())?;
+    }
     install(t, f, flags & oflags::O_CLOEXEC != 0)
 }
 
@@ -459,25 +445,4 @@ fn statfs(t: &Task, pathp: u64, buf: u64) -> SysResult {
     let loc = at_loc(t, &ctx, AT_FDCWD, &path, 0)?;
     t.write_mem(buf, &ops::statfs(&loc).to_bytes())?;
     Ok(0)
-}
-
-/// The file an xattr call names (it must exist).
-fn xattr_path(t: &Task, pathp: u64, follow: bool) -> Result<Loc, Errno> {
-    let path = read_path(t, pathp)?;
-    let ctx = Ctx::of(t);
-    at_loc(
-        t,
-        &ctx,
-        AT_FDCWD,
-        &path,
-        if follow { 0 } else { AT_SYMLINK_NOFOLLOW },
-    )
-}
-
-fn xattr_set(t: &Task, pathp: u64, follow: bool) -> SysResult {
-    let loc = xattr_path(t, pathp, follow)?;
-    if loc.mnt.readonly() {
-        return Err(Errno::EROFS);
-    }
-    Err(Errno::EOPNOTSUPP)
 }

@@ -105,7 +105,12 @@ fn iov_ok(iov: &[(u64, u64)]) -> Result<(), Errno> {
 /// Scatters `data` into the iovecs starting at byte `from` of their concatenation.
 /// On a fault, Err carries how many bytes were copied before it (Linux copies up to the
 /// faulting page and reports the short count).
-fn scatter(t: &Task, iov: &[(u64, u64)], from: u64, data: &[u8]) -> Result<(), (usize, Errno)> {
+pub(crate) fn scatter(
+    t: &Task,
+    iov: &[(u64, u64)],
+    from: u64,
+    data: &[u8],
+) -> Result<(), (usize, Errno)> {
     let mut skip = from;
     let mut done = 0usize;
     for &(base, len) in iov {
@@ -135,7 +140,12 @@ fn scatter(t: &Task, iov: &[(u64, u64)], from: u64, data: &[u8]) -> Result<(), (
 
 /// Gathers `buf.len()` bytes from the iovecs starting at byte `from`. On a fault, Err
 /// carries how many bytes were gathered before it (page by page, as Linux copies).
-fn gather(t: &Task, iov: &[(u64, u64)], from: u64, buf: &mut [u8]) -> Result<(), (usize, Errno)> {
+pub(crate) fn gather(
+    t: &Task,
+    iov: &[(u64, u64)],
+    from: u64,
+    buf: &mut [u8],
+) -> Result<(), (usize, Errno)> {
     let mut skip = from;
     let mut done = 0usize;
     for &(base, len) in iov {
