@@ -47,7 +47,7 @@ pub const THREAD_FLAGS: u64 = (libc::CLONE_VM
     | libc::CLONE_CHILD_CLEARTID) as u64;
 
 /// The ioctl requests the kernel makes on host fds: terminal requests on the container's
-/// host stdio (hostfd.rs) and FIONREAD.
+/// host stdio (hostfd.rs), FIONREAD, and inode flags of host files.
 const IOCTLS: &[u64] = &[
     libc::FIONREAD,
     libc::TCGETS,
@@ -59,6 +59,11 @@ const IOCTLS: &[u64] = &[
     libc::TCFLSH,
     libc::TCXONC,
     libc::TCSBRK,
+    // lsattr/chattr on host files (hostfs/attr.rs).
+    0x8008_6601, // FS_IOC_GETFLAGS
+    0x4008_6602, // FS_IOC_SETFLAGS
+    0x801c_581f, // FS_IOC_FSGETXATTR
+    0x401c_5820, // FS_IOC_FSSETXATTR
 ];
 
 const FCNTLS: &[u64] = &[
@@ -162,7 +167,7 @@ pub fn allowlist() -> Vec<Allowed> {
         allow!(SYS_lseek, Any, "offsets of host fds; SEEK_DATA/SEEK_HOLE in copy-up"),
         allow!(SYS_close, Any, "every host fd the kernel opens"),
         allow!(SYS_fcntl, OneOf(1, FCNTLS), "dup with O_CLOEXEC, fd and status flags"),
-        allow!(SYS_ioctl, OneOf(1, IOCTLS), "terminal requests on host stdio, FIONREAD"),
+        allow!(SYS_ioctl, OneOf(1, IOCTLS), "terminal requests on host stdio, FIONREAD, inode flags of host files (lsattr, chattr)"),
         allow!(SYS_openat, Any, "reopen a host file by name from its directory's fd; O_TMPFILE"),
         allow!(SYS_openat2, Any, "walk host mounts one component at a time (RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS)"),
         allow!(SYS_newfstatat, Any, "attributes of host objects (AT_EMPTY_PATH)"),
@@ -181,8 +186,10 @@ pub fn allowlist() -> Vec<Allowed> {
         allow!(SYS_utimensat, Any, "times of host objects (AT_EMPTY_PATH)"),
         allow!(SYS_ftruncate, Any, "truncate host files"),
         allow!(SYS_fsync, Any, "fsync(2), msync(2) and write-back of host files"),
-        allow!(SYS_fgetxattr, Any, "overlay opaque marks on host upper directories"),
-        allow!(SYS_fsetxattr, Any, "overlay opaque marks on host upper directories"),
+        allow!(SYS_fgetxattr, Any, "xattrs of host files; overlay opaque marks"),
+        allow!(SYS_fsetxattr, Any, "xattrs of host files; overlay opaque marks"),
+        allow!(SYS_flistxattr, Any, "listxattr(2) of host files"),
+        allow!(SYS_fremovexattr, Any, "removexattr(2) of host files"),
         // The control socket (moat boot) and the channel to the monitor: no new sockets.
         allow!(SYS_accept4, Any, "connections to the control socket (bound before confinement)"),
         allow!(SYS_recvmsg, Any, "control requests and exec stdio (SCM_RIGHTS)"),
