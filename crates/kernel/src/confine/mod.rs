@@ -205,13 +205,17 @@ unsafe fn pivot_helper(go: RawFd) -> ! {
 fn open_sandbox_proc() -> Result<(), String> {
     // SAFETY: mount calls on paths of our own (private) mount namespace.
     unsafe {
+        let fl = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+        let proc_ = c"proc".as_ptr();
+        // subset=pid (Linux 5.8) leaves out everything but the pid directories.
         if libc::mount(
-            c"proc".as_ptr(),
+            proc_,
             c"/proc".as_ptr(),
-            c"proc".as_ptr(),
-            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+            proc_,
+            fl,
             c"subset=pid".as_ptr() as *const _,
         ) != 0
+            && libc::mount(proc_, c"/proc".as_ptr(), proc_, fl, std::ptr::null()) != 0
         {
             return Err(os_err("mount sandbox proc"));
         }
