@@ -73,7 +73,6 @@ pub fn enter(g: &Global, kind: Kind) -> Result<(), String> {
     // SAFETY: fresh fds.
     let (mon, ker) = unsafe { (OwnedFd::from_raw_fd(sv[0]), OwnedFd::from_raw_fd(sv[1])) };
     let set = forwarded_set();
-    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
     // SAFETY: getpid has no arguments.
     let monitor_pid = unsafe { libc::getpid() };
     // SAFETY: plain process calls while single-threaded.
@@ -84,7 +83,7 @@ pub fn enter(g: &Global, kind: Kind) -> Result<(), String> {
             libc::setsid();
         }
         // Signals to forward are blocked from before the fork: none is lost or kills us.
-        libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old);
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
         if libc::unshare(libc::CLONE_NEWPID) != 0 {
             return Err(os_err("new pid namespace"));
         }
@@ -119,7 +118,7 @@ pub fn enter(g: &Global, kind: Kind) -> Result<(), String> {
         if r == 0 {
             libc::_exit(1);
         }
-        libc::sigprocmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        // The forwarded signals stay blocked: the kernel takes them with sigwaitinfo.
         if libc::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS) != 0 {
             return Err(os_err("new mount, ipc and uts namespaces"));
         }
