@@ -125,6 +125,7 @@ fn new_group(
             dead_stime: 0,
             did_exec: false,
             exit_signal,
+            ctty: None,
         }),
         child_wait: WaitQueue::new(),
         stop_wait: WaitQueue::new(),
@@ -471,6 +472,8 @@ pub fn exit_task(t: &Arc<Task>, ctx: Option<Context>, st: ExitStatus) {
         let mut g = t.tg.lock();
         g.dead_utime = u;
         g.dead_stime = s;
+        drop(g);
+        crate::tty::jobctl::on_group_exit(&t.tg);
     }
     let mm = t.mm();
     if let Some(mut c) = ctx {
@@ -756,6 +759,7 @@ pub fn do_clone(
             s.rlimits,
             exit_signal,
         );
+        g.lock().ctty = s.ctty.clone();
         drop(s);
         if let Some(pg) = procs.group(parent) {
             pg.lock().children.push(tid);
@@ -881,6 +885,7 @@ pub fn run_do(
         p.alloc_pid().map_err(|_| "pid".to_string())?
     };
     let tg = new_group(tid, 0, tid, tid, Creds::root(), default_rlimits(), SIGCHLD);
+    crate::tty::console::attach_first(&tg);
     let init = new_task(tid, tg.clone(), mm, files, fs, SigHand::new(), 0);
     {
         let mut p = k.procs.lock().unwrap();
@@ -919,7 +924,8 @@ pub fn run_do(
     Ok(g.unwrap())
 }
 
-/// Host SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to moat go to the sandbox's init process group.
+/// Host SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to moat go to the sandbox's init process; the
+/// console's ^C/^\/^Z and window changes go to its foreground group (`tty::console`).
 fn forwarded_set() -> libc::sigset_t {
     // SAFETY: building a signal set in a local.
     unsafe {
@@ -930,6 +936,7 @@ fn forwarded_set() -> libc::sigset_t {
             libc::SIGTERM,
             libc::SIGHUP,
             libc::SIGQUIT,
+            libc::SIGTSTP,
             libc::SIGWINCH,
             libc::SIGUSR1,
             libc::SIGUSR2,
@@ -958,6 +965,9 @@ fn forward_host_signals() {
                 let mut info: libc::siginfo_t = std::mem::zeroed();
                 let s = libc::sigwaitinfo(&set2, &mut info);
                 if s <= 0 || s == libc::SIGCHLD || s == libc::SIGPIPE {
+                    continue;
+                }
+                if crate::tty::console::forward(s, info.si_code) {
                     continue;
                 }
                 let g = kernel().procs.lock().unwrap().group(1);

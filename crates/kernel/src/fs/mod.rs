@@ -1,8 +1,9 @@
 //! File systems: the host's files (read-only, opened beneath a root fd), tmpfs with its
-//! data in the memory file, /dev, /proc, pipes, and host fds imported as files.
+//! data in the memory file, /dev, devpts, /proc, pipes, and host fds imported as files.
 
 pub mod anon;
 pub mod devfs;
+pub mod devpts;
 pub mod hostfd;
 pub mod hostfs;
 pub mod pagecache;

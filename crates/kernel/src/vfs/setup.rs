@@ -1,11 +1,11 @@
 //! The mount table of `moat do` and the entry points the rest of the kernel uses to
 //! reach files: executables for execve, and the host's stdio.
 
-use super::dentry::{self, Dentry, Loc, Mount, MNT_NODEV, MNT_NOSUID, MNT_RDONLY};
+use super::dentry::{self, Dentry, Loc, Mount, MNT_NODEV, MNT_NOEXEC, MNT_NOSUID, MNT_RDONLY};
 use super::file::File;
 use super::perm::{self, MAY_EXEC};
 use super::{mode, oflags, ops, walk, Ctx};
-use crate::fs::{devfs, hostfd, hostfs, procfs, tmpfs::TmpFs};
+use crate::fs::{devfs, devpts, hostfd, hostfs, procfs, tmpfs::TmpFs};
 use crate::task::Task;
 use abi::Errno;
 use std::sync::Arc;
@@ -69,9 +69,18 @@ pub fn setup_root(cwd_hint: &str) -> Result<(), String> {
         "proc",
     );
 
-    for fd in 0..3 {
-        hostfd::note_ctty(fd);
-    }
+    crate::tty::console::init_from_stdio();
+    devfs::add_console(&dev).map_err(|e| format!("/dev/console: {}", e.name()))?;
+    let pts = devpts::DevPts::new();
+    let m = Mount::attach(
+        &mountpoint(&ctx, "/dev/pts")?,
+        pts.clone(),
+        pts.root_dentry(),
+        MNT_NOSUID | MNT_NOEXEC,
+        "devpts",
+    );
+    pts.set_mount(&m);
+    pts.make_default();
     let _ = cwd_hint;
     Ok(())
 }
