@@ -760,7 +760,7 @@ static void in_hangup(void) {
     wait_ready(ready[0]);
     /* A read asleep at the hang-up fails with EIO (one started after it reads end of
      * file, below): give the reader time to fall asleep (nothing to wait on). */
-    usleep(200000);
+    usleep(500000);
     block(SIGHUP, SIG_BLOCK);
     close(m);
     await_sig(SIGHUP);
@@ -857,6 +857,115 @@ static void in_leader_exit(void) {
     alarm(0);
     say("orphaned member: %s", w > 0 ? wdesc(st) : ename(errno));
     close(m);
+}
+
+/* The session leader holds the master itself and exits: it lets the terminal go (the
+ * foreground group gets SIGHUP) before its files close. */
+static int note_fd;
+static void note_hup(int sig) {
+    (void)sig;
+    MUST(write(note_fd, "H", 1));
+}
+static void note_cont(int sig) {
+    (void)sig;
+    MUST(write(note_fd, "C", 1));
+}
+static void in_leader_exit_master(void) {
+    MUST(prctl(PR_SET_CHILD_SUBREAPER, 1));
+    int ready[2], notes[2];
+    MUST(pipe(ready));
+    MUST(pipe(notes));
+    fflush(stdout);
+    pid_t c = MUST(fork());
+    if (c == 0) {
+        MUST(setsid());
+        int s, m = pty_pair(&s, 0);
+        pid_t g = MUST(fork());
+        if (g == 0) {
+            note_fd = notes[1];
+            signal(SIGHUP, note_hup);
+            signal(SIGCONT, note_cont);
+            close(m);
+            MUST(write(ready[1], "r", 1));
+            for (;;) pause();
+        }
+        wait_ready(ready[0]);
+        _exit(0);
+    }
+    say("leader: %s", wait_child(c));
+    char b[1];
+    alarm(10);
+    MUST(read(notes[0], b, 1));
+    alarm(0);
+    say("member got %s", b[0] == 'H' ? "SIGHUP" : esc(b, 1));
+    /* The member lives on in the leader's group: end it. */
+    MUST(kill(-c, SIGKILL));
+    int st;
+    alarm(10);
+    pid_t w = wait(&st);
+    alarm(0);
+    say("member: %s", w > 0 ? wdesc(st) : ename(errno));
+}
+
+/* The terminal hangs up while the leader lives on; when the leader exits, the group
+ * that was in the foreground then gets SIGHUP and SIGCONT. */
+static void in_exit_after_hangup(void) {
+    MUST(prctl(PR_SET_CHILD_SUBREAPER, 1));
+    int ready[2], notes[2];
+    MUST(pipe(ready));
+    MUST(pipe(notes));
+    int s, m = pty_pair(&s, O_NOCTTY);
+    close(s);
+    fflush(stdout);
+    pid_t c = MUST(fork());
+    if (c == 0) {
+        MUST(setsid());
+        int s2 = MUST(open(ptsname(m), O_RDWR));
+        (void)s2;
+        close(m);
+        catch_sig(SIGHUP);
+        block(SIGHUP, SIG_BLOCK);
+        pid_t g = MUST(fork());
+        if (g == 0) {
+            note_fd = notes[1];
+            signal(SIGHUP, note_hup);
+            signal(SIGCONT, note_cont);
+            block(SIGHUP, SIG_UNBLOCK);
+            MUST(write(ready[1], "r", 1));
+            for (;;) pause();
+        }
+        wait_ready(ready[0]);
+        MUST(write(ready[1], "R", 1));
+        await_sig(SIGHUP);
+        _exit(0);
+    }
+    char r;
+    alarm(10);
+    while (read(ready[0], &r, 1) == 1 && r != 'R') MUST(write(ready[1], &r, 1));
+    alarm(0);
+    close(m);
+    say("leader: %s", wait_child(c));
+    char b[2];
+    alarm(10);
+    MUST(read(notes[0], b, 1));
+    MUST(read(notes[0], b + 1, 1));
+    alarm(0);
+    int both = (b[0] == 'H' && b[1] == 'C') || (b[0] == 'C' && b[1] == 'H');
+    say("member got %s", both ? "SIGHUP and SIGCONT" : esc(b, 2));
+    MUST(kill(-c, SIGKILL));
+    int st;
+    alarm(10);
+    pid_t w = wait(&st);
+    alarm(0);
+    say("member: %s", w > 0 ? wdesc(st) : ename(errno));
+}
+
+static void exit_after_hangup(void) {
+    say("subreaper: %s", in_child(in_exit_after_hangup));
+}
+
+static void leader_exit_master(void) {
+    say("subreaper: %s", in_child(in_leader_exit_master));
 }
 
 static void leader_exit(void) {
@@ -1195,7 +1304,7 @@ int main(int argc, char **argv) {
     struct tcase cases[] = {
         CASE(pty_basics),  CASE(termios_defaults), CASE(canonical),    CASE(echo_modes),
         CASE(raw_mode),    CASE(isig_signals),     CASE(job_control),  CASE(winsize),
-        CASE(hangup),      CASE(vhangup_case),     CASE(master_eio),       CASE(leader_exit),  CASE(devtty),
+        CASE(hangup),      CASE(vhangup_case),     CASE(master_eio),       CASE(leader_exit),  CASE(leader_exit_master), CASE(exit_after_hangup),  CASE(devtty),
         CASE(sctty_rules), CASE(sctty_master),     CASE(poll_pty),     CASE(flush_flow),
         CASE(interrupted), CASE(packet_mode),      CASE(large_io),     {0, 0},
     };

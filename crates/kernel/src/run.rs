@@ -473,7 +473,10 @@ pub fn exit_task(t: &Arc<Task>, ctx: Option<Context>, st: ExitStatus) {
         g.dead_utime = u;
         g.dead_stime = s;
         drop(g);
+        // A session leader lets its terminal go, then its files close (Linux's order:
+        // a pty master it holds hangs up a terminal no session has any more).
         crate::tty::jobctl::on_group_exit(&t.tg);
+        *t.files.lock().unwrap() = Arc::new(FdTable::new());
     }
     let mm = t.mm();
     if let Some(mut c) = ctx {
@@ -937,6 +940,7 @@ fn forwarded_set() -> libc::sigset_t {
             libc::SIGHUP,
             libc::SIGQUIT,
             libc::SIGTSTP,
+            libc::SIGCONT,
             libc::SIGWINCH,
             libc::SIGUSR1,
             libc::SIGUSR2,
@@ -967,7 +971,7 @@ fn forward_host_signals() {
                 if s <= 0 || s == libc::SIGCHLD || s == libc::SIGPIPE {
                     continue;
                 }
-                if crate::tty::console::forward(s, info.si_code) {
+                if crate::tty::console::forward(s, info.si_code) || s == libc::SIGCONT {
                     continue;
                 }
                 let g = kernel().procs.lock().unwrap().group(1);

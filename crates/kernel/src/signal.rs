@@ -331,6 +331,10 @@ fn do_group_stop(t: &Task, sig: u32) {
         tg.child_event = Some(ChildEvent::Stopped(sig));
         tg.parent
     };
+    if t.tgid() == 1 {
+        // The sandbox's first process stopped: so does the sandbox, for the host shell.
+        crate::tty::console::first_stopped(sig);
+    }
     let p = kernel().procs.lock().unwrap().group(parent);
     if let Some(p) = p {
         p.child_wait.notify_all();

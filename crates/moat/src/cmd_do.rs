@@ -51,6 +51,31 @@ fn lookup(cmd: &[u8]) -> Option<Vec<u8>> {
     first_file
 }
 
+/// The sandboxed command died of signal `sig`: moat dies of it too, so that a shell
+/// sees its job killed by the signal (and prints what it prints for ^C or ^\). No core
+/// file of moat itself is written. Returns the shell-style status if it cannot.
+fn die_of(sig: u32) -> i32 {
+    let code = 128 + sig as i32;
+    // SAFETY: plain host calls on our own process before it ends.
+    unsafe {
+        let none = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        libc::setrlimit(libc::RLIMIT_CORE, &none);
+        let s = sig as i32;
+        if libc::signal(s, libc::SIG_DFL) == libc::SIG_ERR {
+            return code;
+        }
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, s);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::syscall(libc::SYS_tgkill, libc::getpid(), libc::gettid(), s);
+    }
+    code
+}
+
 pub fn run(opts: kernel::Options, args: DoArgs) -> i32 {
     let argv: Vec<Vec<u8>> = args.cmd.iter().map(|a| a.as_bytes().to_vec()).collect();
     let name = String::from_utf8_lossy(&argv[0]).into_owned();
@@ -71,7 +96,7 @@ pub fn run(opts: kernel::Options, args: DoArgs) -> i32 {
         .unwrap_or_else(|_| "/".into());
     match kernel::run::run_do(opts, &path, argv, envp, &cwd) {
         Ok(kernel::task::ExitStatus::Exited(c)) => c,
-        Ok(kernel::task::ExitStatus::Signaled(s, _)) => 128 + s as i32,
+        Ok(kernel::task::ExitStatus::Signaled(s, _)) => die_of(s),
         Err(e) => {
             if let Some(num) = e.strip_prefix("exec:") {
                 let errno: i32 = num.parse().unwrap_or(0);

@@ -7,7 +7,8 @@ use common::Variant;
 
 c_cases!("tty", Variant::Static;
     pty_basics, termios_defaults, canonical, echo_modes, raw_mode, isig_signals, job_control,
-    winsize, hangup, vhangup_case, master_eio, leader_exit, devtty, sctty_rules, sctty_master,
+    winsize, hangup, vhangup_case, master_eio, leader_exit, leader_exit_master,
+    exit_after_hangup, devtty, sctty_rules, sctty_master,
     poll_pty, flush_flow, interrupted, packet_mode, large_io);
 
 mod dynamic {
@@ -266,6 +267,46 @@ mod interactive {
         t.send("exit 7\r");
         let st = t.finish();
         assert_eq!(st, 7, "exit status");
+    }
+
+    /// A sandboxed command as a job of an interactive host shell: ^Z stops the whole
+    /// sandbox (the shell sees its job stop), fg continues it, ^C ends it.
+    fn as_a_job(sandboxed: bool) {
+        let mut t = Term::start(&["/bin/bash", "--norc", "--noprofile", "-i"], false, 24, 80);
+        let pre = if sandboxed {
+            format!("{MOAT} do -- ")
+        } else {
+            String::new()
+        };
+        t.expect("PROMPT> ");
+        t.send(&format!("{pre}sh -c 'echo ST\"AR\"TED; exec sleep 100'\r"));
+        t.expect("STARTED");
+        t.send("\x1a");
+        t.expect("Stopped");
+        t.expect("PROMPT> ");
+        t.send("fg\r");
+        t.expect("exec sleep 100");
+        t.interrupt_until("PROMPT> ");
+        t.send("echo rc=$((1+$?))\r");
+        t.expect("rc=131");
+        t.expect("PROMPT> ");
+        t.send(&format!("{pre}sh -c 'echo RE\"AD\"Y; read x; echo got=$x'\r"));
+        t.expect("READY");
+        t.send("word\r");
+        t.expect("got=word");
+        t.expect("PROMPT> ");
+        t.send("exit\r");
+        assert_eq!(t.finish(), 0);
+    }
+
+    #[test]
+    fn shell_job_native() {
+        as_a_job(false);
+    }
+
+    #[test]
+    fn shell_job() {
+        as_a_job(true);
     }
 
     #[test]

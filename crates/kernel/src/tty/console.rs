@@ -92,11 +92,44 @@ pub fn attach_first(tg: &ThreadGroup) {
     s.ctty = Some(c.tty.clone());
 }
 
+/// The sandbox's first process stopped (^Z, or a stop signal): on a console the whole
+/// sandbox stops with the same signal, so the host shell sees its job stop; the
+/// SIGCONT that later continues it is forwarded (`forward`).
+pub fn first_stopped(sig: u32) {
+    if CONSOLE.get().is_none() {
+        return;
+    }
+    let sig = sig as i32;
+    // A thread of its own, where the signal is not blocked, takes it (the process
+    // blocks SIGTSTP for the forwarder): the default action stops every thread.
+    let _ = std::thread::Builder::new()
+        .name("stop".into())
+        .spawn(move || {
+            // SAFETY: plain host calls on the calling thread and process.
+            unsafe {
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, sig);
+                libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+                libc::syscall(libc::SYS_tgkill, libc::getpid(), libc::gettid(), sig);
+            }
+        });
+}
+
 /// A host signal reached the kernel process. Signals the host terminal raised (^C, ^\,
 /// ^Z, a window change: si_code SI_KERNEL) go to the foreground process group of the
 /// console; returns false when the caller should deliver the signal itself.
 pub fn forward(sig: i32, code: i32) -> bool {
     let Some(c) = CONSOLE.get() else { return false };
+    if sig == libc::SIGCONT {
+        // The host shell continued the sandbox: continue its first process's group.
+        let first = crate::kernel().procs.lock().unwrap().group(1);
+        if let Some(g) = first {
+            let pg = g.lock().pgid;
+            jobctl::kill_pgrp(pg, SIGCONT);
+        }
+        return true;
+    }
     let terminal = matches!(
         sig,
         libc::SIGINT | libc::SIGQUIT | libc::SIGTSTP | libc::SIGWINCH

@@ -9,7 +9,29 @@ use crate::signal::send_to_group;
 use crate::task::{SysResult, Task, ThreadGroup};
 use abi::signal::*;
 use abi::Errno;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Foreground group of the terminal a session leader lost to a hang-up (Linux's
+/// tty_old_pgrp): it gets SIGHUP and SIGCONT when the leader exits.
+static OLD_PGRP: Mutex<Option<HashMap<i32, i32>>> = Mutex::new(None);
+
+fn set_old_pgrp(leader: i32, pgrp: Option<i32>) {
+    let mut g = OLD_PGRP.lock().unwrap();
+    let m = g.get_or_insert_with(HashMap::new);
+    match pgrp {
+        Some(p) => {
+            m.insert(leader, p);
+        }
+        None => {
+            m.remove(&leader);
+        }
+    }
+}
+
+fn take_old_pgrp(leader: i32) -> Option<i32> {
+    OLD_PGRP.lock().unwrap().as_mut()?.remove(&leader)
+}
 
 /// CAP_SYS_ADMIN.
 const CAP_SYS_ADMIN: u32 = 21;
@@ -49,7 +71,8 @@ fn is_ignored(t: &Task, sig: u32) -> bool {
 }
 
 /// A process group is orphaned when no member has a parent in another group of the
-/// same session (so no shell is left to continue it).
+/// same session (so no shell is left to continue it). The sandbox's first process
+/// counts as started by a shell of its (first) session, as `moat do` runs it.
 pub fn pgrp_orphaned(pgid: i32) -> bool {
     let procs = kernel().procs.lock().unwrap();
     for g in procs.pgrp_members(pgid) {
@@ -57,6 +80,9 @@ pub fn pgrp_orphaned(pgid: i32) -> bool {
             let s = g.lock();
             (s.parent, s.sid)
         };
+        if parent == 0 && g.tgid == 1 && sid == 1 {
+            return false;
+        }
         if let Some(p) = procs.group(parent) {
             let ps = p.lock();
             if ps.pgid != pgid && ps.sid == sid {
@@ -116,6 +142,9 @@ pub fn acquire_on_open(tgid: i32, tty: &Arc<Tty>, noctty: bool, readable: bool) 
     c.session = s.sid;
     c.pgrp = s.pgid;
     s.ctty = Some(tty.clone());
+    drop(c);
+    drop(s);
+    set_old_pgrp(tgid, None);
 }
 
 /// Every process of session `sid` loses its controlling terminal.
@@ -167,6 +196,7 @@ pub fn tiocsctty(t: &Task, tty: &Arc<Tty>, readable: bool, arg: u64) -> SysResul
     };
     t.tg.lock().ctty = Some(tty.clone());
     drop(procs);
+    set_old_pgrp(me, None);
     Ok(0)
 }
 
@@ -181,7 +211,16 @@ pub fn disassociate(tg: &Arc<ThreadGroup>, on_exit: bool) {
         }
         (s.sid, s.ctty.clone())
     };
-    let Some(tty) = tty else { return };
+    let Some(tty) = tty else {
+        if on_exit {
+            if let Some(pg) = take_old_pgrp(tg.tgid) {
+                kill_pgrp(pg, SIGHUP);
+                kill_pgrp(pg, SIGCONT);
+            }
+        }
+        return;
+    };
+    set_old_pgrp(tg.tgid, None);
     let fg = tty.ctrl().pgrp;
     if fg != 0 {
         kill_pgrp(fg, SIGHUP);
@@ -214,6 +253,7 @@ pub fn tiocnotty(t: &Task, tty: &Arc<Tty>) -> SysResult {
 /// The last thread of a process is exiting: a session leader's terminal is released.
 pub fn on_group_exit(tg: &Arc<ThreadGroup>) {
     disassociate(tg, true);
+    take_old_pgrp(tg.tgid);
 }
 
 /// TIOCGPGRP (`master`: asked through the master side of a pty, which needs no
@@ -309,6 +349,7 @@ pub fn hangup(tty: &Arc<Tty>) {
     if let Some(l) = leader {
         kill_group(&l, SIGHUP);
         kill_group(&l, SIGCONT);
+        set_old_pgrp(l.tgid, (c.pgrp != 0).then_some(c.pgrp));
     }
 }
 
