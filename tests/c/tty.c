@@ -802,6 +802,12 @@ static void in_vhangup(void) {
     CHECK(s2 >= 0, "the slave opens again");
     put(s2, "new\n");
     expect(m, "new\r\n", "through the new file");
+    CHECK(ioctl(s2, TIOCSCTTY, 0) == 0, "the leader takes it again");
+    got_sig[SIGHUP] = 0;
+    CHECK(vhangup() == 0, "vhangup()");
+    await_sig(SIGHUP);
+    CHECK_ERR(write(s2, "x", 1), EIO, "write after vhangup()");
+    CHECK(fcntl(s2, F_GETFD) == 0, "still open");
 }
 
 static void vhangup_case(void) {

@@ -2,6 +2,8 @@
 //! /dev/ptmx, the character device 5:2 that stands for the instance on /dev/pts) makes a
 //! new pty pair and returns its master; `N` is the slave of pair N while its master is
 //! open (mode 0600 and the opener's fsuid/fsgid, Linux's defaults; device 136:N).
+//! When the sandbox runs on a host terminal (the console), that terminal is `0`, as a
+//! container's console is the first pty of its devpts.
 
 use crate::tty::pty::Pty;
 use crate::vfs::stat::makedev;
@@ -38,6 +40,8 @@ pub struct DevPts {
     entries: Mutex<BTreeMap<u32, Entry>>,
     /// Where the instance is mounted (for the paths of files opened by TIOCGPTPEER).
     mnt: Mutex<Option<Arc<Mount>>>,
+    /// The console as pty 0.
+    console: Mutex<Option<Arc<ConsoleInode>>>,
 }
 
 static INSTANCE: OnceLock<Arc<DevPts>> = OnceLock::new();
@@ -83,7 +87,27 @@ impl DevPts {
             }),
             entries: Mutex::new(BTreeMap::new()),
             mnt: Mutex::new(None),
+            console: Mutex::new(None),
         })
+    }
+
+    /// Shows the console (host terminal fd `fd`) as pty 0.
+    pub fn add_console(&self, fd: i32) {
+        // SAFETY: plain host call with a valid out pointer.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        if unsafe { libc::fstat(fd, &mut st) } < 0 {
+            return;
+        }
+        let mut a = attrs(
+            3,
+            mode::S_IFCHR | (st.st_mode & 0o7777),
+            0,
+            if st.st_gid == 0 { 0 } else { 5 },
+            makedev(SLAVE_MAJOR, 0),
+            self.dev,
+        );
+        a.blksize = 1024;
+        *self.console.lock().unwrap() = Some(Arc::new(ConsoleInode { st: Mutex::new(a) }));
     }
 
     /// Makes this the instance /dev/ptmx opens.
@@ -102,8 +126,9 @@ impl DevPts {
 
     /// A new pty pair; returns its master's operations. ENOSPC past the pty limit.
     pub fn open_master(&self, ctx: &Ctx) -> Result<Box<dyn FileOps>, Errno> {
+        let first = self.console.lock().unwrap().is_some() as u32;
         let mut e = self.entries.lock().unwrap();
-        let index = (0..PTY_MAX)
+        let index = (first..PTY_MAX)
             .find(|i| !e.contains_key(i))
             .ok_or(Errno::ENOSPC)?;
         let pty = Pty::new(index, self.me.clone());
@@ -231,6 +256,11 @@ impl Inode for PtsDir {
             return Err(Errno::ENOENT);
         }
         let i: u32 = s.parse().map_err(|_| Errno::ENOENT)?;
+        if i == 0 {
+            if let Some(c) = fs.console.lock().unwrap().clone() {
+                return Ok(c);
+            }
+        }
         fs.visible(i)
             .map(|x| x as Arc<dyn Inode>)
             .ok_or(Errno::ENOENT)
@@ -266,6 +296,9 @@ impl FileOps for DirOps {
             (1, ROOT_INO, 4, b"..".to_vec()),
             (2, PTMX_INO, 2, b"ptmx".to_vec()),
         ];
+        if fs.console.lock().unwrap().is_some() {
+            list.push((3, 3, 2, b"0".to_vec()));
+        }
         for (i, e) in fs.entries.lock().unwrap().iter() {
             if e.visible && e.pty.strong_count() > 0 {
                 let p = 3 + *i as u64;
@@ -339,6 +372,43 @@ impl Inode for PtsInode {
     fn setattr(&self, _ctx: &Ctx, a: &SetAttr) -> Result<(), Errno> {
         set_attrs(&self.st, a)
     }
+}
+
+/// /dev/pts/0 when it is the console.
+struct ConsoleInode {
+    st: Mutex<Stat>,
+}
+
+impl Inode for ConsoleInode {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(self.st.lock().unwrap().clone())
+    }
+    fn open(self: Arc<Self>, ctx: &Ctx, _loc: &Loc, flags: u32) -> Result<Box<dyn FileOps>, Errno> {
+        let ops = super::hostfd::open_console("/dev/pts/0")?;
+        if let Some(c) = crate::tty::console::get() {
+            let acc = flags & oflags::O_ACCMODE;
+            let readable = acc == oflags::O_RDONLY || acc == oflags::O_RDWR;
+            crate::tty::jobctl::acquire_on_open(
+                ctx.tgid,
+                &c.tty,
+                flags & oflags::O_NOCTTY != 0,
+                readable,
+            );
+        }
+        Ok(ops)
+    }
+    fn setattr(&self, _ctx: &Ctx, a: &SetAttr) -> Result<(), Errno> {
+        set_attrs(&self.st, a)
+    }
+}
+
+/// What stat shows for the console's files: /dev/pts/0.
+pub fn console_stat() -> Option<Stat> {
+    let c = instance()?.console.lock().unwrap().clone()?;
+    c.stat().ok()
 }
 
 /// Opens /dev/ptmx (5:2): a new pair on the instance mounted on /dev/pts.

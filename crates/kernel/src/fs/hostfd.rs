@@ -13,13 +13,22 @@ use abi::Errno;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 
+use tty::termios::{TERMIO_SIZE, TERMIOS2_SIZE, TERMIOS_SIZE};
 use tty::{
-    TCFLSH, TCGETS, TCSBRK, TCSETS, TCSETSF, TCSETSW, TCXONC, TIOCGPGRP, TIOCGSID, TIOCGWINSZ,
-    TIOCNOTTY, TIOCSCTTY, TIOCSPGRP, TIOCSWINSZ,
+    TCFLSH, TCGETA, TCGETS, TCGETS2, TCSBRK, TCSETA, TCSETAF, TCSETAW, TCSETS, TCSETS2, TCSETSF,
+    TCSETSF2, TCSETSW, TCSETSW2, TCXONC, TIOCGPGRP, TIOCGSID, TIOCGWINSZ, TIOCNOTTY, TIOCSCTTY,
+    TIOCSPGRP, TIOCSWINSZ,
 };
 const FIONREAD: u32 = 0x541b;
-/// Size of the kernel's struct termios.
-const TERMIOS_SIZE: usize = 36;
+
+/// Bytes a termios request copies: termios, termios2 or termio.
+fn termios_size(cmd: u32) -> usize {
+    match cmd {
+        TCGETS2 | TCSETS2 | TCSETSW2 | TCSETSF2 => TERMIOS2_SIZE,
+        TCGETA | TCSETA | TCSETAW | TCSETAF => TERMIO_SIZE,
+        _ => TERMIOS_SIZE,
+    }
+}
 
 fn errno() -> Errno {
     Errno(
@@ -116,6 +125,11 @@ pub fn import(fd: i32) -> Result<Arc<File>, Errno> {
             nsec: st.st_ctime_nsec,
         },
         btime: None,
+    };
+    // The console shows in the sandbox as /dev/pts/0 (so ttyname finds it).
+    let (name, vst) = match console.as_ref().and_then(|_| super::devpts::console_stat()) {
+        Some(st) => ("/dev/pts/0".to_string(), st),
+        None => (name, vst),
     };
     let owned = Arc::new(owned);
     let inode = Arc::new(HostFdInode {
@@ -354,20 +368,23 @@ impl FileOps for HostFdOps {
             return Err(Errno::ENOTTY);
         }
         match cmd {
-            TCGETS => {
-                let mut b = [0u8; TERMIOS_SIZE];
-                // SAFETY: the host writes a struct termios (36 bytes) into b.
-                if unsafe { libc::ioctl(fd, TCGETS as _, b.as_mut_ptr()) } < 0 {
+            TCGETS | TCGETS2 | TCGETA => {
+                let mut b = [0u8; TERMIOS2_SIZE];
+                let n = termios_size(cmd);
+                // SAFETY: the host writes at most a struct termios2 (44 bytes) into b.
+                if unsafe { libc::ioctl(fd, cmd as _, b.as_mut_ptr()) } < 0 {
                     return Err(errno());
                 }
-                t.write_mem(arg, &b)?;
+                t.write_mem(arg, &b[..n])?;
                 Ok(0)
             }
-            TCSETS | TCSETSW | TCSETSF => {
+            TCSETS | TCSETSW | TCSETSF | TCSETS2 | TCSETSW2 | TCSETSF2 | TCSETA | TCSETAW
+            | TCSETAF => {
                 self.check(t, SIGTTOU)?;
-                let mut b = [0u8; TERMIOS_SIZE];
-                t.read_mem(arg, &mut b)?;
-                // SAFETY: the host reads a struct termios from b.
+                let mut b = [0u8; TERMIOS2_SIZE];
+                let n = termios_size(cmd);
+                t.read_mem(arg, &mut b[..n])?;
+                // SAFETY: the host reads at most a struct termios2 from b.
                 if unsafe { libc::ioctl(fd, cmd as _, b.as_ptr()) } < 0 {
                     return Err(errno());
                 }

@@ -9,6 +9,7 @@ pub mod poll;
 pub mod process;
 pub mod signal;
 pub mod time;
+pub mod tty;
 
 use crate::run::{do_clone, Flow};
 use crate::task::{ExitStatus, Task};
@@ -45,6 +46,7 @@ pub fn dispatch(t: &Arc<Task>, ctx: &mut Context, n: u64, a: &[u64; 6]) -> Flow 
         .or_else(|| poll::dispatch(t, n, a))
         .or_else(|| time::dispatch(t, n, a))
         .or_else(|| identity::dispatch(t, n, a))
+        .or_else(|| tty::dispatch(t, n, a))
         .or_else(|| misc::dispatch(t, n, a));
     match r {
         Some(r) => Flow::Ret(r),
@@ -248,7 +250,7 @@ pub fn compat_ctx() -> &'static [(u64, &'static str)] {
 /// "implemented", "partial: ..." or "ENOSYS".
 pub fn compat_table() -> Vec<(u64, &'static str, String)> {
     let mut known: std::collections::HashMap<u64, &'static str> = std::collections::HashMap::new();
-    let lists: [&[(u64, &'static str)]; 9] = [
+    let lists: [&[(u64, &'static str)]; 10] = [
         poll::compat(),
         compat_ctx(),
         mm::compat(),
@@ -257,6 +259,7 @@ pub fn compat_table() -> Vec<(u64, &'static str, String)> {
         file::compat(),
         time::compat(),
         identity::compat(),
+        tty::compat(),
         misc::compat(),
     ];
     for l in lists {

@@ -223,6 +223,18 @@ impl Pty {
         })
     }
 
+    /// vhangup: every open slave file is hung up, the session loses the terminal (the
+    /// slave can be opened again).
+    pub fn vhangup(&self) {
+        {
+            let mut s = self.lock();
+            s.hangups += 1;
+            s.seq += 1;
+        }
+        self.wq.notify_all();
+        jobctl::hangup(&self.tty);
+    }
+
     fn hung(s: &State, gen: u64) -> bool {
         s.hangups != gen
     }
@@ -528,11 +540,10 @@ impl FileOps for Slave {
     }
 
     fn poll(&self, _f: &File) -> u32 {
-        let mut s = self.pty.lock();
+        let s = self.pty.lock();
         if Pty::hung(&s, self.gen) {
             return POLLIN | POLLOUT | POLLERR | POLLHUP | POLLRDNORM | POLLWRNORM;
         }
-        let sigs = Pty::process(&mut s);
         let mut ev = 0;
         let tm = &s.termios;
         let amt = if tm.cc[VTIME] == 0 {
@@ -548,10 +559,6 @@ impl FileOps for Slave {
         }
         if !s.ld.stopped && s.mbuf.len() < MASTER_CAP {
             ev |= POLLOUT | POLLWRNORM;
-        }
-        drop(s);
-        if !sigs.is_empty() {
-            self.pty.done(sigs);
         }
         ev
     }
@@ -751,13 +758,7 @@ fn ioctl(p: &Arc<Pty>, t: &Task, f: &File, side: Side, cmd: u32, arg: u64) -> Sy
                 // Hanging up the master side itself is not supported.
                 return Err(Errno::ENOTTY);
             }
-            {
-                let mut s = p.lock();
-                s.hangups += 1;
-                s.seq += 1;
-            }
-            p.wq.notify_all();
-            jobctl::hangup(&p.tty);
+            p.vhangup();
             Ok(0)
         }
         TIOCGWINSZ => {

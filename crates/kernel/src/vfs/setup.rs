@@ -80,6 +80,9 @@ pub fn setup_root(cwd_hint: &str) -> Result<(), String> {
         "devpts",
     );
     pts.set_mount(&m);
+    if let Some(c) = crate::tty::console::get() {
+        pts.add_console(std::os::fd::AsRawFd::as_raw_fd(&*c.fd));
+    }
     pts.make_default();
     let _ = cwd_hint;
     Ok(())
