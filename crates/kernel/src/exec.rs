@@ -203,6 +203,7 @@ pub fn execve(
         old_ctx.kill_process();
         drop(old_ctx);
     }
+    crate::ipc::on_exec(t, &old_mm);
     drop(old_mm);
     *t.interrupter.lock().unwrap() = Some(ctx.interrupter());
     t.stub_tid

@@ -4,10 +4,12 @@
 pub mod exec;
 pub mod fs;
 pub mod futex;
+pub mod ipc;
 pub mod loader;
 pub mod memfile;
 pub mod mm;
 pub mod run;
+pub mod sandbox;
 pub mod sigframe;
 pub mod signal;
 pub mod strace;
@@ -32,6 +34,8 @@ pub struct Options {
     pub debug: bool,
     /// Where the debug log goes (stderr when None).
     pub debug_log: Option<String>,
+    /// The root file system and the volumes bound into it.
+    pub root: vfs::FsSpec,
 }
 
 /// The kernel: one per sandbox.
@@ -46,6 +50,10 @@ pub struct Kernel {
     pub hostname: Mutex<Vec<u8>>,
     pub domainname: Mutex<Vec<u8>>,
     pub log: Mutex<Option<std::fs::File>>,
+    /// The IPC namespace (System V IPC, POSIX message queues).
+    pub ipc: ipc::Ipc,
+    /// State kept for the sandbox's manager (exits of spawned processes, the freezer).
+    pub outside: sandbox::Outside,
 }
 
 static KERNEL: OnceLock<Kernel> = OnceLock::new();

@@ -4,7 +4,7 @@ use crate::signal::{self, Next, SigHand, SigQueue};
 use crate::task::*;
 use crate::vfs::{FdTable, FsContext};
 use crate::wait::{WaitQueue, Waker};
-use crate::{kernel, sigframe, syscalls, Kernel, Options};
+use crate::{kernel, sigframe, syscalls, Options};
 use abi::signal::*;
 use abi::Errno;
 use platform::{Context, Event};
@@ -208,6 +208,7 @@ pub fn run_task(t: &Arc<Task>, mut ctx: Context) {
             }
             None => {}
         }
+        crate::sandbox::freeze_point();
         t.mm().flush(&mut ctx);
         let ev = match ctx.switch() {
             Ok(e) => e,
@@ -551,6 +552,16 @@ pub fn exit_task(t: &Arc<Task>, ctx: Option<Context>, st: ExitStatus) {
         }
         *k.init_exit.lock().unwrap() = Some(status);
         k.init_exit_cv.notify_all();
+        crate::sandbox::wake_exit_waiters();
+        return;
+    }
+    if parent_id == 0 {
+        // Spawned from outside (an exec): no one inside reaps it; its manager gets the status.
+        t.tg.lock().zombie = Some(status);
+        procs.groups.remove(&tgid);
+        drop(procs);
+        crate::ipc::on_exit(t);
+        crate::sandbox::note_parentless_exit(tgid, status);
         return;
     }
     let parent = procs.group(parent_id);
@@ -566,6 +577,8 @@ pub fn exit_task(t: &Arc<Task>, ctx: Option<Context>, st: ExitStatus) {
         }
     }
     drop(procs);
+    // SEM_UNDO, shm detach and mq notifications go before the parent can see the exit.
+    crate::ipc::on_exit(t);
     // The parent's signal is queued before the zombie becomes visible to wait, so a wait
     // that returns the child always finds its SIGCHLD pending (Linux's do_notify_parent).
     if let Some(p) = &parent {
@@ -840,91 +853,106 @@ pub fn run_do(
     envp: Vec<Vec<u8>>,
     cwd: &str,
 ) -> Result<ExitStatus, String> {
-    // Host signals meant for the sandbox are blocked in every kernel thread (the forwarder
-    // thread takes them); this must happen before any thread is spawned.
-    block_forwarded_signals();
-    crate::syscalls::time::init();
-    let mf = crate::memfile::init().map_err(|e| format!("memory file: {e}"))?;
-    let factory = platform::StubFactory::start(mf.fd()).map_err(|e| format!("stub: {e}"))?;
-    let log = match &opts.debug_log {
-        Some(p) => Some(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)
-                .map_err(|e| format!("debug log {p}: {e}"))?,
-        ),
-        None => None,
-    };
-    let mut hostname = [0u8; 256];
-    // SAFETY: valid buffer.
-    unsafe { libc::gethostname(hostname.as_mut_ptr() as *mut _, 255) };
-    let hn: Vec<u8> = hostname.iter().take_while(|&&c| c != 0).copied().collect();
-    let k = crate::set_kernel(Kernel {
-        opts,
-        factory,
-        procs: Mutex::new(Procs::new()),
-        boot: Instant::now(),
-        init_exit: Mutex::new(None),
-        init_exit_cv: std::sync::Condvar::new(),
-        hostname: Mutex::new(hn),
-        domainname: Mutex::new(b"(none)".to_vec()),
-        log: Mutex::new(log),
-    });
-    crate::vfs::setup_root(cwd)?;
+    crate::sandbox::start_kernel(opts, None)?;
+    crate::vfs::setup_root(cwd, &crate::kernel().opts.root)?;
     forward_host_signals();
-    let files = Arc::new(FdTable::new());
-    for fd in 0..3 {
-        // SAFETY: fcntl probe of our own fd.
-        if unsafe { libc::fcntl(fd, libc::F_GETFD) } >= 0 {
-            files.install_at(fd, crate::vfs::host_fd_file(fd), false);
-        }
-    }
-    let fs = Arc::new(FsContext::initial(cwd));
-    let stub = k.factory.new_stub().map_err(|e| format!("stub: {e}"))?;
-    let mm = Arc::new(crate::mm::MM::new(stub));
-    let tid = {
-        let mut p = k.procs.lock().unwrap();
-        p.alloc_pid().map_err(|_| "pid".to_string())?
+    let spec = crate::sandbox::ProcessSpec {
+        path: path.to_vec(),
+        argv,
+        env: envp,
+        cwd: cwd.to_string(),
+        creds: Creds::root(),
+        umask: 0o022,
+        rlimits: Vec::new(),
+        no_new_privs: false,
+        stdio: [0, 1, 2],
+        init: true,
     };
-    let tg = new_group(tid, 0, tid, tid, Creds::root(), default_rlimits(), SIGCHLD);
-    crate::tty::console::attach_first(&tg);
-    let init = new_task(tid, tg.clone(), mm, files, fs, SigHand::new(), 0);
-    {
-        let mut p = k.procs.lock().unwrap();
-        p.groups.insert(tid, tg);
-        p.tasks.insert(tid, init.clone());
-    }
-    let path = path.to_vec();
-    // SAFETY: Registers is plain data.
-    let regs: platform::Registers = unsafe { std::mem::zeroed() };
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<bool>();
     let (tx, rx) = std::sync::mpsc::channel::<Result<(), Errno>>();
-    let first = Box::new(move |t: &Arc<Task>, ctx: &mut Context| {
-        match crate::exec::execve(t, ctx, &path, argv, envp) {
-            Ok(()) => {
-                let _ = tx.send(Ok(()));
-                true
-            }
-            Err(e) => {
-                let _ = tx.send(Err(e));
-                false
-            }
-        }
-    });
-    // The stub's own registers serve as the template; exec replaces them.
-    let mut r = regs;
-    r.orig_rax = u64::MAX;
-    spawn_thread(init, stub, stub, r, Some(first)).map_err(|e| format!("spawn: {e}"))?;
+    let _ = go_tx.send(true);
+    spawn_process_task(spec, path.to_vec(), go_rx, tx).map_err(|e| format!("spawn: {e}"))?;
     match rx.recv() {
         Ok(Ok(())) => {}
         Ok(Err(e)) => return Err(format!("exec:{}", e.0)),
         Err(_) => return Err("exec: init died".into()),
     }
-    let mut g = k.init_exit.lock().unwrap();
-    while g.is_none() {
-        g = k.init_exit_cv.wait(g).unwrap();
+    let status = crate::sandbox::wait_init();
+    // Mappings still alive when the sandbox ends write their pages back.
+    crate::fs::pagecache::sync_all();
+    Ok(status)
+}
+
+/// Creates a process from outside the sandbox: pid 1 (`spec.init`) or a parentless
+/// process in a session of its own. Its first thread waits on `go`, then execs `path`
+/// and reports the outcome on `done`; an exec failure ends the process.
+pub(crate) fn spawn_process_task(
+    spec: crate::sandbox::ProcessSpec,
+    path: Vec<u8>,
+    go: std::sync::mpsc::Receiver<bool>,
+    done: std::sync::mpsc::Sender<Result<(), Errno>>,
+) -> Result<i32, Errno> {
+    let k = kernel();
+    let files = Arc::new(FdTable::new());
+    for (fd, &host) in spec.stdio.iter().enumerate() {
+        // SAFETY: fcntl probe of our own fd.
+        if host >= 0 && unsafe { libc::fcntl(host, libc::F_GETFD) } >= 0 {
+            if spec.init && host == fd as i32 {
+                crate::fs::hostfd::note_ctty(host);
+            }
+            files.install_at(fd as i32, crate::vfs::host_fd_file(host), false);
+        }
     }
-    Ok(g.unwrap())
+    let fs = Arc::new(FsContext::initial(&spec.cwd));
+    fs.set_umask(spec.umask & 0o777);
+    let stub = k.factory.new_stub().map_err(|_| Errno::EAGAIN)?;
+    let mm = Arc::new(crate::mm::MM::new(stub));
+    let tid = {
+        let mut p = k.procs.lock().unwrap();
+        if spec.init {
+            if p.groups.contains_key(&1) {
+                return Err(Errno::EEXIST);
+            }
+            // The first pid allocated is 1.
+        }
+        p.alloc_pid()?
+    };
+    if spec.init && tid != 1 {
+        return Err(Errno::EEXIST);
+    }
+    let rl = crate::sandbox::rlimits_of(&spec);
+    let tg = new_group(tid, 0, tid, tid, spec.creds.clone(), rl, SIGCHLD);
+    crate::tty::console::attach_first(&tg, &spec.stdio);
+    let t = new_task(tid, tg.clone(), mm, files, fs, SigHand::new(), 0);
+    t.no_new_privs.store(spec.no_new_privs, Ordering::Relaxed);
+    {
+        let mut p = k.procs.lock().unwrap();
+        p.groups.insert(tid, tg);
+        p.tasks.insert(tid, t.clone());
+    }
+    let argv = spec.argv;
+    let env = spec.env;
+    let first = Box::new(move |t: &Arc<Task>, ctx: &mut Context| {
+        if !go.recv().unwrap_or(false) {
+            let _ = done.send(Err(Errno::ESRCH));
+            return false;
+        }
+        match crate::exec::execve(t, ctx, &path, argv, env) {
+            Ok(()) => {
+                let _ = done.send(Ok(()));
+                true
+            }
+            Err(e) => {
+                let _ = done.send(Err(e));
+                false
+            }
+        }
+    });
+    // SAFETY: Registers is plain data; exec replaces them.
+    let mut r: platform::Registers = unsafe { std::mem::zeroed() };
+    r.orig_rax = u64::MAX;
+    spawn_thread(t, stub, stub, r, Some(first))?;
+    Ok(tid)
 }
 
 /// Host SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to moat go to the sandbox's init process; the
@@ -953,13 +981,13 @@ fn forwarded_set() -> libc::sigset_t {
     }
 }
 
-fn block_forwarded_signals() {
+pub(crate) fn block_forwarded_signals() {
     let set = forwarded_set();
     // SAFETY: blocking signals in the calling thread; later threads inherit the mask.
     unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
 }
 
-fn forward_host_signals() {
+pub fn forward_host_signals() {
     // SAFETY: sigwaitinfo on a set blocked in every thread.
     unsafe {
         let set2 = forwarded_set();

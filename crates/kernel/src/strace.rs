@@ -399,6 +399,9 @@ fn special(m: &dyn UserMem, nr: u64, a: &[u64; 6]) -> Option<Vec<String>> {
     use abi::sysno as n;
     const O_CREAT: u64 = 0o100;
     const O_TMPFILE: u64 = 0o20000000;
+    if let Some(v) = crate::ipc::trace::args(m, nr, a) {
+        return Some(v);
+    }
     Some(match nr {
         n::OPEN => {
             let mut v = vec![cstr(m, a[0], PATH_MAX), open_flags(a[1])];
@@ -448,7 +451,7 @@ fn special(m: &dyn UserMem, nr: u64, a: &[u64; 6]) -> Option<Vec<String>> {
 // ---------------------------------------------------------------------------------------------
 // Scalars and flag sets
 
-fn hex(v: u64) -> String {
+pub(crate) fn hex(v: u64) -> String {
     if v == 0 {
         "0".into()
     } else {
@@ -456,7 +459,7 @@ fn hex(v: u64) -> String {
     }
 }
 
-fn ptr(v: u64) -> String {
+pub(crate) fn ptr(v: u64) -> String {
     if v == 0 {
         "NULL".into()
     } else {
@@ -502,7 +505,7 @@ pub fn flags(v: u64, table: &[(u64, &str)], zero: &str) -> String {
 }
 
 /// The name of value `v` in `table`, or the number.
-fn lookup(v: u64, table: &[(u64, &str)]) -> String {
+pub(crate) fn lookup(v: u64, table: &[(u64, &str)]) -> String {
     for &(x, name) in table {
         if x == v {
             return name.to_string();
@@ -1020,7 +1023,7 @@ fn read_cstr(m: &dyn UserMem, addr: u64, max: usize) -> Option<(Vec<u8>, bool)> 
 }
 
 /// A NUL-terminated string argument: quoted, cut at `max` bytes with "...".
-fn cstr(m: &dyn UserMem, addr: u64, max: usize) -> String {
+pub(crate) fn cstr(m: &dyn UserMem, addr: u64, max: usize) -> String {
     if addr == 0 {
         return "NULL".into();
     }
@@ -1031,7 +1034,7 @@ fn cstr(m: &dyn UserMem, addr: u64, max: usize) -> String {
 }
 
 /// A buffer of `len` bytes the call reads (write's data): quoted, cut at 32 bytes.
-fn buf(m: &dyn UserMem, addr: u64, len: u64) -> String {
+pub(crate) fn buf(m: &dyn UserMem, addr: u64, len: u64) -> String {
     if addr == 0 {
         return "NULL".into();
     }
@@ -1047,7 +1050,7 @@ fn buf(m: &dyn UserMem, addr: u64, len: u64) -> String {
     )
 }
 
-fn timespec(m: &dyn UserMem, addr: u64) -> String {
+pub(crate) fn timespec(m: &dyn UserMem, addr: u64) -> String {
     if addr == 0 {
         return "NULL".into();
     }

@@ -1,10 +1,16 @@
 //! `moat do CMD [ARGS...]`: sandbox a host command with no bundle (like `runsc do`).
 
 use clap::Args;
+use kernel::fs::overlay::Upper;
+use kernel::vfs::{FsSpec, Volume};
 use std::os::unix::ffi::OsStrExt;
 
 #[derive(Args)]
 pub struct DoArgs {
+    /// Bind a host directory or file into the sandbox, writable unless :ro (repeatable;
+    /// GUEST is created if missing).
+    #[arg(long = "volume", short = 'v', value_name = "HOST:GUEST[:ro]")]
+    volumes: Vec<String>,
     /// The command and its arguments.
     #[arg(
         required = true,
@@ -51,32 +57,59 @@ fn lookup(cmd: &[u8]) -> Option<Vec<u8>> {
     first_file
 }
 
-/// The sandboxed command died of signal `sig`: moat dies of it too, so that a shell
-/// sees its job killed by the signal (and prints what it prints for ^C or ^\). No core
-/// file of moat itself is written. Returns the shell-style status if it cannot.
-fn die_of(sig: u32) -> i32 {
-    let code = 128 + sig as i32;
-    // SAFETY: plain host calls on our own process before it ends.
-    unsafe {
-        let none = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        libc::setrlimit(libc::RLIMIT_CORE, &none);
-        let s = sig as i32;
-        if libc::signal(s, libc::SIG_DFL) == libc::SIG_ERR {
-            return code;
-        }
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, s);
-        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
-        libc::syscall(libc::SYS_tgkill, libc::getpid(), libc::gettid(), s);
+/// The root file system named by --overlay.
+pub fn parse_overlay(s: &str) -> Result<Option<Upper>, String> {
+    match s {
+        "none" => Ok(None),
+        "root:memory" => Ok(Some(Upper::Memory)),
+        _ => match s.strip_prefix("root:dir=") {
+            Some(p) if !p.is_empty() => Ok(Some(Upper::Dir(p.to_string()))),
+            _ => Err(format!(
+                "--overlay={s}: expected root:memory, root:dir=PATH or none"
+            )),
+        },
     }
-    code
 }
 
-pub fn run(opts: kernel::Options, args: DoArgs) -> i32 {
+/// A --volume HOST:GUEST[:ro] argument.
+fn parse_volume(s: &str) -> Result<Volume, String> {
+    let (rest, readonly) = match s.strip_suffix(":ro") {
+        Some(r) => (r, true),
+        None => (s.strip_suffix(":rw").unwrap_or(s), false),
+    };
+    match rest.split_once(':') {
+        Some((h, g)) if !h.is_empty() && g.starts_with('/') && g.trim_matches('/') != "" => {
+            let host = std::fs::canonicalize(h).map_err(|e| format!("--volume {s}: {h}: {e}"))?;
+            Ok(Volume {
+                host: host.to_string_lossy().into_owned(),
+                guest: g.to_string(),
+                readonly,
+            })
+        }
+        _ => Err(format!(
+            "--volume {s}: expected HOST:GUEST[:ro] with an absolute GUEST"
+        )),
+    }
+}
+
+/// `overlay`: the global --overlay (the host's root under an overlay whose changes stay in
+/// memory, root:memory, or go to a host directory, root:dir=PATH; or read-only, none).
+pub fn run(mut opts: kernel::Options, overlay: &str, args: DoArgs) -> i32 {
+    let spec = parse_overlay(overlay).and_then(|overlay| {
+        let volumes = args
+            .volumes
+            .iter()
+            .map(|v| parse_volume(v))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(FsSpec { overlay, volumes })
+    });
+    match spec {
+        Ok(s) => opts.root = s,
+        Err(e) => {
+            eprintln!("moat: {e}");
+            return 125;
+        }
+    }
     let argv: Vec<Vec<u8>> = args.cmd.iter().map(|a| a.as_bytes().to_vec()).collect();
     let name = String::from_utf8_lossy(&argv[0]).into_owned();
     let Some(path) = lookup(&argv[0]) else {
@@ -96,7 +129,9 @@ pub fn run(opts: kernel::Options, args: DoArgs) -> i32 {
         .unwrap_or_else(|_| "/".into());
     match kernel::run::run_do(opts, &path, argv, envp, &cwd) {
         Ok(kernel::task::ExitStatus::Exited(c)) => c,
-        Ok(kernel::task::ExitStatus::Signaled(s, _)) => die_of(s),
+        // Dying of the command's signal lets a shell see its job killed by it (and print
+        // what it prints for ^C or ^\).
+        Ok(st @ kernel::task::ExitStatus::Signaled(..)) => crate::boot::exit_like(st),
         Err(e) => {
             if let Some(num) = e.strip_prefix("exec:") {
                 let errno: i32 = num.parse().unwrap_or(0);

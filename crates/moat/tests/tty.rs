@@ -290,7 +290,9 @@ mod interactive {
         t.send("echo rc=$((1+$?))\r");
         t.expect("rc=131");
         t.expect("PROMPT> ");
-        t.send(&format!("{pre}sh -c 'echo RE\"AD\"Y; read x; echo got=$x'\r"));
+        t.send(&format!(
+            "{pre}sh -c 'echo RE\"AD\"Y; read x; echo got=$x'\r"
+        ));
         t.expect("READY");
         t.send("word\r");
         t.expect("got=word");

@@ -34,6 +34,9 @@ struct Entry {
 
 pub struct DevPts {
     dev: u64,
+    /// Mount options: the slaves' mode and group (default: the opener's fsgid).
+    mode: u32,
+    gid: Option<u32>,
     me: Weak<DevPts>,
     root: Arc<PtsDir>,
     ptmx: Arc<PtmxInode>,
@@ -73,9 +76,26 @@ fn attrs(ino: u64, mode: u32, uid: u32, gid: u32, rdev: u64, dev: u64) -> Stat {
 
 impl DevPts {
     pub fn new() -> Arc<DevPts> {
+        Self::with_options(&[])
+    }
+
+    /// An instance with mount options mode=, gid= and ptmxmode= (octal modes, as Linux
+    /// takes them); others (newinstance, uid=...) are accepted.
+    pub fn with_options(opts: &[(String, String)]) -> Arc<DevPts> {
+        let opt = |k: &str| opts.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        let oct = |k: &str, d: u32| {
+            opt(k)
+                .and_then(|v| u32::from_str_radix(v, 8).ok())
+                .map_or(d, |m| m & 0o7777)
+        };
+        let mode = oct("mode", 0o600);
+        let ptmxmode = oct("ptmxmode", 0);
+        let gid = opt("gid").and_then(|v| v.parse().ok());
         let dev = super::anon_dev();
         Arc::new_cyclic(|me: &Weak<DevPts>| DevPts {
             dev,
+            mode,
+            gid,
             me: me.clone(),
             root: Arc::new(PtsDir {
                 fs: me.clone(),
@@ -83,7 +103,14 @@ impl DevPts {
             }),
             ptmx: Arc::new(PtmxInode {
                 fs: me.clone(),
-                st: Mutex::new(attrs(PTMX_INO, mode::S_IFCHR, 0, 0, makedev(5, 2), dev)),
+                st: Mutex::new(attrs(
+                    PTMX_INO,
+                    mode::S_IFCHR | ptmxmode,
+                    0,
+                    0,
+                    makedev(5, 2),
+                    dev,
+                )),
             }),
             entries: Mutex::new(BTreeMap::new()),
             mnt: Mutex::new(None),
@@ -91,23 +118,27 @@ impl DevPts {
         })
     }
 
-    /// Shows the console (host terminal fd `fd`) as pty 0.
-    pub fn add_console(&self, fd: i32) {
-        // SAFETY: plain host call with a valid out pointer.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        if unsafe { libc::fstat(fd, &mut st) } < 0 {
-            return;
+    /// The console (when the sandbox has one) as pty 0, made when first asked for.
+    fn console(&self) -> Option<Arc<ConsoleInode>> {
+        let c = crate::tty::console::get()?;
+        let mut g = self.console.lock().unwrap();
+        if g.is_none() {
+            // SAFETY: plain host call with a valid out pointer.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            if unsafe { libc::fstat(std::os::fd::AsRawFd::as_raw_fd(&*c.fd), &mut st) } < 0 {
+                return None;
+            }
+            let a = attrs(
+                3,
+                mode::S_IFCHR | (st.st_mode & 0o7777),
+                0,
+                if st.st_gid == 0 { 0 } else { 5 },
+                makedev(SLAVE_MAJOR, 0),
+                self.dev,
+            );
+            *g = Some(Arc::new(ConsoleInode { st: Mutex::new(a) }));
         }
-        let mut a = attrs(
-            3,
-            mode::S_IFCHR | (st.st_mode & 0o7777),
-            0,
-            if st.st_gid == 0 { 0 } else { 5 },
-            makedev(SLAVE_MAJOR, 0),
-            self.dev,
-        );
-        a.blksize = 1024;
-        *self.console.lock().unwrap() = Some(Arc::new(ConsoleInode { st: Mutex::new(a) }));
+        g.clone()
     }
 
     /// Makes this the instance /dev/ptmx opens.
@@ -126,7 +157,7 @@ impl DevPts {
 
     /// A new pty pair; returns its master's operations. ENOSPC past the pty limit.
     pub fn open_master(&self, ctx: &Ctx) -> Result<Box<dyn FileOps>, Errno> {
-        let first = self.console.lock().unwrap().is_some() as u32;
+        let first = crate::tty::console::get().is_some() as u32;
         let mut e = self.entries.lock().unwrap();
         let index = (first..PTY_MAX)
             .find(|i| !e.contains_key(i))
@@ -136,9 +167,9 @@ impl DevPts {
             pty: Arc::downgrade(&pty),
             st: Mutex::new(attrs(
                 index as u64 + 3,
-                mode::S_IFCHR | 0o600,
+                mode::S_IFCHR | self.mode,
                 ctx.creds.fsuid,
-                ctx.creds.fsgid,
+                self.gid.unwrap_or(ctx.creds.fsgid),
                 makedev(SLAVE_MAJOR, index as u64),
                 self.dev,
             )),
@@ -257,7 +288,7 @@ impl Inode for PtsDir {
         }
         let i: u32 = s.parse().map_err(|_| Errno::ENOENT)?;
         if i == 0 {
-            if let Some(c) = fs.console.lock().unwrap().clone() {
+            if let Some(c) = fs.console() {
                 return Ok(c);
             }
         }
@@ -296,7 +327,7 @@ impl FileOps for DirOps {
             (1, ROOT_INO, 4, b"..".to_vec()),
             (2, PTMX_INO, 2, b"ptmx".to_vec()),
         ];
-        if fs.console.lock().unwrap().is_some() {
+        if fs.console().is_some() {
             list.push((3, 3, 2, b"0".to_vec()));
         }
         for (i, e) in fs.entries.lock().unwrap().iter() {
@@ -407,8 +438,16 @@ impl Inode for ConsoleInode {
 
 /// What stat shows for the console's files: /dev/pts/0.
 pub fn console_stat() -> Option<Stat> {
-    let c = instance()?.console.lock().unwrap().clone()?;
-    c.stat().ok()
+    instance()?.console()?.stat().ok()
+}
+
+/// Mounts a new instance on `at`; the first one mounted is what /dev/ptmx opens.
+pub fn mount(at: &Loc, flags: u32, opts: &[(String, String)]) -> Result<(), String> {
+    let pts = DevPts::with_options(opts);
+    let m = Mount::attach(at, pts.clone(), pts.root_dentry(), flags, "devpts");
+    pts.set_mount(&m);
+    pts.make_default();
+    Ok(())
 }
 
 /// Opens /dev/ptmx (5:2): a new pair on the instance mounted on /dev/pts.

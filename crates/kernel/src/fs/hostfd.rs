@@ -13,7 +13,7 @@ use abi::Errno;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 
-use tty::termios::{TERMIO_SIZE, TERMIOS2_SIZE, TERMIOS_SIZE};
+use tty::termios::{TERMIOS2_SIZE, TERMIOS_SIZE, TERMIO_SIZE};
 use tty::{
     TCFLSH, TCGETA, TCGETS, TCGETS2, TCSBRK, TCSETA, TCSETAF, TCSETAW, TCSETS, TCSETS2, TCSETSF,
     TCSETSF2, TCSETSW, TCSETSW2, TCXONC, TIOCGPGRP, TIOCGSID, TIOCGWINSZ, TIOCNOTTY, TIOCSCTTY,
@@ -127,7 +127,8 @@ pub fn import(fd: i32) -> Result<Arc<File>, Errno> {
         btime: None,
     };
     // The console shows in the sandbox as /dev/pts/0 (so ttyname finds it).
-    let (name, vst) = match console.as_ref().and_then(|_| super::devpts::console_stat()) {
+    let shown = console.as_ref().filter(|t| tty::console::is_console(t));
+    let (name, vst) = match shown.and_then(|_| super::devpts::console_stat()) {
         Some(st) => ("/dev/pts/0".to_string(), st),
         None => (name, vst),
     };
@@ -487,9 +488,19 @@ pub fn is_chr(m: u32) -> bool {
     m & mode::S_IFMT == mode::S_IFCHR
 }
 
-/// A file on the console's host terminal, for /dev/tty and /dev/console.
+/// A file on the console's host terminal, for /dev/console and /dev/pts/0.
 pub fn open_console(name: &str) -> Result<Box<dyn FileOps>, Errno> {
-    let c = tty::console::get().ok_or(Errno::ENXIO)?;
+    open_host_term(tty::console::get().ok_or(Errno::ENXIO)?, name)
+}
+
+/// Records host fd `fd` (a stdio fd of the first process) as the console if it is a
+/// terminal.
+pub fn note_ctty(fd: i32) {
+    tty::console::init_from(fd);
+}
+
+/// A new file on a host terminal, for /dev/tty.
+pub fn open_host_term(c: &tty::console::HostTerm, name: &str) -> Result<Box<dyn FileOps>, Errno> {
     // SAFETY: duplicating our own host fd.
     let d = unsafe { libc::fcntl(c.fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
     if d < 0 {

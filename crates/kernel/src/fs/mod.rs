@@ -1,11 +1,13 @@
-//! File systems: the host's files (read-only, opened beneath a root fd), tmpfs with its
-//! data in the memory file, /dev, devpts, /proc, pipes, and host fds imported as files.
+//! File systems: the host's files (opened beneath a root fd, read-only or writable), the
+//! overlay (a writable layer over the host's files), tmpfs with its data in the memory
+//! file, /dev, devpts, /proc, pipes, and host fds imported as files.
 
 pub mod anon;
 pub mod devfs;
 pub mod devpts;
 pub mod hostfd;
 pub mod hostfs;
+pub mod overlay;
 pub mod pagecache;
 pub mod pipe;
 pub mod procfs;

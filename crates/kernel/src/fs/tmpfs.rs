@@ -576,7 +576,7 @@ impl Inode for TmpInode {
 
     fn rename(
         &self,
-        _ctx: &Ctx,
+        ctx: &Ctx,
         old: &[u8],
         newdir: &Arc<dyn Inode>,
         new: &[u8],
@@ -675,6 +675,12 @@ impl Inode for TmpInode {
             return Err(Errno::EINVAL);
         }
         a.remove(old);
+        if flags & RENAME_WHITEOUT != 0 {
+            // The old name becomes a whiteout (char 0/0), as overlayfs uses it.
+            let (uid, gid, _) = self.new_owner(ctx);
+            let wh = TmpInode::new(&self.shared, mode::S_IFCHR, uid, gid, Kind::Special);
+            a.insert(old, wh);
+        }
         let replaced = match &mut b {
             Some(bb) => {
                 if dst.is_some() {

@@ -566,7 +566,12 @@ impl MMInner {
         while a < win_end {
             let r = if a == page {
                 self.materialize(a, false)
-            } else if vma.backing.is_some() && !self.ptes.contains_key(&a) {
+            } else if vma
+                .backing
+                .as_ref()
+                .is_some_and(|b| b.has_page(vma.pgoff + (a - vma.start) / PAGE))
+                && !self.ptes.contains_key(&a)
+            {
                 // Only fault around on object pages that exist without allocation effort.
                 self.materialize(a, false)
             } else {

@@ -11,6 +11,20 @@ pub trait MemObject: Send + Sync {
     /// The frame holding page `idx`, with one new reference for the caller.
     /// EFAULT when the page lies past the end of the object (the mapper raises SIGBUS).
     fn page(&self, idx: u64) -> Result<u64, Errno>;
+    /// A MAP_SHARED mapping that may write (of a file opened read-write) was made.
+    fn shared_writable(&self) {}
+    /// Writes modified pages back to the backing store (msync, fsync).
+    fn sync(&self) -> Result<(), Errno> {
+        Ok(())
+    }
+    /// Whether page `idx` exists without being made (fault-around maps only those).
+    fn has_page(&self, _idx: u64) -> bool {
+        true
+    }
+    /// The object itself, for callers that look for a particular kind (SysV shm attaches).
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 /// Pages of a memory-backed object, allocated on first touch. Holds one reference on
@@ -85,6 +99,19 @@ impl PageSet {
         }
         drop(p);
         memfile().decref_many(&frames);
+    }
+
+    /// The pages present, as (page index, frame).
+    pub fn present(&self) -> Vec<(u64, u64)> {
+        let mut v: Vec<(u64, u64)> = self
+            .pages
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(&i, &f)| (i, f))
+            .collect();
+        v.sort_unstable();
+        v
     }
 
     /// Number of pages present.

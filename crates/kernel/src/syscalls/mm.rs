@@ -173,6 +173,9 @@ fn mmap(t: &Task, addr: u64, len: u64, prot: u64, flags: u64, fd: i32, off: u64)
                 return Err(Errno::EACCES);
             }
             let (obj, name) = f.mmap_object()?;
+            if shared && acc == libc::O_RDWR as u32 {
+                obj.shared_writable();
+            }
             (Some(obj), name, acc == libc::O_RDWR as u32 || !shared)
         };
     let mm = t.mm();
@@ -437,7 +440,25 @@ fn msync(t: &Task, addr: u64, len: u64, flags: u64) -> SysResult {
     {
         return Err(Errno::EINVAL);
     }
-    check_range(t, addr, len).map(|_| 0)
+    check_range(t, addr, len)?;
+    // Shared file mappings write their pages back (host files: to the host file).
+    let end = addr
+        .checked_add(len)
+        .and_then(page_up)
+        .ok_or(Errno::ENOMEM)?;
+    let objs: Vec<Arc<dyn crate::mm::MemObject>> = {
+        let mm = t.mm();
+        let m = mm.lock();
+        m.vmas
+            .range(..end)
+            .filter(|(_, v)| v.end > addr && v.shared)
+            .filter_map(|(_, v)| v.backing.clone())
+            .collect()
+    };
+    for o in objs {
+        o.sync().map_err(|_| Errno::EIO)?;
+    }
+    Ok(0)
 }
 
 fn mincore(t: &Task, addr: u64, len: u64, vec: u64) -> SysResult {

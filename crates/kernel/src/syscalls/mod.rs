@@ -3,6 +3,7 @@
 
 pub mod file;
 pub mod identity;
+pub mod ipc;
 pub mod misc;
 pub mod mm;
 pub mod poll;
@@ -46,6 +47,7 @@ pub fn dispatch(t: &Arc<Task>, ctx: &mut Context, n: u64, a: &[u64; 6]) -> Flow 
         .or_else(|| poll::dispatch(t, n, a))
         .or_else(|| time::dispatch(t, n, a))
         .or_else(|| identity::dispatch(t, n, a))
+        .or_else(|| ipc::dispatch(t, n, a))
         .or_else(|| tty::dispatch(t, n, a))
         .or_else(|| misc::dispatch(t, n, a));
     match r {
@@ -250,7 +252,7 @@ pub fn compat_ctx() -> &'static [(u64, &'static str)] {
 /// "implemented", "partial: ..." or "ENOSYS".
 pub fn compat_table() -> Vec<(u64, &'static str, String)> {
     let mut known: std::collections::HashMap<u64, &'static str> = std::collections::HashMap::new();
-    let lists: [&[(u64, &'static str)]; 10] = [
+    let lists: [&[(u64, &'static str)]; 11] = [
         poll::compat(),
         compat_ctx(),
         mm::compat(),
@@ -259,6 +261,7 @@ pub fn compat_table() -> Vec<(u64, &'static str, String)> {
         file::compat(),
         time::compat(),
         identity::compat(),
+        ipc::compat(),
         tty::compat(),
         misc::compat(),
     ];

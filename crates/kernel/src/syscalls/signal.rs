@@ -271,7 +271,9 @@ fn kill(t: &Task, pid: i32, sig: u64) -> SysResult {
         return Err(Errno::ESRCH);
     }
     for g in targets {
-        send_to_group(&g, info);
+        if !crate::sandbox::init_ignores(g.tgid, sig) {
+            send_to_group(&g, info);
+        }
     }
     Ok(0)
 }
@@ -292,7 +294,9 @@ fn tgkill(t: &Task, tgid: i32, tid: i32, sig: u64) -> SysResult {
     }
     let mut info = SigInfo::new(sig, SI_TKILL);
     info.set_pid_uid(t.tgid(), t.creds().uid);
-    send_to_task(&target, info);
+    if !crate::sandbox::init_ignores(target.tgid(), sig) {
+        send_to_task(&target, info);
+    }
     Ok(0)
 }
 
@@ -306,6 +310,9 @@ fn sigqueueinfo(t: &Task, pid: i32, tid: Option<i32>, sig: u64, uinfo: u64) -> S
         return Err(Errno::EPERM);
     }
     info.signo = sig as i32;
+    if crate::sandbox::init_ignores(pid, sig) {
+        return Ok(0);
+    }
     let procs = kernel().procs.lock().unwrap();
     match tid {
         None => {

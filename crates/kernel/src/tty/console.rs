@@ -9,10 +9,12 @@
 use super::{jobctl, Kind, Tty};
 use crate::task::ThreadGroup;
 use abi::signal::*;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::{Arc, OnceLock};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::{Arc, Mutex, OnceLock};
 
-pub struct Console {
+/// A host terminal imported into the sandbox (as some process's stdio). Each has its
+/// own job-control state; the console is the one the kernel process itself runs on.
+pub struct HostTerm {
     pub tty: Arc<Tty>,
     /// A host fd of the terminal (for /dev/tty and /dev/console).
     pub fd: Arc<OwnedFd>,
@@ -20,7 +22,8 @@ pub struct Console {
     rdev: u64,
 }
 
-static CONSOLE: OnceLock<Console> = OnceLock::new();
+static TERMS: Mutex<Vec<Arc<HostTerm>>> = Mutex::new(Vec::new());
+static CONSOLE: OnceLock<Arc<HostTerm>> = OnceLock::new();
 
 fn host_rdev(fd: i32) -> Option<u64> {
     // SAFETY: plain host call with a valid out pointer.
@@ -31,28 +34,42 @@ fn host_rdev(fd: i32) -> Option<u64> {
     Some(st.st_rdev)
 }
 
-/// Makes host fd `fd` the console if it is a terminal and there is none yet.
-pub fn init_from(fd: i32) -> bool {
-    // SAFETY: plain host calls on a fd of ours.
-    if unsafe { libc::isatty(fd) } != 1 || CONSOLE.get().is_some() {
-        return false;
+/// The host terminal behind host fd `fd` (None if it is no terminal).
+fn term_of(fd: i32) -> Option<Arc<HostTerm>> {
+    // SAFETY: plain host call.
+    if unsafe { libc::isatty(fd) } != 1 {
+        return None;
     }
+    let rdev = host_rdev(fd)?;
+    let mut g = TERMS.lock().unwrap();
+    if let Some(t) = g.iter().find(|t| t.rdev == rdev) {
+        return Some(t.clone());
+    }
+    // SAFETY: duplicating a host fd of ours.
     let d = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
     if d < 0 {
-        return false;
+        return None;
     }
     // SAFETY: a fresh fd we own.
-    let owned = unsafe { OwnedFd::from_raw_fd(d) };
-    let Some(rdev) = host_rdev(d) else {
+    let fd = Arc::new(unsafe { OwnedFd::from_raw_fd(d) });
+    let t = Arc::new_cyclic(|w| HostTerm {
+        tty: Tty::new(Kind::Host(w.clone())),
+        fd,
+        rdev,
+    });
+    g.push(t.clone());
+    Some(t)
+}
+
+/// Makes host fd `fd` the console if it is a terminal and there is none yet.
+pub fn init_from(fd: i32) -> bool {
+    if CONSOLE.get().is_some() {
         return false;
-    };
-    CONSOLE
-        .set(Console {
-            tty: Tty::new(Kind::Console),
-            fd: Arc::new(owned),
-            rdev,
-        })
-        .is_ok()
+    }
+    match term_of(fd) {
+        Some(t) => CONSOLE.set(t).is_ok(),
+        None => false,
+    }
 }
 
 /// The first terminal among the host's stdin, stdout and stderr becomes the console.
@@ -65,31 +82,43 @@ pub fn init_from_stdio() {
 }
 
 /// The console, if the sandbox has one.
-pub fn get() -> Option<&'static Console> {
+pub fn get() -> Option<&'static Arc<HostTerm>> {
     CONSOLE.get()
 }
 
-/// The console's terminal if host fd `fd` is (a file of) the console.
-pub fn of_host_fd(fd: i32) -> Option<Arc<Tty>> {
-    let c = CONSOLE.get()?;
-    if host_rdev(fd)? == c.rdev && c.fd.as_raw_fd() >= 0 {
-        Some(c.tty.clone())
-    } else {
-        None
-    }
+/// Is `tty` the console?
+pub fn is_console(tty: &Arc<Tty>) -> bool {
+    CONSOLE.get().is_some_and(|c| Arc::ptr_eq(&c.tty, tty))
 }
 
-/// The sandbox's first process (a session leader) starts with the console as its
-/// controlling terminal and its group in the foreground, as a program started from
-/// a shell's prompt.
-pub fn attach_first(tg: &ThreadGroup) {
-    let Some(c) = CONSOLE.get() else { return };
+/// The terminal of host fd `fd`, if it is a host terminal.
+pub fn of_host_fd(fd: i32) -> Option<Arc<Tty>> {
+    term_of(fd).map(|t| t.tty.clone())
+}
+
+/// A process made from outside the sandbox (a session leader) starts with the terminal
+/// of its stdio (host fds) as its controlling terminal and its group in the foreground,
+/// as a program started from a shell's prompt; unless another session has it.
+pub fn attach_first(tg: &ThreadGroup, stdio: &[i32]) {
+    let Some(t) = stdio
+        .iter()
+        .find_map(|&fd| if fd >= 0 { term_of(fd) } else { None })
+    else {
+        return;
+    };
     let mut s = tg.lock();
-    *c.tty.ctrl.lock().unwrap() = super::Ctrl {
+    if s.sid != tg.tgid || s.ctty.is_some() {
+        return;
+    }
+    let mut c = t.tty.ctrl.lock().unwrap();
+    if c.session != 0 {
+        return;
+    }
+    *c = super::Ctrl {
         session: s.sid,
         pgrp: s.pgid,
     };
-    s.ctty = Some(c.tty.clone());
+    s.ctty = Some(t.tty.clone());
 }
 
 /// The sandbox's first process stopped (^Z, or a stop signal): on a console the whole

@@ -88,8 +88,8 @@ pub struct Ctrl {
 pub enum Kind {
     /// The slave side of a pty pair.
     Pty(Weak<pty::Pty>),
-    /// The host terminal the sandbox runs on.
-    Console,
+    /// A host terminal (`console`).
+    Host(Weak<console::HostTerm>),
 }
 
 /// A terminal as processes see it: what can be their controlling terminal.
@@ -121,6 +121,9 @@ pub fn open_dev_tty(ctx: &Ctx) -> Result<Box<dyn FileOps>, Errno> {
     let tty = g.and_then(|g| g.lock().ctty.clone()).ok_or(Errno::ENXIO)?;
     match &tty.kind {
         Kind::Pty(w) => w.upgrade().ok_or(Errno::EIO)?.open_slave(None),
-        Kind::Console => crate::fs::hostfd::open_console("/dev/tty"),
+        Kind::Host(w) => {
+            let term = w.upgrade().ok_or(Errno::EIO)?;
+            crate::fs::hostfd::open_host_term(&term, "/dev/tty")
+        }
     }
 }

@@ -245,6 +245,8 @@ pub trait FileOps: Send + Sync {
     fn open_wait(&self, _t: &Task, _f: &File) -> Result<(), Errno> {
         Ok(())
     }
+    /// close(2) of one descriptor of this file by `t` (Linux's f_op->flush).
+    fn flush(&self, _t: &Task, _f: &File) {}
 }
 
 /// Offset passed to `FileOps::write` for O_APPEND writes.

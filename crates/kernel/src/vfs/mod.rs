@@ -11,6 +11,7 @@
 //! - `stat`: `Stat` and its encodings (struct stat, statx);
 //! - `setup`: the mount table of `moat do`, `open_exec`, `host_fd_file`.
 
+pub mod container;
 pub mod dentry;
 pub mod fdtable;
 pub mod file;
@@ -22,12 +23,13 @@ pub mod setup;
 pub mod stat;
 pub mod walk;
 
+pub use container::{lookup_exec, setup_container_root, MountSpec, RootSpec};
 pub use dentry::{Dentry, Loc, Mount};
 pub use fdtable::FdTable;
 pub use file::File;
 pub use fsctx::FsContext;
 pub use inode::{DirEnt, FileOps, FileSystem, Inode, LinkTarget, SetAttr, StatFs};
-pub use setup::{host_fd_file, open_exec, setup_root};
+pub use setup::{bind_host, host_fd_file, open_exec, setup_root, FsSpec, Volume};
 pub use stat::{Stat, Timespec};
 
 use crate::task::{Creds, Task};

@@ -4,7 +4,8 @@
 use super::dentry::{self, Dentry, Loc, Mount, MNT_NODEV, MNT_NOEXEC, MNT_NOSUID, MNT_RDONLY};
 use super::file::File;
 use super::perm::{self, MAY_EXEC};
-use super::{mode, oflags, ops, walk, Ctx};
+use super::{mode, oflags, ops, walk, Ctx, Inode};
+use crate::fs::overlay::{self, Upper};
 use crate::fs::{devfs, devpts, hostfd, hostfs, procfs, tmpfs::TmpFs};
 use crate::task::Task;
 use abi::Errno;
@@ -20,12 +21,40 @@ fn mountpoint(ctx: &Ctx, path: &str) -> Result<Loc, String> {
     Ok(l)
 }
 
-/// Builds the global mount tree: the host's "/" read-only, a fresh tmpfs on /tmp, /dev
-/// (with a tmpfs on /dev/shm) and /proc. `cwd_hint` is the directory the first process
-/// will start in (only checked here, for a clear error).
-pub fn setup_root(cwd_hint: &str) -> Result<(), String> {
-    let (hfs, hroot) = hostfs::mount("/").map_err(|e| format!("opening /: {}", e.name()))?;
-    let root_mnt = Mount::new_root(hfs, Dentry::new_root(b"/", hroot), MNT_RDONLY, "/", false);
+/// A host directory or file bound into the sandbox (`--volume HOST:GUEST[:ro]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Volume {
+    pub host: String,
+    pub guest: String,
+    pub readonly: bool,
+}
+
+/// What the sandbox's root is made of.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FsSpec {
+    /// The overlay's upper layer over the host's "/", or None for the host's "/"
+    /// read-only.
+    pub overlay: Option<Upper>,
+    pub volumes: Vec<Volume>,
+}
+
+/// Builds the global mount tree: the host's "/" (under an overlay, or read-only), a
+/// fresh tmpfs on /tmp, /dev (with a tmpfs on /dev/shm), /proc, then the volumes.
+/// `cwd_hint` is the directory the first process will start in (only checked here, for a
+/// clear error).
+pub fn setup_root(cwd_hint: &str, spec: &FsSpec) -> Result<(), String> {
+    let root_mnt = match &spec.overlay {
+        Some(up) => {
+            let (ofs, odent) = overlay::mount_root("/", up.clone())
+                .map_err(|e| format!("overlay on /: {}", e.name()))?;
+            Mount::new_root(ofs, odent, 0, "overlay", false)
+        }
+        None => {
+            let (hfs, hroot) =
+                hostfs::mount("/", false).map_err(|e| format!("opening /: {}", e.name()))?;
+            Mount::new_root(hfs, Dentry::new_root(b"/", hroot), MNT_RDONLY, "/", false)
+        }
+    };
     let root = Loc::root_of(&root_mnt);
     dentry::set_root(root.clone());
     let ctx = Ctx {
@@ -59,6 +88,15 @@ pub fn setup_root(cwd_hint: &str) -> Result<(), String> {
         "shm",
     );
 
+    let (mq, mq_root) = crate::kernel().ipc.mq.mountable();
+    Mount::attach(
+        &mountpoint(&ctx, "/dev/mqueue")?,
+        mq,
+        mq_root,
+        MNT_NOSUID | MNT_NODEV | MNT_NOEXEC,
+        "mqueue",
+    );
+
     let proc = procfs::ProcFs::new();
     let proot = proc.root_dentry();
     Mount::attach(
@@ -69,23 +107,80 @@ pub fn setup_root(cwd_hint: &str) -> Result<(), String> {
         "proc",
     );
 
+    for v in &spec.volumes {
+        bind_host(&ctx, &v.guest, &v.host, !v.readonly)?;
+    }
+
+    // The first terminal among the host's stdio is the console (spawn_process_task also
+    // makes it so for the first process; /dev/console needs it now).
     crate::tty::console::init_from_stdio();
     devfs::add_console(&dev).map_err(|e| format!("/dev/console: {}", e.name()))?;
-    let pts = devpts::DevPts::new();
-    let m = Mount::attach(
-        &mountpoint(&ctx, "/dev/pts")?,
-        pts.clone(),
-        pts.root_dentry(),
-        MNT_NOSUID | MNT_NOEXEC,
-        "devpts",
-    );
-    pts.set_mount(&m);
-    if let Some(c) = crate::tty::console::get() {
-        pts.add_console(std::os::fd::AsRawFd::as_raw_fd(&*c.fd));
-    }
-    pts.make_default();
+    devpts::mount(&mountpoint(&ctx, "/dev/pts")?, MNT_NOSUID | MNT_NOEXEC, &[])
+        .map_err(|e| format!("/dev/pts: {e}"))?;
     let _ = cwd_hint;
     Ok(())
+}
+
+/// Binds the host directory or file `host` on `guest` (an absolute path in the tree of
+/// `ctx`), writable or read-only. A missing `guest` is created (with its parents) as a
+/// directory, or an empty file for a file.
+pub fn bind_host(ctx: &Ctx, guest: &str, host: &str, writable: bool) -> Result<(), String> {
+    if !guest.starts_with('/') {
+        return Err(format!(
+            "volume {host}:{guest}: the sandbox path must be absolute"
+        ));
+    }
+    let (hfs, hroot) =
+        hostfs::mount(host, writable).map_err(|e| format!("volume {host}: {}", e.name()))?;
+    let is_dir = mode::is_dir(hroot.mode());
+    let at = match walk::resolve(ctx, &ctx.root, guest.as_bytes(), true) {
+        Ok(l) => l,
+        Err(Errno::ENOENT) => make_mountpoint(ctx, guest, is_dir)
+            .map_err(|e| format!("volume {host}:{guest}: creating {guest}: {}", e.name()))?,
+        Err(e) => return Err(format!("volume {host}:{guest}: {}", e.name())),
+    };
+    if mode::is_dir(at.inode().mode()) != is_dir {
+        return Err(format!(
+            "volume {host}:{guest}: {}",
+            if is_dir {
+                "not a directory"
+            } else {
+                "is a directory"
+            }
+        ));
+    }
+    let name = guest.rsplit('/').next().unwrap_or("").as_bytes().to_vec();
+    Mount::attach(
+        &at,
+        hfs,
+        Dentry::new_root(&name, hroot),
+        if writable { 0 } else { MNT_RDONLY },
+        host,
+    );
+    Ok(())
+}
+
+/// Creates `path`'s missing directories, and `path` itself as a directory or an empty
+/// file.
+fn make_mountpoint(ctx: &Ctx, path: &str, dir: bool) -> Result<Loc, Errno> {
+    let comps: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+    let mut cur = String::new();
+    for (i, c) in comps.iter().enumerate() {
+        cur.push('/');
+        cur.push_str(c);
+        let last = i + 1 == comps.len();
+        match walk::resolve(ctx, &ctx.root, cur.as_bytes(), true) {
+            Ok(_) => continue,
+            Err(Errno::ENOENT) => {}
+            Err(e) => return Err(e),
+        }
+        if last && !dir {
+            ops::mknod(ctx, &ctx.root, cur.as_bytes(), mode::S_IFREG | 0o644, 0)?;
+        } else {
+            ops::mkdir(ctx, &ctx.root, cur.as_bytes(), 0o755)?;
+        }
+    }
+    walk::resolve(ctx, &ctx.root, path.as_bytes(), true)
 }
 
 /// Opens `path` for execve: resolved from the cwd following symlinks; EACCES unless a

@@ -52,13 +52,14 @@ const TOP: &[&str] = &[
     "stat",
     "swaps",
     "sys",
+    "sysvipc",
     "uptime",
     "version",
 ];
 
 pub(super) fn top_lookup(name: &[u8]) -> Option<Node> {
-    if name == b"sys" {
-        return Some(Node::Sys("sys"));
+    if name == b"sys" || name == b"sysvipc" {
+        return Some(Node::Sys(if name == b"sys" { "sys" } else { "sysvipc" }));
     }
     TOP.iter()
         .find(|n| n.as_bytes() == name)
@@ -215,16 +216,19 @@ const SYS_FILES: &[&str] = &[
     "sys/vm/overcommit_memory",
 ];
 
+/// Every file of /proc/sys, and the IPC namespace's (also /proc/sysvipc).
+fn sys_files() -> impl Iterator<Item = &'static &'static str> {
+    SYS_FILES.iter().chain(crate::ipc::PROC_PATHS)
+}
+
 fn is_sys_dir(p: &str) -> bool {
-    SYS_FILES
-        .iter()
-        .any(|f| f.len() > p.len() && f.starts_with(p) && f.as_bytes()[p.len()] == b'/')
+    sys_files().any(|f| f.len() > p.len() && f.starts_with(p) && f.as_bytes()[p.len()] == b'/')
 }
 
 /// The /proc/sys path for `name` inside directory `dir`, if it exists (as a static str).
 pub(super) fn sys_lookup(dir: &str, name: &[u8]) -> Option<&'static str> {
     let name = std::str::from_utf8(name).ok()?;
-    for f in SYS_FILES {
+    for f in sys_files() {
         if f.len() > dir.len() + 1 && f.starts_with(dir) && f.as_bytes()[dir.len()] == b'/' {
             let rest = &f[dir.len() + 1..];
             let comp = rest.split('/').next().unwrap_or("");
@@ -239,7 +243,7 @@ pub(super) fn sys_lookup(dir: &str, name: &[u8]) -> Option<&'static str> {
 /// Children of a /proc/sys directory: (name, full path), sorted, unique.
 pub(super) fn sys_children(dir: &str) -> Vec<(&'static str, &'static str)> {
     let mut v: Vec<(&'static str, &'static str)> = Vec::new();
-    for f in SYS_FILES {
+    for f in sys_files() {
         if f.len() > dir.len() + 1 && f.starts_with(dir) && f.as_bytes()[dir.len()] == b'/' {
             let rest = &f[dir.len() + 1..];
             let comp = rest.split('/').next().unwrap_or("");
@@ -256,6 +260,9 @@ pub(super) fn sys_children(dir: &str) -> Vec<(&'static str, &'static str)> {
 pub(super) fn sys_mode(p: &str) -> u32 {
     if is_sys_dir(p) {
         return mode::S_IFDIR | 0o555;
+    }
+    if let Some(m) = crate::ipc::proc_mode(p) {
+        return m;
     }
     match p {
         "sys/kernel/hostname"
@@ -285,6 +292,9 @@ fn uuid() -> String {
 
 pub(super) fn sys_content(p: &str) -> Result<Vec<u8>, Errno> {
     static BOOT_ID: OnceLock<String> = OnceLock::new();
+    if let Some(v) = crate::ipc::proc_read(p) {
+        return Ok(v);
+    }
     let k = crate::kernel();
     let s = match p {
         "sys/fs/file-max" => "9223372036854775807".to_string(),
@@ -318,6 +328,9 @@ pub(super) fn sys_content(p: &str) -> Result<Vec<u8>, Errno> {
 /// for the writable ones.
 pub(super) fn sys_write(p: &str, t: &Task, data: &[u8]) -> Result<usize, Errno> {
     const CAP_SYS_ADMIN: u32 = 21;
+    if let Some(r) = crate::ipc::proc_write(p, t, data) {
+        return r;
+    }
     match p {
         "sys/kernel/hostname" | "sys/kernel/domainname" => {
             if !t.creds().has_cap(CAP_SYS_ADMIN) {

@@ -91,6 +91,7 @@ pub(super) fn dispatch(t: &Task, n: u64, a: &[u64; 6]) -> Option<SysResult> {
 
 fn close(t: &Task, fd: i32) -> SysResult {
     let f = t.files().remove(fd)?;
+    f.ops().flush(t, &f);
     // The last reference may release a pipe end or a host fd: outside the table lock.
     drop(f);
     Ok(0)
