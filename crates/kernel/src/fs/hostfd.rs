@@ -1,11 +1,11 @@
 //! Host fds imported as files: the sandbox's stdin/stdout/stderr. Reads wait with poll
 //! (never O_NONBLOCK on the shared host fd) so a signal interrupts them; terminal ioctls
-//! are forwarded to a host tty, and on the console (`tty::console`) job control is the
-//! kernel's: its foreground group, SIGTTIN/SIGTTOU for background groups.
+//! are forwarded to a host tty, and job control on host terminals (`tty::console`) is the
+//! kernel's: their foreground groups, SIGTTIN/SIGTTOU for background groups.
 
 use super::anon::AnonInode;
 use crate::task::{SysResult, Task};
-use crate::tty::{self, jobctl, Tty};
+use crate::tty::{self, console::HostTerm, jobctl, Tty};
 use crate::vfs::inode::{CURRENT, POLLERR, POLLHUP, POLLIN, POLLOUT};
 use crate::vfs::{dentry, mode, oflags, File, FileOps, Stat};
 use abi::signal::{SIGTTIN, SIGTTOU};
@@ -63,8 +63,8 @@ pub struct HostFdOps {
     /// Shared by every reopen of the same imported fd; closed with the last.
     fd: Arc<OwnedFd>,
     tty: bool,
-    /// The console's terminal when this fd is the console (job control applies).
-    console: Option<Arc<Tty>>,
+    /// The host terminal this fd is (job control applies); it lives while its files do.
+    term: Option<Arc<HostTerm>>,
     /// Regular host files are read and written at the sandbox file's offset.
     regular: bool,
     name: String,
@@ -95,7 +95,7 @@ pub fn import(fd: i32) -> Result<Arc<File>, Errno> {
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_else(|_| format!("host:[{fd}]"));
     let tty = is_tty(d);
-    let console = if tty {
+    let term = if tty {
         tty::console::of_host_fd(d)
     } else {
         None
@@ -127,7 +127,7 @@ pub fn import(fd: i32) -> Result<Arc<File>, Errno> {
         btime: None,
     };
     // The console shows in the sandbox as /dev/pts/0 (so ttyname finds it).
-    let shown = console.as_ref().filter(|t| tty::console::is_console(t));
+    let shown = term.as_ref().filter(|t| tty::console::is_console(&t.tty));
     let (name, vst) = match shown.and_then(|_| super::devpts::console_stat()) {
         Some(st) => ("/dev/pts/0".to_string(), st),
         None => (name, vst),
@@ -137,7 +137,7 @@ pub fn import(fd: i32) -> Result<Arc<File>, Errno> {
         fd: owned.clone(),
         attrs: AnonInode::with_stat(vst),
         tty,
-        console: console.clone(),
+        term: term.clone(),
         regular,
         name: name.clone(),
     });
@@ -157,7 +157,7 @@ pub fn import(fd: i32) -> Result<Arc<File>, Errno> {
         Box::new(HostFdOps {
             fd: owned,
             tty,
-            console,
+            term,
             regular,
             name,
         }),
@@ -171,7 +171,7 @@ pub struct HostFdInode {
     fd: Arc<OwnedFd>,
     attrs: Arc<AnonInode>,
     tty: bool,
-    console: Option<Arc<Tty>>,
+    term: Option<Arc<HostTerm>>,
     regular: bool,
     name: String,
 }
@@ -195,7 +195,7 @@ impl crate::vfs::Inode for HostFdInode {
         Ok(Box::new(HostFdOps {
             fd: self.fd.clone(),
             tty: self.tty,
-            console: self.console.clone(),
+            term: self.term.clone(),
             regular: self.regular,
             name: self.name.clone(),
         }))
@@ -207,9 +207,14 @@ impl HostFdOps {
         self.fd.as_raw_fd()
     }
 
-    /// The background check of job control, on the console only.
+    /// The terminal as job control sees it.
+    fn jtty(&self) -> Option<&Arc<Tty>> {
+        self.term.as_ref().map(|t| &t.tty)
+    }
+
+    /// The background check of job control, on host terminals.
     fn check(&self, t: &Task, sig: u32) -> Result<(), Errno> {
-        match &self.console {
+        match self.jtty() {
             Some(tty) => jobctl::check_change(t, tty, sig),
             None => Ok(()),
         }
@@ -316,7 +321,7 @@ impl FileOps for HostFdOps {
             };
             return if r < 0 { Err(errno()) } else { Ok(r as usize) };
         }
-        if self.console.is_some() && self.tostop() {
+        if self.term.is_some() && self.tostop() {
             self.check(t, SIGTTOU)?;
         }
         let nonblock = f.nonblock();
@@ -418,9 +423,7 @@ impl FileOps for HostFdOps {
                 Ok(0)
             }
             TIOCGPGRP | TIOCSPGRP | TIOCGSID | TIOCSCTTY | TIOCNOTTY => {
-                // Another host terminal than the console is nobody's controlling
-                // terminal in the sandbox.
-                let Some(tty) = &self.console else {
+                let Some(tty) = self.jtty() else {
                     return Err(Errno::ENOTTY);
                 };
                 match cmd {
@@ -500,7 +503,7 @@ pub fn note_ctty(fd: i32) {
 }
 
 /// A new file on a host terminal, for /dev/tty.
-pub fn open_host_term(c: &tty::console::HostTerm, name: &str) -> Result<Box<dyn FileOps>, Errno> {
+pub fn open_host_term(c: &Arc<HostTerm>, name: &str) -> Result<Box<dyn FileOps>, Errno> {
     // SAFETY: duplicating our own host fd.
     let d = unsafe { libc::fcntl(c.fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
     if d < 0 {
@@ -511,7 +514,7 @@ pub fn open_host_term(c: &tty::console::HostTerm, name: &str) -> Result<Box<dyn 
     Ok(Box::new(HostFdOps {
         fd: Arc::new(owned),
         tty: true,
-        console: Some(c.tty.clone()),
+        term: Some(c.clone()),
         regular: false,
         name: name.into(),
     }))

@@ -10,7 +10,7 @@ use super::{jobctl, Kind, Tty};
 use crate::task::ThreadGroup;
 use abi::signal::*;
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 /// A host terminal imported into the sandbox (as some process's stdio). Each has its
 /// own job-control state; the console is the one the kernel process itself runs on.
@@ -22,7 +22,9 @@ pub struct HostTerm {
     rdev: u64,
 }
 
-static TERMS: Mutex<Vec<Arc<HostTerm>>> = Mutex::new(Vec::new());
+/// Every host terminal with a file in the sandbox (a terminal goes with its last file,
+/// so the sandbox keeps no host terminal open that it no longer uses).
+static TERMS: Mutex<Vec<Weak<HostTerm>>> = Mutex::new(Vec::new());
 static CONSOLE: OnceLock<Arc<HostTerm>> = OnceLock::new();
 
 fn host_rdev(fd: i32) -> Option<u64> {
@@ -42,8 +44,13 @@ fn term_of(fd: i32) -> Option<Arc<HostTerm>> {
     }
     let rdev = host_rdev(fd)?;
     let mut g = TERMS.lock().unwrap();
-    if let Some(t) = g.iter().find(|t| t.rdev == rdev) {
-        return Some(t.clone());
+    g.retain(|w| w.strong_count() > 0);
+    if let Some(t) = g
+        .iter()
+        .filter_map(|w| w.upgrade())
+        .find(|t| t.rdev == rdev)
+    {
+        return Some(t);
     }
     // SAFETY: duplicating a host fd of ours.
     let d = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
@@ -57,7 +64,7 @@ fn term_of(fd: i32) -> Option<Arc<HostTerm>> {
         fd,
         rdev,
     });
-    g.push(t.clone());
+    g.push(Arc::downgrade(&t));
     Some(t)
 }
 
@@ -92,8 +99,8 @@ pub fn is_console(tty: &Arc<Tty>) -> bool {
 }
 
 /// The terminal of host fd `fd`, if it is a host terminal.
-pub fn of_host_fd(fd: i32) -> Option<Arc<Tty>> {
-    term_of(fd).map(|t| t.tty.clone())
+pub fn of_host_fd(fd: i32) -> Option<Arc<HostTerm>> {
+    term_of(fd)
 }
 
 /// A process made from outside the sandbox (a session leader) starts with the terminal
