@@ -91,6 +91,14 @@ static void put(int fd, const char *s) {
     MUST(write(fd, s, strlen(s)));
 }
 
+/* Types `in` on the master, reads one line from the slave (printed as `what`) and
+ * checks the echo. */
+static void typed(int m, int s, const char *in, const char *what, const char *echo) {
+    put(m, in);
+    rd(s, 100, what);
+    expect(m, echo, "echo");
+}
+
 /* Lets the native kernel finish processing input written to the master (poll on
  * the slave flushes the pending work). */
 static void settle(int s) {
@@ -231,18 +239,14 @@ static void termios_defaults(void) {
 
 static void canonical(void) {
     int s, m = pty_pair(&s, O_NOCTTY);
-    put(m, "hello\nworld");
-    rd(s, 100, "read line");
-    expect(m, "hello\r\nworld", "echo");
+    typed(m, s, "hello\nworld", "read line", "hello\r\nworld");
     int n = -1;
     settle(s);
     MUST(ioctl(s, FIONREAD, &n));
     say("inq with a partial line: %d", n);
     struct pollfd p = {s, POLLIN, 0};
     say("poll partial line: %d", poll(&p, 1, 0));
-    put(m, "\n");
-    rd(s, 100, "read rest");
-    expect(m, "\r\n", "echo newline");
+    typed(m, s, "\n", "read rest", "\r\n");
     put(m, "abcdef\n");
     rd(s, 3, "read 3");
     rd(s, 100, "read remainder");
@@ -262,9 +266,7 @@ static void canonical(void) {
     /* An EOF that ends a line already partly read is dropped (no empty read). */
     put(m, "abc\004");
     rd(s, 3, "read 3 of a line ended by EOF");
-    put(m, "more\n");
-    rd(s, 100, "then");
-    expect(m, "xyabcmore\r\n", "EOF is not echoed");
+    typed(m, s, "more\n", "then", "xyabcmore\r\n");
     struct termios t;
     MUST(tcgetattr(s, &t));
     t.c_cc[VEOL] = ';';
@@ -289,53 +291,29 @@ static void canonical(void) {
 
 static void echo_modes(void) {
     int s, m = pty_pair(&s, O_NOCTTY);
-    put(m, "abc\177\177d\n");
-    rd(s, 100, "erase");
-    expect(m, "abc\b \b\b \bd\r\n", "ECHOE");
-    put(m, "x\ty\001\177\177\177\177z\025q\027w\n");
-    rd(s, 100, "tab, ctl, kill, werase");
-    expect(m, "x\ty^A\b \b\b \b\b \b\b\b\b\b\b\b\b\b \bz\b \bq\b \bw\r\n", "echo");
-    put(m, "foo bar\027baz\n");
-    rd(s, 100, "werase");
-    expect(m, "foo bar\b \b\b \b\b \bbaz\r\n", "echo");
-    put(m, "ab\001\002\n");
-    rd(s, 100, "control characters");
-    expect(m, "ab^A^B\r\n", "ECHOCTL");
+    typed(m, s, "abc\177\177d\n", "erase", "abc\b \b\b \bd\r\n");
+    typed(m, s, "x\ty\001\177\177\177\177z\025q\027w\n", "tab, ctl, kill, werase", "x\ty^A\b \b\b \b\b \b\b\b\b\b\b\b\b\b \bz\b \bq\b \bw\r\n");
+    typed(m, s, "foo bar\027baz\n", "werase", "foo bar\b \b\b \b\b \bbaz\r\n");
+    typed(m, s, "ab\001\002\n", "control characters", "ab^A^B\r\n");
     set_lflag(s, 0, ECHOCTL);
-    put(m, "ab\001\n");
-    rd(s, 100, "without ECHOCTL");
-    expect(m, "ab\001\r\n", "raw control echo");
+    typed(m, s, "ab\001\n", "without ECHOCTL", "ab\001\r\n");
     set_lflag(s, ECHOCTL, ECHOE);
-    put(m, "ab\177c\n");
-    rd(s, 100, "erase without ECHOE");
-    expect(m, "ab^?c\r\n", "erase shown");
+    typed(m, s, "ab\177c\n", "erase without ECHOE", "ab^?c\r\n");
     set_lflag(s, ECHOE, ECHOKE);
-    put(m, "abc\025d\n");
-    rd(s, 100, "kill without ECHOKE");
-    expect(m, "abc^U\r\nd\r\n", "ECHOK");
+    typed(m, s, "abc\025d\n", "kill without ECHOKE", "abc^U\r\nd\r\n");
     set_lflag(s, ECHOKE, 0);
     set_lflag(s, ECHOPRT, 0);
-    put(m, "abc\177\177d\n");
-    rd(s, 100, "ECHOPRT");
-    expect(m, "abc\\cb/d\r\n", "echo");
+    typed(m, s, "abc\177\177d\n", "ECHOPRT", "abc\\cb/d\r\n");
     set_lflag(s, 0, ECHOPRT);
-    put(m, "a\026\003b\n");
-    rd(s, 100, "LNEXT");
-    expect(m, "a^\b^Cb\r\n", "echo");
-    put(m, "ab\022c\n");
-    rd(s, 100, "REPRINT");
-    expect(m, "ab^R\r\nabc\r\n", "echo");
+    typed(m, s, "a\026\003b\n", "LNEXT", "a^\b^Cb\r\n");
+    typed(m, s, "ab\022c\n", "REPRINT", "ab^R\r\nabc\r\n");
     set_lflag(s, 0, IEXTEN);
-    put(m, "ab\027c\n");
-    rd(s, 100, "no IEXTEN: ^W is plain");
-    expect(m, "ab^Wc\r\n", "echo");
+    typed(m, s, "ab\027c\n", "no IEXTEN: ^W is plain", "ab^Wc\r\n");
     set_lflag(s, IEXTEN, ECHO);
     put(m, "quiet\n");
     rd(s, 100, "no ECHO");
     set_lflag(s, ECHONL, 0);
-    put(m, "nl\n");
-    rd(s, 100, "ECHONL");
-    expect(m, "\r\n", "only the newline");
+    typed(m, s, "nl\n", "ECHONL", "\r\n");
     quiet(m, "master");
     close(m);
     close(s);
@@ -393,6 +371,15 @@ static void raw_mode(void) {
     say("poll MIN 5 with 5 bytes: %d", poll(&p, 1, 0));
     rd(s, 10, "read");
     quiet(m, "no echo in raw mode");
+    /* Echo without canonical mode: a newline is a control character like others. */
+    t = orig;
+    t.c_lflag &= ~ICANON;
+    t.c_cc[VMIN] = 1;
+    MUST(tcsetattr(s, TCSANOW, &t));
+    put(m, "a\n\001");
+    settle(s);
+    rd(s, 10, "non-canonical with ECHO");
+    expect(m, "a^J^A", "echo");
     /* Input mapping without canonical mode. */
     t = orig;
     t.c_lflag &= ~(ICANON | ECHO);
@@ -516,9 +503,7 @@ static void in_isig(void) {
     await_sig(SIGINT);
     say("leader got SIGINT, si_code %d", sig_code[SIGINT]);
     expect(m, "^C", "echo");
-    put(m, "after\n");
-    rd(s, 100, "input before ^C was flushed");
-    expect(m, "after\r\n", "echo");
+    typed(m, s, "after\n", "input before ^C was flushed", "after\r\n");
     g = pauser(ready[1]);
     wait_ready(ready[0]);
     put(m, "\034");
@@ -559,9 +544,7 @@ static void in_isig(void) {
     rd(s, 100, "NOFLSH");
     expect(m, "keep^Cme\r\n", "echo");
     set_lflag(s, 0, ISIG);
-    put(m, "x\003\034\032\n");
-    rd(s, 100, "no ISIG");
-    expect(m, "x^C^\\^Z\r\n", "echo");
+    typed(m, s, "x\003\034\032\n", "no ISIG", "x^C^\\^Z\r\n");
     /* TIOCSIG from the master. */
     got_sig[SIGINT] = 0;
     CHECK(ioctl(m, TIOCSIG, SIGINT) == 0, "TIOCSIG");
@@ -754,8 +737,8 @@ static void in_hangup(void) {
         char buf[8];
         MUST(write(ready[1], "r", 1));
         int n = read(s, buf, sizeof buf);
-        say("blocked reader: %d %s", n, n < 0 ? ename(errno) : "");
-        _exit(0);
+        /* Reported by the exit status (printing here would race the leader). */
+        _exit(n < 0 && errno == EIO ? 5 : n == 0 ? 0 : 9);
     }
     wait_ready(ready[0]);
     /* A read asleep at the hang-up fails with EIO (one started after it reads end of
@@ -766,7 +749,7 @@ static void in_hangup(void) {
     await_sig(SIGHUP);
     say("leader: SIGHUP %d si_code %d, SIGCONT %d", got_sig[SIGHUP], sig_code[SIGHUP],
         got_sig[SIGCONT]);
-    say("reader: %s", wait_child(g));
+    say("blocked reader (exit 5: EIO): %s", wait_child(g));
     char buf[8];
     int n = read(s, buf, sizeof buf);
     say("read after hang-up: %d", n);
@@ -868,14 +851,46 @@ static void in_leader_exit(void) {
 /* The session leader holds the master itself and exits: it lets the terminal go (the
  * foreground group gets SIGHUP) before its files close. */
 static int note_fd;
-static void note_hup(int sig) {
-    (void)sig;
-    MUST(write(note_fd, "H", 1));
+static void note_sig(int sig) {
+    MUST(write(note_fd, sig == SIGHUP ? "H" : "C", 1));
 }
-static void note_cont(int sig) {
-    (void)sig;
-    MUST(write(note_fd, "C", 1));
+
+/* A member of the caller's group that notes the SIGHUP and SIGCONT it gets on `notes`
+ * (after telling `ready` it is set). */
+static void noting_member(int notes, int ready) {
+    pid_t g = MUST(fork());
+    if (g == 0) {
+        note_fd = notes;
+        signal(SIGHUP, note_sig);
+        signal(SIGCONT, note_sig);
+        block(SIGHUP, SIG_UNBLOCK);
+        MUST(write(ready, "r", 1));
+        for (;;) pause();
+    }
 }
+
+/* Reads `n` notes, prints them (sorted), then ends the member left in group `pgid`. */
+static void member_report(int notes, int n, pid_t pgid) {
+    char b[2] = {0, 0};
+    alarm(10);
+    for (int i = 0; i < n; i++) MUST(read(notes, b + i, 1));
+    alarm(0);
+    if (n == 2 && b[0] > b[1]) {
+        char x = b[0];
+        b[0] = b[1];
+        b[1] = x;
+    }
+    say("member got %s", esc(b, n));
+    MUST(kill(-pgid, SIGKILL));
+    int st;
+    alarm(10);
+    pid_t w = wait(&st);
+    alarm(0);
+    say("member: %s", w > 0 ? wdesc(st) : ename(errno));
+}
+
+/* The session leader holds the master itself and exits: it lets the terminal go (the
+ * foreground group gets SIGHUP) before its files close. */
 static void in_leader_exit_master(void) {
     MUST(prctl(PR_SET_CHILD_SUBREAPER, 1));
     int ready[2], notes[2];
@@ -885,85 +900,44 @@ static void in_leader_exit_master(void) {
     pid_t c = MUST(fork());
     if (c == 0) {
         MUST(setsid());
-        int s, m = pty_pair(&s, 0);
-        pid_t g = MUST(fork());
-        if (g == 0) {
-            note_fd = notes[1];
-            signal(SIGHUP, note_hup);
-            signal(SIGCONT, note_cont);
-            close(m);
-            MUST(write(ready[1], "r", 1));
-            for (;;) pause();
-        }
+        int s;
+        pty_pair(&s, 0);
+        noting_member(notes[1], ready[1]);
         wait_ready(ready[0]);
         _exit(0);
     }
     say("leader: %s", wait_child(c));
-    char b[1];
-    alarm(10);
-    MUST(read(notes[0], b, 1));
-    alarm(0);
-    say("member got %s", b[0] == 'H' ? "SIGHUP" : esc(b, 1));
-    /* The member lives on in the leader's group: end it. */
-    MUST(kill(-c, SIGKILL));
-    int st;
-    alarm(10);
-    pid_t w = wait(&st);
-    alarm(0);
-    say("member: %s", w > 0 ? wdesc(st) : ename(errno));
+    member_report(notes[0], 1, c);
 }
 
 /* The terminal hangs up while the leader lives on; when the leader exits, the group
  * that was in the foreground then gets SIGHUP and SIGCONT. */
 static void in_exit_after_hangup(void) {
     MUST(prctl(PR_SET_CHILD_SUBREAPER, 1));
-    int ready[2], notes[2];
+    int ready[2], notes[2], leader[2];
     MUST(pipe(ready));
     MUST(pipe(notes));
+    MUST(pipe(leader));
     int s, m = pty_pair(&s, O_NOCTTY);
     close(s);
     fflush(stdout);
     pid_t c = MUST(fork());
     if (c == 0) {
         MUST(setsid());
-        int s2 = MUST(open(ptsname(m), O_RDWR));
-        (void)s2;
+        MUST(open(ptsname(m), O_RDWR));
         close(m);
         catch_sig(SIGHUP);
         block(SIGHUP, SIG_BLOCK);
-        pid_t g = MUST(fork());
-        if (g == 0) {
-            note_fd = notes[1];
-            signal(SIGHUP, note_hup);
-            signal(SIGCONT, note_cont);
-            block(SIGHUP, SIG_UNBLOCK);
-            MUST(write(ready[1], "r", 1));
-            for (;;) pause();
-        }
+        noting_member(notes[1], ready[1]);
         wait_ready(ready[0]);
-        MUST(write(ready[1], "R", 1));
+        MUST(write(leader[1], "R", 1));
         await_sig(SIGHUP);
         _exit(0);
     }
-    char r;
-    alarm(10);
-    while (read(ready[0], &r, 1) == 1 && r != 'R') MUST(write(ready[1], &r, 1));
-    alarm(0);
+    wait_ready(leader[0]);
     close(m);
     say("leader: %s", wait_child(c));
-    char b[2];
-    alarm(10);
-    MUST(read(notes[0], b, 1));
-    MUST(read(notes[0], b + 1, 1));
-    alarm(0);
-    int both = (b[0] == 'H' && b[1] == 'C') || (b[0] == 'C' && b[1] == 'H');
-    say("member got %s", both ? "SIGHUP and SIGCONT" : esc(b, 2));
-    MUST(kill(-c, SIGKILL));
-    int st;
-    alarm(10);
-    pid_t w = wait(&st);
-    alarm(0);
-    say("member: %s", w > 0 ? wdesc(st) : ename(errno));
+    member_report(notes[0], 2, c);
 }
 
 static void exit_after_hangup(void) {
@@ -1143,9 +1117,7 @@ static void flush_flow(void) {
     CHECK(tcflush(s, TCIFLUSH) == 0, "tcflush(slave, TCIFLUSH)");
     MUST(ioctl(s, TIOCINQ, &n));
     say("inq after flush %d", n);
-    put(m, "new\n");
-    rd(s, 100, "after flush");
-    expect(m, "new\r\n", "echo");
+    typed(m, s, "new\n", "after flush", "new\r\n");
     put(s, "unread");
     CHECK(tcflush(m, TCIFLUSH) == 0, "tcflush(master, TCIFLUSH)");
     MUST(ioctl(m, TIOCOUTQ, &n));

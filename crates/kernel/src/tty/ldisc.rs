@@ -358,18 +358,28 @@ impl Ldisc {
         if self.stopped && t.iflag & (IXON | IXANY) == IXON | IXANY {
             self.stopped = false;
         }
-        if t.l(ECHO) {
-            self.finish_erasing();
-            if self.buf.len() == self.canon {
-                self.push_echo(Echo::SetCanonCol);
-            }
-            self.echo_char(t, c);
-            self.commit_echoes(t, out);
-        }
+        self.echo_input(t, c, false, out);
         if c == 0xff && t.i(PARMRK) {
             self.queue(c);
         }
         self.queue(c);
+    }
+
+    /// Echoes a received character (`newline_raw`: a newline as itself, not ^J).
+    fn echo_input(&mut self, t: &Termios, c: u8, newline_raw: bool, out: &mut Out) {
+        if !t.l(ECHO) {
+            return;
+        }
+        self.finish_erasing();
+        if newline_raw && c == b'\n' {
+            self.push_echo(Echo::Raw(b'\n'));
+        } else {
+            if self.buf.len() == self.canon {
+                self.push_echo(Echo::SetCanonCol);
+            }
+            self.echo_char(t, c);
+        }
+        self.commit_echoes(t, out);
     }
 
     fn receive_special(&mut self, t: &Termios, mut c: u8, out: &mut Out, fx: &mut Effects) {
@@ -475,18 +485,7 @@ impl Ldisc {
                 return;
             }
         }
-        if t.l(ECHO) {
-            self.finish_erasing();
-            if c == b'\n' {
-                self.push_echo(Echo::Raw(b'\n'));
-            } else {
-                if self.buf.len() == self.canon {
-                    self.push_echo(Echo::SetCanonCol);
-                }
-                self.echo_char(t, c);
-            }
-            self.commit_echoes(t, out);
-        }
+        self.echo_input(t, c, true, out);
         if c == 0xff && t.i(PARMRK) {
             self.queue(c);
         }

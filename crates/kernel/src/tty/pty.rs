@@ -223,6 +223,44 @@ impl Pty {
         })
     }
 
+    /// A blocking write: `step` takes what it can of the rest (returning how much, and
+    /// signals to raise) until all is taken; O_NONBLOCK returns what was taken (EAGAIN
+    /// if nothing), a signal likewise (ERESTARTSYS if nothing); an error from `step`
+    /// ends the write (unless something was written).
+    fn write_loop(
+        &self,
+        t: &Task,
+        f: &File,
+        data: &[u8],
+        mut step: impl FnMut(&mut State, &[u8]) -> Result<(usize, Vec<u32>), Errno>,
+    ) -> Result<usize, Errno> {
+        let mut done = 0;
+        let partial = |done: usize, e: Errno| if done > 0 { Ok(done) } else { Err(e) };
+        loop {
+            let (seq, sigs) = {
+                let mut s = self.lock();
+                match step(&mut s, &data[done..]) {
+                    Ok((n, sigs)) => {
+                        done += n;
+                        s.seq += 1;
+                        (s.seq, sigs)
+                    }
+                    Err(e) => return partial(done, e),
+                }
+            };
+            self.done(sigs);
+            if done == data.len() {
+                return Ok(done);
+            }
+            if f.nonblock() {
+                return partial(done, Errno::EAGAIN);
+            }
+            if let Err(e) = self.wait(t, seq, None) {
+                return partial(done, e);
+            }
+        }
+    }
+
     /// vhangup: every open slave file is hung up, the session loses the terminal (the
     /// slave can be opened again).
     pub fn vhangup(&self) {
@@ -332,34 +370,14 @@ impl FileOps for Master {
     }
 
     fn write(&self, t: &Task, f: &File, _off: u64, data: &[u8]) -> Result<usize, Errno> {
-        let p = &self.pty;
-        let mut done = 0;
-        loop {
-            let (seq, sigs) = {
-                let mut s = p.lock();
-                if !s.master_stopped {
-                    let n = (data.len() - done).min(PENDING_CAP.saturating_sub(s.pending.len()));
-                    s.pending.extend(&data[done..done + n]);
-                    done += n;
-                }
-                let sigs = Pty::process(&mut s);
-                (s.seq, sigs)
-            };
-            p.done(sigs);
-            if done == data.len() {
-                return Ok(done);
+        self.pty.write_loop(t, f, data, |s, rest| {
+            let mut n = 0;
+            if !s.master_stopped {
+                n = rest.len().min(PENDING_CAP.saturating_sub(s.pending.len()));
+                s.pending.extend(&rest[..n]);
             }
-            if f.nonblock() {
-                return if done > 0 {
-                    Ok(done)
-                } else {
-                    Err(Errno::EAGAIN)
-                };
-            }
-            if let Err(e) = p.wait(t, seq, None) {
-                return if done > 0 { Ok(done) } else { Err(e) };
-            }
-        }
+            Ok((n, Pty::process(s)))
+        })
     }
 
     fn poll(&self, _f: &File) -> u32 {
@@ -500,43 +518,26 @@ impl FileOps for Slave {
         if tostop {
             check_change(t, &p.tty, SIGTTOU)?;
         }
-        let mut done = 0;
-        loop {
-            let seq = {
-                let mut s = p.lock();
-                if Pty::hung(&s, self.gen) {
-                    return if done > 0 { Ok(done) } else { Err(Errno::EIO) };
-                }
-                if !s.ld.stopped {
-                    let termios = s.termios;
-                    let State { ld, mbuf, .. } = &mut *s;
-                    done += ld.output(
-                        &termios,
-                        &data[done..],
-                        &mut Out {
-                            q: mbuf,
-                            cap: MASTER_CAP,
-                        },
-                    );
-                    s.seq += 1;
-                }
-                s.seq
-            };
-            p.wq.notify_all();
-            if done == data.len() {
-                return Ok(done);
+        let gen = self.gen;
+        p.write_loop(t, f, data, |s, rest| {
+            if Pty::hung(s, gen) {
+                return Err(Errno::EIO);
             }
-            if f.nonblock() {
-                return if done > 0 {
-                    Ok(done)
-                } else {
-                    Err(Errno::EAGAIN)
-                };
+            let mut n = 0;
+            if !s.ld.stopped {
+                let termios = s.termios;
+                let State { ld, mbuf, .. } = s;
+                n = ld.output(
+                    &termios,
+                    rest,
+                    &mut Out {
+                        q: mbuf,
+                        cap: MASTER_CAP,
+                    },
+                );
             }
-            if let Err(e) = p.wait(t, seq, None) {
-                return if done > 0 { Ok(done) } else { Err(e) };
-            }
-        }
+            Ok((n, Vec::new()))
+        })
     }
 
     fn poll(&self, _f: &File) -> u32 {
