@@ -321,7 +321,8 @@ impl FileOps for HostFdOps {
             };
             return if r < 0 { Err(errno()) } else { Ok(r as usize) };
         }
-        if self.term.is_some() && self.tostop() {
+        // (TOSTOP is asked of the host only for a writer in the background.)
+        if self.jtty().is_some_and(|tty| jobctl::in_background(t, tty)) && self.tostop() {
             self.check(t, SIGTTOU)?;
         }
         let nonblock = f.nonblock();

@@ -93,6 +93,15 @@ pub fn pgrp_orphaned(pgid: i32) -> bool {
     true
 }
 
+/// Is `t`'s process in the background of `tty`, its controlling terminal?
+pub fn in_background(t: &Task, tty: &Arc<Tty>) -> bool {
+    if !is_ctty(t, tty) {
+        return false;
+    }
+    let fg = tty.ctrl().pgrp;
+    fg != 0 && fg != t.tg.lock().pgid
+}
+
 /// The check before a background process touches its controlling terminal (reads
 /// with SIGTTIN, writes under TOSTOP and termios changes with SIGTTOU): Ok for the
 /// foreground group and for other terminals; otherwise the caller's group gets `sig`
