@@ -402,11 +402,11 @@ static void fork_cow(void) {
     }
     CHECK(!strcmp(wait_child(c), "exit 0") && p[0] == 'C', "fork chain keeps copies separate");
     /* Many forks of a large mapping. */
-    size_t big = 32 << 20;
+    size_t big = 16 << 20;
     char *b = MUSTP(mmap(NULL, big, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
     for (size_t i = 0; i < big; i += PG) b[i] = 7;
     int good = 1;
-    for (int k = 0; k < 10; k++) {
+    for (int k = 0; k < 5; k++) {
         fflush(stdout);
         c = MUST(fork());
         if (c == 0) {
@@ -416,7 +416,7 @@ static void fork_cow(void) {
         good &= !strcmp(wait_child(c), "exit 0");
     }
     for (size_t i = 0; i < big; i += PG) good &= b[i] == 7;
-    CHECK(good, "10 children wrote a 32 MiB mapping; parent's copy unchanged");
+    CHECK(good, "5 children wrote a 16 MiB mapping; parent's copy unchanged");
 }
 
 static void proc_maps(void) {

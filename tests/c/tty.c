@@ -10,6 +10,7 @@
 #include "t.h"
 #include <dirent.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/sysmacros.h>
@@ -1106,6 +1107,60 @@ static void poll_pty(void) {
     close(s);
 }
 
+/* Ready events of the master (tag 1) and the slave (tag 2) in an epoll set. */
+static void epoll_show(int ep, int timeout, const char *what) {
+    struct epoll_event ev[4];
+    int n = epoll_wait(ep, ev, 4, timeout);
+    unsigned m = 0, s = 0;
+    for (int i = 0; i < n; i++) {
+        if (ev[i].data.u32 == 1) m = ev[i].events;
+        if (ev[i].data.u32 == 2) s = ev[i].events;
+    }
+    say("%s: %d ready, master %#x slave %#x", what, n, m, s);
+}
+
+static void epoll_pty(void) {
+    int s, m = pty_pair(&s, O_NOCTTY);
+    int ep = MUST(epoll_create1(EPOLL_CLOEXEC));
+    struct epoll_event e = {.events = EPOLLIN, .data.u32 = 1};
+    MUST(epoll_ctl(ep, EPOLL_CTL_ADD, m, &e));
+    e.data.u32 = 2;
+    MUST(epoll_ctl(ep, EPOLL_CTL_ADD, s, &e));
+    epoll_show(ep, 0, "idle");
+    put(m, "ab");
+    settle(s);
+    epoll_show(ep, 0, "partial line (echo only)");
+    char b[64];
+    MUST(read(m, b, sizeof b));
+    put(m, "\n");
+    settle(s);
+    epoll_show(ep, 0, "a line");
+    MUST(read(s, b, sizeof b));
+    MUST(read(m, b, sizeof b));
+    epoll_show(ep, 0, "drained");
+    /* A blocked epoll_wait wakes for input. */
+    fflush(stdout);
+    pid_t c = MUST(fork());
+    if (c == 0) {
+        struct epoll_event one;
+        alarm(10);
+        int n = epoll_wait(ep, &one, 1, -1);
+        say("child epoll_wait: %d tag %u", n, n > 0 ? one.data.u32 : 0);
+        _exit(0);
+    }
+    MUST(write(s, "out", 3));
+    say("waiter: %s", wait_child(c));
+    /* The slave's hang-up shows as EPOLLHUP on the master. */
+    MUST(read(m, b, sizeof b));
+    close(s);
+    e.events = EPOLLIN | EPOLLOUT;
+    e.data.u32 = 1;
+    MUST(epoll_ctl(ep, EPOLL_CTL_MOD, m, &e));
+    epoll_show(ep, 0, "slave closed");
+    close(m);
+    close(ep);
+}
+
 static void flush_flow(void) {
     int s, m = pty_pair(&s, O_NOCTTY);
     int n;
@@ -1283,7 +1338,7 @@ int main(int argc, char **argv) {
         CASE(pty_basics),  CASE(termios_defaults), CASE(canonical),    CASE(echo_modes),
         CASE(raw_mode),    CASE(isig_signals),     CASE(job_control),  CASE(winsize),
         CASE(hangup),      CASE(vhangup_case),     CASE(master_eio),       CASE(leader_exit),  CASE(leader_exit_master), CASE(exit_after_hangup),  CASE(devtty),
-        CASE(sctty_rules), CASE(sctty_master),     CASE(poll_pty),     CASE(flush_flow),
+        CASE(sctty_rules), CASE(sctty_master),     CASE(poll_pty),  CASE(epoll_pty),     CASE(flush_flow),
         CASE(interrupted), CASE(packet_mode),      CASE(large_io),     {0, 0},
     };
     return run_cases(cases, argc, argv);

@@ -226,6 +226,7 @@ pub fn execve(
     let newfiles = Arc::new(files.fork_copy());
     newfiles.close_on_exec();
     *t.files.lock().unwrap() = newfiles;
+    crate::timers::on_exec(&t.tg);
     let sh = t.sighand().copy();
     sh.reset_for_exec();
     *t.sighand.lock().unwrap() = sh;

@@ -8,6 +8,7 @@ pub mod ipc;
 pub mod loader;
 pub mod memfile;
 pub mod mm;
+pub mod net;
 pub mod run;
 pub mod sandbox;
 pub mod sigframe;

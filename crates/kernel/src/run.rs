@@ -198,6 +198,7 @@ pub enum Flow {
 
 /// The run loop of one task on its own host thread.
 pub fn run_task(t: &Arc<Task>, mut ctx: Context) {
+    crate::task::set_current(t);
     let strace = kernel().opts.strace;
     loop {
         // Signals, stops and exits happen here, between application runs.
@@ -630,6 +631,7 @@ pub fn do_clone(
     ctid: u64,
     tls: u64,
     exit_signal: u32,
+    pidfd_at: u64,
 ) -> SysResult {
     const CLONE_VM: u64 = 0x100;
     const CLONE_FS: u64 = 0x200;
@@ -703,7 +705,11 @@ pub fn do_clone(
     }
     // (An exit signal above 64 is accepted, as Linux's clone does; it is simply never sent.)
     if flags & CLONE_PIDFD != 0 {
-        return Err(Errno::EINVAL);
+        if flags & CLONE_DETACHED != 0 {
+            return Err(Errno::EINVAL);
+        }
+        // The fd is written before the child exists: a bad pointer fails the clone.
+        t.write_val(pidfd_at, &-1i32)?;
     }
     // The sandbox's init may not create siblings (they would have no reaper).
     if flags & CLONE_PARENT != 0 && t.tgid() == 1 {
@@ -815,6 +821,24 @@ pub fn do_clone(
     } else {
         None
     };
+    if flags & CLONE_PIDFD != 0 {
+        let thread = (flags & CLONE_THREAD != 0).then_some(&child);
+        let pf_flags = if thread.is_some() {
+            crate::fs::pidfd::PIDFD_THREAD
+        } else {
+            0
+        };
+        let f = crate::fs::pidfd::new_file(&child.tg, thread, pf_flags);
+        let lim = crate::syscalls::file::nofile(t);
+        let r = t
+            .files()
+            .install_from(f, true, 0, lim)
+            .and_then(|fd| t.write_val(pidfd_at, &fd));
+        if let Err(e) = r {
+            exit_task(&child, None, ExitStatus::Signaled(SIGKILL, false));
+            return Err(e);
+        }
+    }
     crate::syscalls::time::on_clone(t, &child);
     if flags & CLONE_THREAD == 0 {
         crate::syscalls::identity::on_fork(&t.tg, &child.tg);

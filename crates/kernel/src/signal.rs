@@ -27,19 +27,48 @@ impl SigQueue {
         self.set |= sigbit(sig);
         self.queue.push(info);
     }
-    /// Takes the first queued instance of `sig`.
+    /// Takes the first queued instance of `sig`. POSIX timer signals go through their
+    /// timer on the way out (overrun count, re-arming; a stale one is dropped).
     pub fn take(&mut self, sig: u32) -> Option<SigInfo> {
-        let i = self.queue.iter().position(|q| q.signo as u32 == sig)?;
-        let info = self.queue.remove(i);
-        if !self.queue.iter().any(|q| q.signo as u32 == sig) {
-            self.set &= !sigbit(sig);
+        loop {
+            let i = self.queue.iter().position(|q| q.signo as u32 == sig)?;
+            let mut info = self.queue.remove(i);
+            if !self.queue.iter().any(|q| q.signo as u32 == sig) {
+                self.set &= !sigbit(sig);
+            }
+            if info._pad == crate::timers::TIMER_MARK {
+                info._pad = 0;
+                if !crate::timers::dequeued(&mut info) {
+                    continue;
+                }
+            }
+            return Some(info);
         }
-        Some(info)
     }
-    /// Removes every instance of the signals in `mask`.
+    /// Takes the next signal among `allowed` (see `next`), if any.
+    pub fn take_next(&mut self, allowed: u64) -> Option<SigInfo> {
+        while let Some(sig) = self.next(allowed) {
+            if let Some(i) = self.take(sig) {
+                return Some(i);
+            }
+        }
+        None
+    }
+    /// Removes every instance of the signals in `mask` (a POSIX timer whose signal goes
+    /// runs on as if it had been delivered).
     pub fn discard(&mut self, mask: u64) {
-        self.queue.retain(|q| mask & sigbit(q.signo as u32) == 0);
+        let mut gone = Vec::new();
+        self.queue.retain(|q| {
+            let keep = mask & sigbit(q.signo as u32) == 0;
+            if !keep && q._pad == crate::timers::TIMER_MARK {
+                gone.push(*q);
+            }
+            keep
+        });
         self.set &= !mask;
+        for mut info in gone {
+            crate::timers::dequeued(&mut info);
+        }
     }
     /// The signal to deliver next among `allowed`: synchronous faults first, then lowest.
     pub fn next(&self, allowed: u64) -> Option<u32> {
@@ -116,6 +145,22 @@ fn is_ignored(t: &Task, sig: u32) -> bool {
     a.handler == SIG_IGN || (a.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore)
 }
 
+/// Whether a signal sent to `tg` now would be dropped as ignored (not blocked by every
+/// thread, and ignored).
+pub fn group_ignores(tg: &Arc<ThreadGroup>, sig: u32) -> bool {
+    if sig == 0 || sig > NSIG {
+        return true;
+    }
+    let threads = kernel().procs.lock().unwrap().threads_of(tg);
+    let Some(first) = threads.first() else {
+        return true;
+    };
+    let blocked_by_all = threads
+        .iter()
+        .all(|t| t.sig.lock().unwrap().mask & sigbit(sig) != 0);
+    is_ignored(first, sig) && !blocked_by_all
+}
+
 /// Sends `info` to the whole thread group of `leader` (kill, sigqueue, SIGCHLD, timers).
 pub fn send_to_group(tg: &Arc<ThreadGroup>, info: SigInfo) {
     let sig = info.signo as u32;
@@ -173,6 +218,7 @@ pub fn send_to_group(tg: &Arc<ThreadGroup>, info: SigInfo) {
         }
         s.shared_pending.push(info);
     }
+    crate::fs::signalfd::notify(tg.tgid);
     // Wake a thread that can take it.
     let target = threads
         .iter()
@@ -225,6 +271,7 @@ pub fn send_to_task(t: &Arc<Task>, info: SigInfo) {
         t.tg.lock().shared_pending.discard(sigbit(SIGCONT));
     }
     t.sig.lock().unwrap().pending.push(info);
+    crate::fs::signalfd::notify(t.tgid());
     t.kick();
 }
 
@@ -284,13 +331,12 @@ pub fn dequeue(t: &Task) -> Next {
                 return Next::Die(st);
             }
             let mut s = t.sig.lock().unwrap();
-            if let Some(sig) = s.pending.next(allowed) {
-                s.pending.take(sig)
-            } else if let Some(sig) = tg.shared_pending.next(allowed) {
-                drop(s);
-                tg.shared_pending.take(sig)
-            } else {
-                None
+            match s.pending.take_next(allowed) {
+                Some(i) => Some(i),
+                None => {
+                    drop(s);
+                    tg.shared_pending.take_next(allowed)
+                }
             }
         };
         let Some(info) = info else { return Next::None };

@@ -6,6 +6,8 @@
 //! written data, flags, signal sets, timespecs, argv) are decoded from application memory.
 //! Unreadable memory is shown as the address, as strace does.
 
+mod sock;
+
 use crate::task::Task;
 use abi::Errno;
 
@@ -399,6 +401,9 @@ fn special(m: &dyn UserMem, nr: u64, a: &[u64; 6]) -> Option<Vec<String>> {
     use abi::sysno as n;
     const O_CREAT: u64 = 0o100;
     const O_TMPFILE: u64 = 0o20000000;
+    if let Some(v) = sock::special(m, nr, a) {
+        return Some(v);
+    }
     if let Some(v) = crate::ipc::trace::args(m, nr, a) {
         return Some(v);
     }
@@ -442,6 +447,20 @@ fn special(m: &dyn UserMem, nr: u64, a: &[u64; 6]) -> Option<Vec<String>> {
             a[3].to_string(),
         ],
         n::FUTEX => futex(m, a),
+        n::EPOLL_CTL
+        | n::EPOLL_CREATE1
+        | n::EVENTFD2
+        | n::TIMERFD_CREATE
+        | n::TIMERFD_SETTIME
+        | n::TIMER_SETTIME
+        | n::TIMER_CREATE
+        | n::SIGNALFD4
+        | n::PIDFD_OPEN
+        | n::EPOLL_PWAIT2
+        | n::FUTEX_WAITV
+        | n::FUTEX_WAKE
+        | n::FUTEX_WAIT
+        | n::FUTEX_REQUEUE => event_call(m, nr, a),
         n::PRCTL => prctl(m, a),
         n::ARCH_PRCTL => vec![lookup(a[0], ARCH_PRCTL), hex(a[1])],
         _ => return None,
@@ -1542,6 +1561,202 @@ fn prctl(m: &dyn UserMem, a: &[u64; 6]) -> Vec<String> {
 // ---------------------------------------------------------------------------------------------
 
 /// glibc's strerror text for errno `e`.
+// ---------------------------------------------------------------------------------------------
+// Event files, timers and futex2
+
+const EPOLL_EVENTS: &[(u64, &str)] = &[
+    (0x1, "EPOLLIN"),
+    (0x2, "EPOLLPRI"),
+    (0x4, "EPOLLOUT"),
+    (0x8, "EPOLLERR"),
+    (0x10, "EPOLLHUP"),
+    (0x20, "EPOLLNVAL"),
+    (0x40, "EPOLLRDNORM"),
+    (0x80, "EPOLLRDBAND"),
+    (0x100, "EPOLLWRNORM"),
+    (0x200, "EPOLLWRBAND"),
+    (0x400, "EPOLLMSG"),
+    (0x2000, "EPOLLRDHUP"),
+    (1 << 28, "EPOLLEXCLUSIVE"),
+    (1 << 29, "EPOLLWAKEUP"),
+    (1 << 30, "EPOLLONESHOT"),
+    (1 << 31, "EPOLLET"),
+];
+const EFD_FLAGS: &[(u64, &str)] = &[
+    (0o2000000, "EFD_CLOEXEC"),
+    (0o4000, "EFD_NONBLOCK"),
+    (1, "EFD_SEMAPHORE"),
+];
+const TFD_FLAGS: &[(u64, &str)] = &[(0o2000000, "TFD_CLOEXEC"), (0o4000, "TFD_NONBLOCK")];
+const TFD_SETTIME: &[(u64, &str)] = &[(1, "TFD_TIMER_ABSTIME"), (2, "TFD_TIMER_CANCEL_ON_SET")];
+const SFD_FLAGS: &[(u64, &str)] = &[(0o2000000, "SFD_CLOEXEC"), (0o4000, "SFD_NONBLOCK")];
+const PIDFD_FLAGS: &[(u64, &str)] = &[(0o4000, "PIDFD_NONBLOCK"), (0o200, "PIDFD_THREAD")];
+const FUTEX2_FLAGS: &[(u64, &str)] = &[
+    (3, "FUTEX2_SIZE_U64"),
+    (2, "FUTEX2_SIZE_U32"),
+    (1, "FUTEX2_SIZE_U16"),
+    (4, "FUTEX2_NUMA"),
+    (8, "FUTEX2_MPOL"),
+    (128, "FUTEX2_PRIVATE"),
+];
+
+fn itimerspec(m: &dyn UserMem, addr: u64) -> String {
+    if addr == 0 {
+        return "NULL".into();
+    }
+    format!(
+        "{{it_interval={}, it_value={}}}",
+        timespec(m, addr),
+        timespec(m, addr.wrapping_add(16))
+    )
+}
+
+fn sigevent(m: &dyn UserMem, addr: u64) -> String {
+    if addr == 0 {
+        return "NULL".into();
+    }
+    let mut b = [0u8; 24];
+    if m.read(addr, &mut b).is_err() {
+        return hex(addr);
+    }
+    let val = u64::from_le_bytes(b[0..8].try_into().unwrap());
+    let signo = i32::from_le_bytes(b[8..12].try_into().unwrap());
+    let notify = i32::from_le_bytes(b[12..16].try_into().unwrap());
+    let tid = i32::from_le_bytes(b[16..20].try_into().unwrap());
+    let how = match notify {
+        0 => "SIGEV_SIGNAL".to_string(),
+        1 => "SIGEV_NONE".to_string(),
+        2 => "SIGEV_THREAD".to_string(),
+        4 => "SIGEV_THREAD_ID".to_string(),
+        n => n.to_string(),
+    };
+    let mut o = format!(
+        "{{sigev_value={{sival_int={}, sival_ptr={}}}, sigev_signo={}, sigev_notify={}",
+        val as i32,
+        hex(val),
+        signame(signo as u32 as u64),
+        how
+    );
+    if notify == 4 {
+        o.push_str(&format!(", sigev_notify_thread_id={tid}"));
+    }
+    o.push('}');
+    o
+}
+
+fn futex_waitv_arg(m: &dyn UserMem, addr: u64, n: u64) -> String {
+    if addr == 0 {
+        return "NULL".into();
+    }
+    let mut parts = Vec::new();
+    for i in 0..n.min(8) {
+        let mut b = [0u8; 24];
+        if m.read(addr.wrapping_add(i * 24), &mut b).is_err() {
+            return hex(addr);
+        }
+        parts.push(format!(
+            "{{val={}, uaddr={}, flags={}}}",
+            u64::from_le_bytes(b[0..8].try_into().unwrap()),
+            ptr(u64::from_le_bytes(b[8..16].try_into().unwrap())),
+            flags(
+                u32::from_le_bytes(b[16..20].try_into().unwrap()) as u64,
+                FUTEX2_FLAGS,
+                "FUTEX2_SIZE_U8"
+            )
+        ));
+    }
+    if n > 8 {
+        parts.push("...".into());
+    }
+    format!("[{}]", parts.join(", "))
+}
+
+/// Calls of event files, timers and futex2 whose arguments are structures or own flags.
+fn event_call(m: &dyn UserMem, nr: u64, a: &[u64; 6]) -> Vec<String> {
+    use abi::sysno as n;
+    let fd = |v: u64| (v as i32).to_string();
+    match nr {
+        n::EPOLL_CTL => {
+            let ev = if a[1] == 2 {
+                ptr(a[3])
+            } else {
+                let mut b = [0u8; 12];
+                if a[3] == 0 || m.read(a[3], &mut b).is_err() {
+                    ptr(a[3])
+                } else {
+                    let e = u32::from_le_bytes(b[0..4].try_into().unwrap()) as u64;
+                    let d = u64::from_le_bytes(b[4..12].try_into().unwrap());
+                    format!(
+                        "{{events={}, data={{u32={}, u64={}}}}}",
+                        flags(e, EPOLL_EVENTS, "0"),
+                        d as u32,
+                        d
+                    )
+                }
+            };
+            vec![fd(a[0]), lookup(a[1], EPOLL_CTL), fd(a[2]), ev]
+        }
+        n::EPOLL_CREATE1 => vec![flags(a[0], &[(0o2000000, "EPOLL_CLOEXEC")], "0")],
+        n::EVENTFD2 => vec![(a[0] as u32).to_string(), flags(a[1], EFD_FLAGS, "0")],
+        n::TIMERFD_CREATE => vec![clockid(a[0]), flags(a[1], TFD_FLAGS, "0")],
+        n::TIMERFD_SETTIME => vec![
+            fd(a[0]),
+            flags(a[1], TFD_SETTIME, "0"),
+            itimerspec(m, a[2]),
+            ptr(a[3]),
+        ],
+        n::TIMER_SETTIME => vec![
+            (a[0] as i32).to_string(),
+            flags(a[1], TIMER_FLAGS, "0"),
+            itimerspec(m, a[2]),
+            ptr(a[3]),
+        ],
+        n::TIMER_CREATE => vec![clockid(a[0]), sigevent(m, a[1]), ptr(a[2])],
+        n::SIGNALFD4 => vec![
+            fd(a[0]),
+            sigset_at(m, a[1]),
+            a[2].to_string(),
+            flags(a[3], SFD_FLAGS, "0"),
+        ],
+        n::PIDFD_OPEN => vec![fd(a[0]), flags(a[1], PIDFD_FLAGS, "0")],
+        n::EPOLL_PWAIT2 => vec![
+            fd(a[0]),
+            ptr(a[1]),
+            (a[2] as i32).to_string(),
+            timespec(m, a[3]),
+            sigset_at(m, a[4]),
+            a[5].to_string(),
+        ],
+        n::FUTEX_WAITV => vec![
+            futex_waitv_arg(m, a[0], a[1]),
+            a[1].to_string(),
+            hex(a[2]),
+            timespec(m, a[3]),
+            clockid(a[4]),
+        ],
+        n::FUTEX_WAKE => vec![
+            ptr(a[0]),
+            hex(a[1]),
+            (a[2] as i32).to_string(),
+            flags(a[3], FUTEX2_FLAGS, "FUTEX2_SIZE_U8"),
+        ],
+        n::FUTEX_WAIT => vec![
+            ptr(a[0]),
+            a[1].to_string(),
+            hex(a[2]),
+            flags(a[3], FUTEX2_FLAGS, "FUTEX2_SIZE_U8"),
+            timespec(m, a[4]),
+            clockid(a[5]),
+        ],
+        _ => vec![
+            futex_waitv_arg(m, a[0], 2),
+            hex(a[1]),
+            (a[2] as i32).to_string(),
+            (a[3] as i32).to_string(),
+        ],
+    }
+}
+
 pub fn strerror(e: i32) -> String {
     const T: [&str; 134] = [
         "Success",
@@ -1752,6 +1967,38 @@ mod tests {
     }
 
     #[test]
+    fn socket_calls() {
+        let mut m = Mem::default();
+        m.put(0x1000, &1i32.to_ne_bytes());
+        assert_eq!(
+            call(&m, n::SETSOCKOPT, [3, 1, 2, 0x1000, 4, 0]),
+            "setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4)"
+        );
+        assert_eq!(
+            call(&m, n::SHUTDOWN, [3, 1, 0, 0, 0, 0]),
+            "shutdown(3, SHUT_WR)"
+        );
+        assert_eq!(
+            call(&m, n::ACCEPT4, [3, 0, 0, 0o2004000, 0, 0]),
+            "accept4(3, NULL, NULL, SOCK_CLOEXEC|SOCK_NONBLOCK)"
+        );
+        // A msghdr with one iovec and an SCM_RIGHTS message carrying fd 5.
+        m.put(0x2000, b"A");
+        m.put_u64s(0x3000, &[0x2000, 1]);
+        m.put_u64s(0x4000, &[20]);
+        m.put(0x4008, &1i32.to_ne_bytes());
+        m.put(0x400c, &1i32.to_ne_bytes());
+        m.put(0x4010, &5i32.to_ne_bytes());
+        m.put_u64s(0x5000, &[0, 0, 0x3000, 1, 0x4000, 24, 0]);
+        assert_eq!(
+            call(&m, n::SENDMSG, [3, 0x5000, 0x4000, 0, 0, 0]),
+            "sendmsg(3, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base=\"A\", iov_len=1}], \
+             msg_iovlen=1, msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, \
+             cmsg_data=[5]}], msg_controllen=24, msg_flags=0}, MSG_NOSIGNAL)"
+        );
+    }
+
+    #[test]
     fn escaping() {
         assert_eq!(quote(b"hello\n"), r#""hello\n""#);
         assert_eq!(quote(b"a\"b\\c"), r#""a\"b\\c""#);
@@ -1810,6 +2057,41 @@ mod tests {
         assert_eq!(
             clockid(((!42i32) << 3 | 6) as u32 as u64),
             "MAKE_THREAD_CPUCLOCK(42, CPUCLOCK_SCHED)"
+        );
+    }
+
+    #[test]
+    fn event_calls() {
+        let mut m = Mem::default();
+        // struct epoll_event {EPOLLIN|EPOLLET, data 7}
+        let mut ev = Vec::new();
+        ev.extend_from_slice(&(0x8000_0001u32).to_le_bytes());
+        ev.extend_from_slice(&7u64.to_le_bytes());
+        m.put(0x2000, &ev);
+        assert_eq!(
+            call(&m, n::EPOLL_CTL, [3, 1, 4, 0x2000, 0, 0]),
+            "epoll_ctl(3, EPOLL_CTL_ADD, 4, {events=EPOLLIN|EPOLLET, data={u32=7, u64=7}})"
+        );
+        assert_eq!(
+            call(&m, n::EPOLL_CTL, [3, 2, 4, 0, 0, 0]),
+            "epoll_ctl(3, EPOLL_CTL_DEL, 4, NULL)"
+        );
+        assert_eq!(
+            call(&m, n::EVENTFD2, [0, 0o2004001, 0, 0, 0, 0]),
+            "eventfd2(0, EFD_CLOEXEC|EFD_NONBLOCK|EFD_SEMAPHORE)"
+        );
+        m.put_u64s(0x3000, &[0, 5, 1, 0]);
+        assert_eq!(
+            call(&m, n::TIMERFD_SETTIME, [5, 1, 0x3000, 0, 0, 0]),
+            "timerfd_settime(5, TFD_TIMER_ABSTIME, {it_interval={tv_sec=0, tv_nsec=5}, it_value={tv_sec=1, tv_nsec=0}}, NULL)"
+        );
+        assert_eq!(
+            call(&m, n::PIDFD_OPEN, [42, 0o4000, 0, 0, 0, 0]),
+            "pidfd_open(42, PIDFD_NONBLOCK)"
+        );
+        assert_eq!(
+            call(&m, n::FUTEX_WAKE, [0x4000, 0xffff_ffff, 1, 130, 0, 0]),
+            "futex_wake(0x4000, 0xffffffff, 1, FUTEX2_SIZE_U32|FUTEX2_PRIVATE)"
         );
     }
 

@@ -299,6 +299,23 @@ impl Task {
     }
 }
 
+thread_local! {
+    /// The task this host thread runs (each task has a host thread of its own).
+    static CURRENT: std::cell::RefCell<std::sync::Weak<Task>> =
+        const { std::cell::RefCell::new(std::sync::Weak::new()) };
+}
+
+/// Records `t` as the task of the calling host thread.
+pub fn set_current(t: &Arc<Task>) {
+    CURRENT.with(|c| *c.borrow_mut() = Arc::downgrade(t));
+}
+
+/// The task of the calling host thread (for the few file operations whose meaning
+/// depends on the caller, such as a signalfd's readiness).
+pub fn current() -> Option<Arc<Task>> {
+    CURRENT.with(|c| c.borrow().upgrade())
+}
+
 /// The process table.
 pub struct Procs {
     pub tasks: HashMap<i32, Arc<Task>>,

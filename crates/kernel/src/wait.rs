@@ -1,7 +1,7 @@
 //! The one wait primitive: a task sleeps on its `Waker` (an eventfd, so that host fds can
 //! be waited on together with kernel events) after registering it on `WaitQueue`s.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 
 /// A task's wake-up channel.
@@ -78,10 +78,31 @@ impl Drop for Waker {
     }
 }
 
-/// Wakers of the tasks waiting for something.
+/// Something other than a sleeping task that wants to hear when a queue is notified: an
+/// epoll interest (Linux's ep_poll_callback), or a forwarder from one queue to another.
+/// Hooks stay registered until removed (a task's waker is taken by each notification).
+pub trait WaitHook: Send + Sync {
+    /// The queue was notified with `key` (POLL* bits that may have changed; 0: anything).
+    /// Called without the queue's lock held. Returns true if it woke a waiter of its own
+    /// (an exclusive hook that did so ends the notification, as Linux's wake-one).
+    fn notify(&self, key: u32) -> bool;
+}
+
+#[derive(Default)]
+struct Inner {
+    waiters: Vec<Arc<Waker>>,
+    /// Registered hooks; exclusive ones (EPOLLEXCLUSIVE) after the others.
+    hooks: Vec<(Weak<dyn WaitHook>, bool)>,
+}
+
+/// Wakers of the tasks waiting for something, and hooks of those watching it.
+///
+/// This is the readiness hook of every pollable file: a file whose `FileOps::poll` can
+/// change notifies its queue (with the POLL* bits that may have changed), and poll, select
+/// and epoll need nothing else from it.
 #[derive(Default)]
 pub struct WaitQueue {
-    waiters: Mutex<Vec<Arc<Waker>>>,
+    inner: Mutex<Inner>,
 }
 
 impl WaitQueue {
@@ -90,21 +111,74 @@ impl WaitQueue {
     }
 
     pub fn add(&self, w: &Arc<Waker>) {
-        let mut v = self.waiters.lock().unwrap();
-        if !v.iter().any(|x| Arc::ptr_eq(x, w)) {
-            v.push(w.clone());
+        let mut g = self.inner.lock().unwrap();
+        if !g.waiters.iter().any(|x| Arc::ptr_eq(x, w)) {
+            g.waiters.push(w.clone());
         }
     }
 
     pub fn remove(&self, w: &Arc<Waker>) {
-        self.waiters.lock().unwrap().retain(|x| !Arc::ptr_eq(x, w));
+        self.inner
+            .lock()
+            .unwrap()
+            .waiters
+            .retain(|x| !Arc::ptr_eq(x, w));
     }
 
-    /// Wakes every waiter (they re-check their condition).
+    /// Registers a hook (kept until `remove_hook` or until it is dropped).
+    pub fn add_hook(&self, h: Weak<dyn WaitHook>, exclusive: bool) {
+        let mut g = self.inner.lock().unwrap();
+        g.hooks.retain(|(x, _)| x.strong_count() > 0);
+        if exclusive {
+            g.hooks.push((h, true));
+        } else {
+            let at = g.hooks.iter().position(|x| x.1).unwrap_or(g.hooks.len());
+            g.hooks.insert(at, (h, false));
+        }
+    }
+
+    pub fn remove_hook(&self, h: &Weak<dyn WaitHook>) {
+        self.inner
+            .lock()
+            .unwrap()
+            .hooks
+            .retain(|(x, _)| !Weak::ptr_eq(x, h) && x.strong_count() > 0);
+    }
+
+    /// Whether a task sleeps here or a hook listens (Linux's waitqueue_active).
+    pub fn is_active(&self) -> bool {
+        let g = self.inner.lock().unwrap();
+        !g.waiters.is_empty() || g.hooks.iter().any(|(h, _)| h.strong_count() > 0)
+    }
+
+    /// Wakes every waiter (they re-check their condition) and calls the hooks.
     pub fn notify_all(&self) {
-        let v = std::mem::take(&mut *self.waiters.lock().unwrap());
-        for w in v {
+        self.notify(0)
+    }
+
+    /// Like `notify_all`, saying which POLL* bits may have changed (0: any), so that
+    /// hooks interested in other events stay quiet (Linux's wake-up keys).
+    pub fn notify(&self, key: u32) {
+        let (ws, hooks) = {
+            let mut g = self.inner.lock().unwrap();
+            let ws = std::mem::take(&mut g.waiters);
+            let hooks: Vec<(Arc<dyn WaitHook>, bool)> = if g.hooks.is_empty() {
+                Vec::new()
+            } else {
+                g.hooks
+                    .iter()
+                    .filter_map(|(h, e)| h.upgrade().map(|h| (h, *e)))
+                    .collect()
+            };
+            (ws, hooks)
+        };
+        for w in ws {
             w.wake();
+        }
+        for (h, exclusive) in hooks {
+            if h.notify(key) && exclusive {
+                break;
+            }
         }
     }
 }

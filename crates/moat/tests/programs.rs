@@ -378,3 +378,17 @@ fn python_stdlib() {
     ])
     .diff();
 }
+
+/// sysfs: the sandbox's own CPU lists (the same as the host's on a machine whose CPUs
+/// are all ours), read by nproc and Python to size themselves; read-only.
+#[test]
+fn sysfs_cpu_lists() {
+    sh(
+        "cat /sys/devices/system/cpu/online /sys/devices/system/cpu/possible; nproc; \
+        python3 -c 'import os; print(os.cpu_count())'; ls -d /sys/fs/cgroup",
+    )
+    .diff();
+    let r = sh("touch /sys/x 2>/dev/null || echo read-only").moat();
+    r.expect_status(0);
+    assert_eq!(r.stdout_str(), "read-only\n");
+}

@@ -9,7 +9,7 @@ c_cases!("tty", Variant::Static;
     pty_basics, termios_defaults, canonical, echo_modes, raw_mode, isig_signals, job_control,
     winsize, hangup, vhangup_case, master_eio, leader_exit, leader_exit_master,
     exit_after_hangup, devtty, sctty_rules, sctty_master,
-    poll_pty, flush_flow, interrupted, packet_mode, large_io);
+    poll_pty, epoll_pty, flush_flow, interrupted, packet_mode, large_io);
 
 mod dynamic {
     c_cases!("tty", crate::common::Variant::Dynamic; pty_basics, canonical, job_control);

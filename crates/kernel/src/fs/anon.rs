@@ -1,7 +1,7 @@
 //! The internal file system of files with no place in the tree (pipes, imported host
 //! fds): each gets a detached dentry named as /proc/PID/fd shows it.
 
-use crate::vfs::{Ctx, FileOps, FileSystem, Inode, Loc, Stat, StatFs};
+use crate::vfs::{dentry, oflags, Ctx, File, FileOps, FileSystem, Inode, Loc, Stat, StatFs};
 use abi::Errno;
 use std::any::Any;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -103,4 +103,54 @@ impl Inode for AnonInode {
     ) -> Result<Box<dyn FileOps>, Errno> {
         Err(Errno::ENXIO)
     }
+}
+
+/// The one inode behind every anon_inode file (eventfd, epoll, timerfd, signalfd), as
+/// Linux's anon_inode_inode: mode 0600 with no file type bits.
+pub fn shared_inode() -> Arc<dyn Inode> {
+    static I: OnceLock<Arc<AnonInode>> = OnceLock::new();
+    I.get_or_init(|| AnonInode::new(0o600, 1)).clone()
+}
+
+/// A new file on the shared anonymous inode, named "anon_inode:[KIND]" in /proc; open
+/// for reading and writing, with O_NONBLOCK from `flags`.
+pub fn anon_inode_file(kind: &str, flags: u32, ops: Box<dyn FileOps>) -> Arc<File> {
+    let name = format!("anon_inode:[{kind}]");
+    File::new(
+        dentry::anon_loc(name.as_bytes(), shared_inode()),
+        oflags::O_RDWR | (flags & oflags::O_NONBLOCK),
+        ops,
+    )
+}
+
+/// The wait of a blocking read or write of an event file: runs `attempt` until it yields a
+/// value, sleeping on `wq` between tries (interruptibly); a non-blocking file gets EAGAIN
+/// instead of a sleep.
+pub fn wait_or_eagain<T>(
+    t: &crate::task::Task,
+    f: &File,
+    wq: &crate::wait::WaitQueue,
+    mut attempt: impl FnMut() -> Result<Option<T>, Errno>,
+) -> Result<T, Errno> {
+    let nonblock = f.nonblock();
+    t.wait_until(&[wq], None, None, || match attempt()? {
+        Some(v) => Ok(Some(v)),
+        None if nonblock => Err(Errno::EAGAIN),
+        None => Ok(None),
+    })
+}
+
+/// The offset methods of Linux's anon_inode files that have noop_llseek (eventfd, epoll,
+/// timerfd, signalfd): no offset of their own, and lseek succeeds with 0. For use inside
+/// an `impl FileOps` block.
+#[macro_export]
+macro_rules! noop_llseek {
+    () => {
+        fn seekable(&self) -> bool {
+            false
+        }
+        fn seek(&self, _off: i64, _whence: u32) -> Result<u64, abi::Errno> {
+            Ok(0)
+        }
+    };
 }

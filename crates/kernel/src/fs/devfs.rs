@@ -60,7 +60,8 @@ pub fn open_chardev(ctx: &Ctx, rdev: u64, _flags: u32) -> Result<Box<dyn FileOps
         (1, 3) => Ok(Box::new(Null)),
         (1, 5) => Ok(Box::new(Zero)),
         (1, 7) => Ok(Box::new(Full)),
-        (1, 8) | (1, 9) => Ok(Box::new(Random)),
+        (1, 8) => Ok(Box::new(Random { pollable: true })),
+        (1, 9) => Ok(Box::new(Random { pollable: false })),
         (5, 0) => crate::tty::open_dev_tty(ctx),
         (5, 1) => super::hostfd::open_console("/dev/console"),
         (5, 2) => super::devpts::open_ptmx(ctx),
@@ -121,10 +122,22 @@ impl FileOps for Full {
 }
 
 /// /dev/random and /dev/urandom: the host's CSPRNG; writes are accepted (mixing in
-/// entropy needs no effect here).
-struct Random;
+/// entropy needs no effect here). /dev/random is pollable (always ready), as in Linux.
+struct Random {
+    pollable: bool,
+}
 
 impl FileOps for Random {
+    fn poll(&self, _f: &File) -> u32 {
+        use crate::vfs::inode::{POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
+        POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM
+    }
+    fn wait_queue(&self) -> Option<std::sync::Arc<crate::wait::WaitQueue>> {
+        static Q: std::sync::OnceLock<std::sync::Arc<crate::wait::WaitQueue>> =
+            std::sync::OnceLock::new();
+        self.pollable
+            .then(|| Q.get_or_init(Default::default).clone())
+    }
     fn read(&self, _t: &Task, _f: &File, _off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
         fill_random(buf);
         Ok(buf.len())

@@ -469,7 +469,19 @@ impl FileOps for HostFdOps {
         Ok(())
     }
 
+    /// Host pipes and ttys are watched by the host-fd watcher (regular files and devices
+    /// the host cannot poll have no queue: they are always ready, and epoll refuses them).
+    fn wait_queue(&self) -> Option<Arc<crate::wait::WaitQueue>> {
+        if self.regular {
+            return None;
+        }
+        super::hostwatch::queue(&self.fd)
+    }
+
     fn host_poll(&self) -> Option<i32> {
+        if self.wait_queue().is_some() {
+            return None;
+        }
         Some(self.raw())
     }
 

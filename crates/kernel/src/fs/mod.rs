@@ -5,12 +5,19 @@
 pub mod anon;
 pub mod devfs;
 pub mod devpts;
+pub mod epoll;
+pub mod eventfd;
 pub mod hostfd;
 pub mod hostfs;
+pub mod hostwatch;
 pub mod overlay;
 pub mod pagecache;
+pub mod pidfd;
 pub mod pipe;
 pub mod procfs;
+pub mod signalfd;
+pub mod sysfs;
+pub mod timerfd;
 pub mod tmpfs;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -198,12 +198,17 @@ impl FileOps for PipeEnd {
         let r = t.wait_until(&[&p.wq], None, None, || {
             let mut s = p.st.lock().unwrap();
             if !s.buf.is_empty() {
+                // Writers hear of it only when the pipe was not writable (Linux's was_full):
+                // edge-triggered epoll on the write end sees no event for other reads.
+                let was_full = s.cap.saturating_sub(s.buf.len()) < PIPE_BUF.min(s.cap);
                 let n = buf.len().min(s.buf.len());
                 for (i, b) in s.buf.drain(..n).enumerate() {
                     buf[i] = b;
                 }
                 drop(s);
-                p.wq.notify_all();
+                if was_full {
+                    p.wq.notify(POLLOUT | POLLWRNORM);
+                }
                 return Ok(Some(n));
             }
             if s.writers == 0 {
@@ -243,7 +248,7 @@ impl FileOps for PipeEnd {
                     let k = rest.min(space);
                     s.buf.extend(&data[done..done + k]);
                     drop(s);
-                    p.wq.notify_all();
+                    p.wq.notify(POLLIN | POLLRDNORM);
                     return Ok(Some(k));
                 }
                 if nonblock {

@@ -31,6 +31,7 @@ pub struct ProcFs {
 impl ProcFs {
     pub fn new() -> Arc<ProcFs> {
         sys::snapshot_host();
+        crate::net::snapshot_host();
         Arc::new(ProcFs {
             dev: super::anon_dev(),
         })
@@ -184,6 +185,7 @@ pub(crate) const PID_ENTRIES: &[(&str, u32)] = &[
     ("maps", mode::S_IFREG | 0o444),
     ("mountinfo", mode::S_IFREG | 0o444),
     ("mounts", mode::S_IFREG | 0o444),
+    ("net", mode::S_IFDIR | 0o555),
     ("oom_adj", mode::S_IFREG | 0o644),
     ("oom_score", mode::S_IFREG | 0o444),
     ("oom_score_adj", mode::S_IFREG | 0o644),
@@ -399,6 +401,7 @@ impl Inode for ProcInode {
                         info: true,
                     },
                     "task" if tid.is_none() => Node::Tasks { tgid: *tgid },
+                    "net" => Node::Sys("net"),
                     "task" => return Err(Errno::ENOENT),
                     _ => Node::PidEntry {
                         tgid: *tgid,
@@ -577,6 +580,7 @@ impl FileOps for ProcDir {
                             info: true,
                         },
                         "task" => Node::Tasks { tgid: *tgid },
+                        "net" => Node::Sys("net"),
                         _ => Node::PidEntry {
                             tgid: *tgid,
                             tid: *tid,

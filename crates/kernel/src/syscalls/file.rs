@@ -11,6 +11,8 @@ mod fd;
 mod path;
 mod rw;
 
+pub(crate) use rw::{access_ok, iovecs};
+
 use crate::task::{SysResult, Task};
 use crate::vfs::{File, Loc};
 use abi::sysno as nr;

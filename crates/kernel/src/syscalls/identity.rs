@@ -158,6 +158,20 @@ pub fn on_exec(tg: &ThreadGroup) {
     if b & SECBIT_KEEP_CAPS != 0 {
         set_securebits(tg, b & !SECBIT_KEEP_CAPS);
     }
+    // Capabilities across execve. moat's files carry no file capabilities, so root (unless
+    // SECBIT_NOROOT) execs as Linux treats a privileged file: permitted = inheritable |
+    // bounding, effective = permitted if euid is 0, ambient cleared; anyone else keeps
+    // just the ambient set.
+    let mut g = tg.lock();
+    let c = &mut g.creds;
+    if b & SECBIT_NOROOT == 0 && (c.uid == 0 || c.euid == 0) {
+        c.cap_ambient = 0;
+        c.cap_permitted = c.cap_inheritable | c.cap_bounding;
+        c.cap_effective = if c.euid == 0 { c.cap_permitted } else { 0 };
+    } else {
+        c.cap_permitted = c.cap_ambient;
+        c.cap_effective = c.cap_ambient;
+    }
 }
 
 /// Applies `f` to the task's credentials atomically (all or nothing).

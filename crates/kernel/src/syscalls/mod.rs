@@ -1,7 +1,9 @@
 //! The system call table: a dispatcher over one module per syscall family. Each family's
 //! `dispatch` returns None for numbers that are not its own.
 
+pub mod event;
 pub mod file;
+pub mod futex;
 pub mod identity;
 pub mod ipc;
 pub mod misc;
@@ -9,7 +11,9 @@ pub mod mm;
 pub mod poll;
 pub mod process;
 pub mod signal;
+pub mod socket;
 pub mod time;
+pub mod timer;
 pub mod tty;
 
 use crate::run::{do_clone, Flow};
@@ -45,6 +49,10 @@ pub fn dispatch(t: &Arc<Task>, ctx: &mut Context, n: u64, a: &[u64; 6]) -> Flow 
         .or_else(|| signal::dispatch(t, n, a))
         .or_else(|| file::dispatch(t, n, a))
         .or_else(|| poll::dispatch(t, n, a))
+        .or_else(|| socket::dispatch(t, n, a))
+        .or_else(|| event::dispatch(t, n, a))
+        .or_else(|| timer::dispatch(t, n, a))
+        .or_else(|| futex::dispatch(t, n, a))
         .or_else(|| time::dispatch(t, n, a))
         .or_else(|| identity::dispatch(t, n, a))
         .or_else(|| ipc::dispatch(t, n, a))
@@ -72,8 +80,14 @@ pub fn dispatch(t: &Arc<Task>, ctx: &mut Context, n: u64, a: &[u64; 6]) -> Flow 
 fn dispatch_ctx(t: &Arc<Task>, ctx: &mut Context, n: u64, a: &[u64; 6]) -> Option<Flow> {
     Some(match n {
         nr::CLONE => {
-            // x86-64 order: flags, newsp, parent_tid, child_tid, tls.
+            // x86-64 order: flags, newsp, parent_tid, child_tid, tls. CLONE_PIDFD puts the
+            // pidfd where the parent's tid would go, so the two cannot be combined.
+            const CLONE_PIDFD: u64 = 0x1000;
+            const CLONE_PARENT_SETTID: u64 = 0x100000;
             let flags = a[0];
+            if flags & CLONE_PIDFD != 0 && flags & CLONE_PARENT_SETTID != 0 {
+                return Some(Flow::Ret(Err(Errno::EINVAL)));
+            }
             Flow::Ret(do_clone(
                 t,
                 ctx,
@@ -83,9 +97,10 @@ fn dispatch_ctx(t: &Arc<Task>, ctx: &mut Context, n: u64, a: &[u64; 6]) -> Optio
                 a[3],
                 a[4],
                 (flags & 0xff) as u32,
+                a[2],
             ))
         }
-        nr::FORK => Flow::Ret(do_clone(t, ctx, 0, 0, 0, 0, 0, abi::signal::SIGCHLD)),
+        nr::FORK => Flow::Ret(do_clone(t, ctx, 0, 0, 0, 0, 0, abi::signal::SIGCHLD, 0)),
         nr::VFORK => Flow::Ret(do_clone(
             t,
             ctx,
@@ -95,6 +110,7 @@ fn dispatch_ctx(t: &Arc<Task>, ctx: &mut Context, n: u64, a: &[u64; 6]) -> Optio
             0,
             0,
             abi::signal::SIGCHLD,
+            0,
         )),
         nr::CLONE3 => Flow::Ret(clone3(t, ctx, a[0], a[1])),
         nr::EXECVE => exec(t, ctx, libc::AT_FDCWD as u64, a[0], a[1], a[2], 0),
@@ -130,7 +146,7 @@ fn clone3(t: &Arc<Task>, ctx: &mut Context, uargs: u64, size: u64) -> crate::Sys
             0
         }
     };
-    let (flags, _pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls) =
+    let (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls) =
         (w(0), w(1), w(2), w(3), w(4), w(5), w(6), w(7));
     if exit_signal > 64 || flags & 0xff != 0 {
         return Err(Errno::EINVAL);
@@ -155,6 +171,7 @@ fn clone3(t: &Arc<Task>, ctx: &mut Context, uargs: u64, size: u64) -> crate::Sys
         child_tid,
         tls,
         exit_signal as u32,
+        pidfd,
     )
 }
 
@@ -231,14 +248,11 @@ pub fn compat_ctx() -> &'static [(u64, &'static str)] {
     &[
         (
             nr::CLONE,
-            "partial: namespace flags (CLONE_NEW*) and CLONE_PIDFD return EPERM/EINVAL",
+            "partial: namespace flags (CLONE_NEW*) return EPERM",
         ),
         (nr::FORK, ""),
         (nr::VFORK, ""),
-        (
-            nr::CLONE3,
-            "partial: set_tid, cgroup and CLONE_PIDFD unsupported",
-        ),
+        (nr::CLONE3, "partial: set_tid and cgroup unsupported"),
         (nr::EXECVE, ""),
         (nr::EXECVEAT, ""),
         (nr::EXIT, ""),
@@ -252,8 +266,12 @@ pub fn compat_ctx() -> &'static [(u64, &'static str)] {
 /// "implemented", "partial: ..." or "ENOSYS".
 pub fn compat_table() -> Vec<(u64, &'static str, String)> {
     let mut known: std::collections::HashMap<u64, &'static str> = std::collections::HashMap::new();
-    let lists: [&[(u64, &'static str)]; 11] = [
+    let lists: [&[(u64, &'static str)]; 15] = [
         poll::compat(),
+        socket::compat(),
+        event::compat(),
+        timer::compat(),
+        futex::compat(),
         compat_ctx(),
         mm::compat(),
         process::compat(),

@@ -30,7 +30,7 @@ pub fn dispatch(t: &Task, n: u64, a: &[u64; 6]) -> Option<SysResult> {
 
 pub fn compat() -> &'static [(u64, &'static str)] {
     &[
-        (nr::POLL, "partial: when several host fds (stdio) are polled at once, all but one are rechecked every 10 ms"),
+        (nr::POLL, ""),
         (nr::PPOLL, ""),
         (nr::SELECT, ""),
         (nr::PSELECT6, ""),
@@ -187,7 +187,7 @@ fn read_timespec(t: &Task, addr: u64) -> Result<Option<Duration>, Errno> {
 
 /// Installs a temporary signal mask for the call; the run loop restores the old one
 /// (after the handler, if one runs), as Linux's set_user_sigmask does.
-fn set_temp_mask(t: &Task, mask_ptr: u64, size: u64) -> Result<(), Errno> {
+pub(crate) fn set_temp_mask(t: &Task, mask_ptr: u64, size: u64) -> Result<(), Errno> {
     if mask_ptr == 0 {
         return Ok(());
     }

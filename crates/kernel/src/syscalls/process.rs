@@ -8,7 +8,6 @@ use abi::sysno as nr;
 use abi::Errno;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 pub fn dispatch(t: &Task, n: u64, a: &[u64; 6]) -> Option<SysResult> {
     Some(match n {
@@ -26,7 +25,6 @@ pub fn dispatch(t: &Task, n: u64, a: &[u64; 6]) -> Option<SysResult> {
         nr::GETPGRP => Ok(t.tg.lock().pgid as u64),
         nr::WAIT4 => wait4(t, a[0] as i32, a[1], a[2], a[3]),
         nr::WAITID => waitid(t, a[0], a[1] as i32, a[2], a[3], a[4]),
-        nr::FUTEX => do_futex(t, a),
         nr::SET_ROBUST_LIST => {
             if a[1] != 24 {
                 return Some(Err(Errno::EINVAL));
@@ -52,11 +50,7 @@ pub fn compat() -> &'static [(u64, &'static str)] {
         (nr::GETPGID, ""),
         (nr::GETPGRP, ""),
         (nr::WAIT4, ""),
-        (nr::WAITID, "partial: P_PIDFD unsupported"),
-        (
-            nr::FUTEX,
-            "partial: PI futexes (LOCK_PI, UNLOCK_PI, TRYLOCK_PI, *_REQUEUE_PI) return ENOSYS",
-        ),
+        (nr::WAITID, ""),
         (nr::SET_ROBUST_LIST, ""),
         (nr::GET_ROBUST_LIST, ""),
     ]
@@ -310,6 +304,7 @@ fn waitid(t: &Task, idtype: u64, id: i32, infop: u64, options: u64, rusage: u64)
     if options & (WEXITED | WSTOPPED | WCONTINUED) == 0 {
         return Err(Errno::EINVAL);
     }
+    let mut pidfd_nonblock = false;
     let sel = match idtype {
         0 => Sel::Any,
         1 => {
@@ -324,9 +319,26 @@ fn waitid(t: &Task, idtype: u64, id: i32, infop: u64, options: u64, rusage: u64)
             }
             Sel::Pgid(if id == 0 { t.tg.lock().pgid } else { id })
         }
+        3 => {
+            // P_PIDFD: a non-blocking pidfd makes the wait WNOHANG, and EAGAIN if the
+            // caller did not ask for that itself.
+            if id < 0 {
+                return Err(Errno::EINVAL);
+            }
+            let (pid, nonblock) = super::event::waitid_target(t, id)?;
+            pidfd_nonblock = nonblock;
+            Sel::Pid(pid)
+        }
         _ => return Err(Errno::EINVAL),
     };
-    let r = wait_common(t, sel, options)?;
+    let eff = if pidfd_nonblock {
+        options | WNOHANG
+    } else {
+        options
+    };
+    let r = wait_common(t, sel, eff)?;
+    // (The zeroed siginfo is still written.)
+    let eagain = r.is_none() && pidfd_nonblock && options & WNOHANG == 0;
     if infop != 0 {
         let mut info = SigInfo::default();
         if let Some(r) = &r {
@@ -337,78 +349,11 @@ fn waitid(t: &Task, idtype: u64, id: i32, infop: u64, options: u64, rusage: u64)
         }
         t.write_mem(infop, info.as_bytes())?;
     }
+    if eagain {
+        return Err(Errno::EAGAIN);
+    }
     write_rusage(t, rusage)?;
     Ok(0)
-}
-
-fn read_timeout(t: &Task, addr: u64) -> Result<Option<Duration>, Errno> {
-    if addr == 0 {
-        return Ok(None);
-    }
-    let ts: [i64; 2] = t.read_val(addr)?;
-    if ts[0] < 0 || ts[1] < 0 || ts[1] >= 1_000_000_000 {
-        return Err(Errno::EINVAL);
-    }
-    Ok(Some(Duration::new(ts[0] as u64, ts[1] as u32)))
-}
-
-fn clock_now(realtime: bool) -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: valid out pointer.
-    unsafe {
-        libc::clock_gettime(
-            if realtime {
-                libc::CLOCK_REALTIME
-            } else {
-                libc::CLOCK_MONOTONIC
-            },
-            &mut ts,
-        )
-    };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
-fn do_futex(t: &Task, a: &[u64; 6]) -> SysResult {
-    const FUTEX_PRIVATE: u64 = 128;
-    const FUTEX_CLOCK_REALTIME: u64 = 256;
-    let op = a[1];
-    let cmd = op & !(FUTEX_PRIVATE | FUTEX_CLOCK_REALTIME);
-    let private = op & FUTEX_PRIVATE != 0;
-    let addr = a[0];
-    let val = a[2] as u32;
-    match cmd {
-        0 | 9 => {
-            // WAIT: relative timeout (monotonic); WAIT_BITSET: absolute.
-            if cmd == 0 && op & FUTEX_CLOCK_REALTIME != 0 {
-                return Err(Errno::ENOSYS);
-            }
-            let bitset = if cmd == 9 { a[5] as u32 } else { u32::MAX };
-            let deadline = match read_timeout(t, a[3])? {
-                None => None,
-                Some(d) if cmd == 0 => Some(Instant::now() + d),
-                Some(abs) => {
-                    let now = clock_now(op & FUTEX_CLOCK_REALTIME != 0);
-                    Some(Instant::now() + abs.saturating_sub(now))
-                }
-            };
-            match futex::wait(t, addr, val, bitset, deadline, private) {
-                Err(Errno::ERESTARTSYS) if a[3] != 0 && cmd == 0 => Err(Errno::EINTR),
-                r => r,
-            }
-        }
-        1 | 10 => {
-            let bitset = if cmd == 10 { a[5] as u32 } else { u32::MAX };
-            futex::wake(t, addr, val.min(i32::MAX as u32), bitset, private)
-        }
-        3 => futex::requeue(t, addr, val, a[3] as u32, a[4], None, private),
-        4 => futex::requeue(t, addr, val, a[3] as u32, a[4], Some(a[5] as u32), private),
-        5 => futex::wake_op(t, addr, val, a[4], a[3] as u32, a[5] as u32, private),
-        6 | 7 | 8 | 11 | 12 | 13 => Err(Errno::ENOSYS),
-        _ => Err(Errno::ENOSYS),
-    }
 }
 
 fn get_robust_list(t: &Task, pid: i32, head_ptr: u64, len_ptr: u64) -> SysResult {
@@ -457,7 +402,7 @@ pub fn exit_robust_and_cleartid(t: &Arc<Task>) {
             }
         }
     }
-    futex::forget_task(t.tid);
+    futex::forget_task(t);
 }
 
 fn walk_robust(t: &Task, head: u64) {
@@ -469,13 +414,12 @@ fn walk_robust(t: &Task, head: u64) {
     };
     let offset = h[1] as i64;
     let pending = h[2];
+    // A PI futex gets FUTEX_OWNER_DIED here too; its waiters are woken when the kernel
+    // hands it over (futex::forget_task).
     let handle = |entry: u64| {
-        let pi = entry & 1;
+        let pi = entry & 1 != 0;
         let e = entry & !1;
         let faddr = (e as i64).wrapping_add(offset) as u64;
-        if pi != 0 {
-            return;
-        }
         if let Ok(a) = futex::atomic_at(t, faddr, true) {
             let mut cur = a.load(Ordering::SeqCst);
             loop {
@@ -488,7 +432,7 @@ fn walk_robust(t: &Task, head: u64) {
                     Err(c) => cur = c,
                 }
             }
-            if cur & FUTEX_WAITERS != 0 {
+            if cur & FUTEX_WAITERS != 0 && !pi {
                 for private in [false, true] {
                     if let Ok(k) = futex::key(t, faddr, private) {
                         futex::wake_raw(k, 1);

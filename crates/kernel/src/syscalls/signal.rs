@@ -161,14 +161,11 @@ fn sigtimedwait(t: &Task, set: u64, info: u64, timeout: u64, size: u64) -> SysRe
     let take = || -> Option<SigInfo> {
         let mut tg = t.tg.lock();
         let mut s = t.sig.lock().unwrap();
-        if let Some(sig) = s.pending.next(want) {
-            return s.pending.take(sig);
+        if let Some(i) = s.pending.take_next(want) {
+            return Some(i);
         }
         drop(s);
-        if let Some(sig) = tg.shared_pending.next(want) {
-            return tg.shared_pending.take(sig);
-        }
-        None
+        tg.shared_pending.take_next(want)
     };
     if let Some(i) = take() {
         if info != 0 {
@@ -305,6 +302,7 @@ fn sigqueueinfo(t: &Task, pid: i32, tid: Option<i32>, sig: u64, uinfo: u64) -> S
     let mut b = [0u8; 128];
     t.read_mem(uinfo, &mut b)?;
     let mut info = SigInfo::from_bytes(&b);
+    info._pad = 0;
     // Only the kernel may send SI_USER/SI_KERNEL-coded signals to another process.
     if (info.code >= 0 || info.code == SI_TKILL) && pid != t.tgid() {
         return Err(Errno::EPERM);

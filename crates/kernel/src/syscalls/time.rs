@@ -107,8 +107,8 @@ pub fn compat() -> &'static [(u64, &'static str)] {
         (nr::CLOCK_NANOSLEEP, "TIMER_ABSTIME on CLOCK_REALTIME does not follow host clock jumps during the sleep"),
         (nr::RESTART_SYSCALL, "partial: resumes nanosleep/clock_nanosleep; EINTR otherwise"),
         (nr::ALARM, ""),
-        (nr::SETITIMER, "partial: ITIMER_VIRTUAL and ITIMER_PROF count wall time, not CPU time"),
-        (nr::GETITIMER, "partial: ITIMER_VIRTUAL and ITIMER_PROF count wall time, not CPU time"),
+        (nr::SETITIMER, "ITIMER_VIRTUAL and ITIMER_PROF count the CPU time of the stub threads (user) and of the kernel threads serving the process (system), checked at most every second"),
+        (nr::GETITIMER, ""),
         (nr::TIMES, ""),
         (nr::GETRUSAGE, "partial: ru_maxrss is the current resident size; fault, I/O and context-switch counts are 0"),
         (nr::SYSINFO, "partial: load averages are 0"),
@@ -200,7 +200,7 @@ fn host_clock(id: libc::clockid_t) -> Result<libc::timespec, Errno> {
     Ok(ts)
 }
 
-fn host_clock_ns(id: libc::clockid_t) -> Option<u64> {
+pub(crate) fn host_clock_ns(id: libc::clockid_t) -> Option<u64> {
     host_clock(id)
         .ok()
         .map(|ts| ts.tv_sec as u64 * NSEC_PER_SEC + ts.tv_nsec as u64)
@@ -367,7 +367,7 @@ fn read_timespec(t: &Task, addr: u64) -> Result<Duration, Errno> {
 
 /// A decoded clock id.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Clock {
+pub(crate) enum Clock {
     /// A host clock read as is.
     Host(i32),
     /// CPU time of a thread group (tgid); `virt`: user time only.
@@ -376,7 +376,7 @@ enum Clock {
     ThreadCpu(i32, bool),
 }
 
-fn decode_clock(t: &Task, id: i32) -> Result<Clock, Errno> {
+pub(crate) fn decode_clock(t: &Task, id: i32) -> Result<Clock, Errno> {
     match id {
         CLOCK_REALTIME
         | CLOCK_MONOTONIC

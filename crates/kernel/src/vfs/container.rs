@@ -218,9 +218,20 @@ fn mount_one(ctx: &Ctx, m: &MountSpec) -> Result<(), String> {
             let at = mountpoint(ctx, &m.dest, true)?;
             crate::fs::devpts::mount(&at, flags, &data)?;
         }
-        // sysfs and cgroup get their own file systems in later work; until then an empty
-        // directory stands in (the programs that look find nothing).
-        "sysfs" | "cgroup" | "cgroup2" => {
+        "sysfs" => {
+            let at = mountpoint(ctx, &m.dest, true)?;
+            let fs = crate::fs::sysfs::build().map_err(|e| e.name().to_string())?;
+            Mount::attach(
+                &at,
+                fs.clone(),
+                fs.root_dentry(),
+                flags | MNT_RDONLY,
+                "sysfs",
+            );
+        }
+        // cgroup gets its own file system in later work; until then an empty directory
+        // stands in (the programs that look find nothing).
+        "cgroup" | "cgroup2" => {
             let at = match mountpoint(ctx, &m.dest, true) {
                 Ok(at) => at,
                 Err(e) => {

@@ -196,10 +196,8 @@ impl File {
 
     /// lseek(2).
     pub fn seek(&self, off: i64, whence: u32) -> Result<u64, Errno> {
-        if !self.ops.seekable() {
-            return Err(Errno::ESPIPE);
-        }
-        if self.ops.own_offset() {
+        // Stream files answer themselves: ESPIPE, or 0 for Linux's noop_llseek files.
+        if !self.ops.seekable() || self.ops.own_offset() {
             return self.ops.seek(off, whence);
         }
         let mut pos = self.pos.lock().unwrap();

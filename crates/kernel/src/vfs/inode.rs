@@ -191,7 +191,8 @@ pub trait FileOps: Send + Sync {
     fn own_offset(&self) -> bool {
         false
     }
-    /// lseek for files with their own offset.
+    /// lseek for files with their own offset, and for stream files (ESPIPE, or Ok(0)
+    /// for files with Linux's noop_llseek such as eventfd and epoll).
     fn seek(&self, _off: i64, _whence: u32) -> Result<u64, Errno> {
         Err(Errno::ESPIPE)
     }
@@ -212,7 +213,9 @@ pub trait FileOps: Send + Sync {
     fn poll(&self, _f: &File) -> u32 {
         POLLIN | POLLOUT
     }
-    /// Queue notified when readiness may have changed, for poll/epoll.
+    /// Queue notified when readiness may have changed, for poll/select/epoll. A file
+    /// with a queue is pollable (epoll_ctl accepts it); one without is always ready and
+    /// epoll refuses it with EPERM (regular files, most devices).
     fn wait_queue(&self) -> Option<Arc<crate::wait::WaitQueue>> {
         None
     }
@@ -244,6 +247,15 @@ pub trait FileOps: Send + Sync {
     /// for their peer.
     fn open_wait(&self, _t: &Task, _f: &File) -> Result<(), Errno> {
         Ok(())
+    }
+    /// The file behind this `FileOps`, for calls that work on one kind of file only
+    /// (epoll_ctl, timerfd_settime...): `Some(self)` where that is needed.
+    fn as_any(&self) -> Option<&dyn Any> {
+        None
+    }
+    /// Lines /proc/PID/fdinfo/N shows after the common ones ("eventfd-count: ...").
+    fn fdinfo(&self, _f: &File) -> String {
+        String::new()
     }
     /// close(2) of one descriptor of this file by `t` (Linux's f_op->flush).
     fn flush(&self, _t: &Task, _f: &File) {}

@@ -233,6 +233,17 @@ pub fn mknod(ctx: &Ctx, start: &Loc, path: &[u8], m: u32, rdev: u64) -> Result<(
     Ok(())
 }
 
+/// bind(2) of a Unix socket to a path: a socket node with `perms` less the umask, with
+/// mknod's checks; returns the new node's place (EEXIST when the name exists).
+pub fn mknod_socket(ctx: &Ctx, start: &Loc, path: &[u8], perms: u32) -> Result<Loc, Errno> {
+    let (dir, name) = prepare_create(ctx, start, path, false)?;
+    let m = mode::S_IFSOCK | (perms & 0o7777 & !ctx.umask);
+    let ino = dir.inode().mknod(ctx, &name, m, 0)?;
+    let cache = dir.mnt.fs.cache_dentries();
+    let d = Dentry::new_child(&dir.dentry, &name, ino, cache);
+    Ok(Loc::new(dir.mnt.clone(), d))
+}
+
 pub fn symlink(ctx: &Ctx, target: &[u8], start: &Loc, path: &[u8]) -> Result<(), Errno> {
     if target.is_empty() {
         return Err(Errno::ENOENT);

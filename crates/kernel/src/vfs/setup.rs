@@ -107,6 +107,18 @@ pub fn setup_root(cwd_hint: &str, spec: &FsSpec) -> Result<(), String> {
         "proc",
     );
 
+    // The sandbox's own sysfs, never the host's.
+    if let Ok(at) = mountpoint(&ctx, "/sys") {
+        let sys = crate::fs::sysfs::build().map_err(|e| format!("building /sys: {}", e.name()))?;
+        Mount::attach(
+            &at,
+            sys.clone(),
+            sys.root_dentry(),
+            MNT_RDONLY | MNT_NOSUID | MNT_NODEV | MNT_NOEXEC,
+            "sysfs",
+        );
+    }
+
     for v in &spec.volumes {
         bind_host(&ctx, &v.guest, &v.host, !v.readonly)?;
     }

@@ -533,11 +533,12 @@ fn fdinfo(tgid: i32, tid: Option<i32>, fd: i32) -> Result<Vec<u8>, Errno> {
     let st = f.stat().unwrap_or_default();
     let mnt = f.loc.mnt.id;
     let pos = if f.seekable() { f.pos() } else { 0 };
-    Ok(format!(
+    let mut out = format!(
         "pos:\t{}\nflags:\t0{:o}\nmnt_id:\t{}\nino:\t{}\n",
         pos, flags, mnt, st.ino
-    )
-    .into_bytes())
+    );
+    out.push_str(&f.ops().fdinfo(&f));
+    Ok(out.into_bytes())
 }
 
 /// Writes to a /proc/PID file: comm renames the thread; the oom files accept values.

@@ -49,6 +49,7 @@ const TOP: &[&str] = &[
     "loadavg",
     "meminfo",
     "mounts",
+    "net",
     "stat",
     "swaps",
     "sys",
@@ -82,7 +83,7 @@ pub(super) fn top_entries() -> Vec<(String, Node)> {
 
 pub(super) fn top_mode(name: &str) -> u32 {
     match name {
-        "mounts" => mode::S_IFLNK | 0o777,
+        "mounts" | "net" => mode::S_IFLNK | 0o777,
         _ => mode::S_IFREG | 0o444,
     }
 }
@@ -90,6 +91,7 @@ pub(super) fn top_mode(name: &str) -> u32 {
 pub(super) fn top_link(name: &str) -> Option<&'static str> {
     match name {
         "mounts" => Some("self/mounts"),
+        "net" => Some("self/net"),
         _ => None,
     }
 }
@@ -210,7 +212,14 @@ const SYS_FILES: &[&str] = &[
     "sys/kernel/random/uuid",
     "sys/kernel/threads-max",
     "sys/kernel/version",
+    "sys/net/core/optmem_max",
+    "sys/net/core/rmem_default",
+    "sys/net/core/rmem_max",
     "sys/net/core/somaxconn",
+    "sys/net/core/wmem_default",
+    "sys/net/core/wmem_max",
+    "sys/net/unix/max_dgram_qlen",
+    "net/unix",
     "sys/vm/max_map_count",
     "sys/vm/mmap_min_addr",
     "sys/vm/overcommit_memory",
@@ -292,6 +301,9 @@ fn uuid() -> String {
 
 pub(super) fn sys_content(p: &str) -> Result<Vec<u8>, Errno> {
     static BOOT_ID: OnceLock<String> = OnceLock::new();
+    if p == "net/unix" {
+        return Ok(crate::net::proc_net_unix());
+    }
     if let Some(v) = crate::ipc::proc_read(p) {
         return Ok(v);
     }
@@ -315,7 +327,13 @@ pub(super) fn sys_content(p: &str) -> Result<Vec<u8>, Errno> {
         "sys/kernel/random/uuid" => uuid(),
         "sys/kernel/threads-max" => "126429".to_string(),
         "sys/kernel/version" => VERSION.to_string(),
-        "sys/net/core/somaxconn" => "4096".to_string(),
+        "sys/net/core/somaxconn" => crate::net::sysctl().somaxconn.to_string(),
+        "sys/net/core/optmem_max" => crate::net::sysctl().optmem_max.to_string(),
+        "sys/net/core/rmem_default" => crate::net::sysctl().rmem_default.to_string(),
+        "sys/net/core/rmem_max" => crate::net::sysctl().rmem_max.to_string(),
+        "sys/net/core/wmem_default" => crate::net::sysctl().wmem_default.to_string(),
+        "sys/net/core/wmem_max" => crate::net::sysctl().wmem_max.to_string(),
+        "sys/net/unix/max_dgram_qlen" => crate::net::sysctl().max_dgram_qlen.to_string(),
         "sys/vm/max_map_count" => "65530".to_string(),
         "sys/vm/mmap_min_addr" => crate::mm::MIN_ADDR.to_string(),
         "sys/vm/overcommit_memory" => "0".to_string(),

@@ -189,6 +189,9 @@ pub(crate) fn read_file(
     if pos.is_some() && stream {
         return Err(Errno::ESPIPE);
     }
+    if let Some(s) = crate::net::socket_of_file(f) {
+        return crate::syscalls::socket::sock_read(t, f, &s, iov);
+    }
     let mut buf = vec![0u8; want.min(CHUNK as u64) as usize];
     let mut done: u64 = 0;
     loop {
@@ -236,6 +239,9 @@ pub(crate) fn write_file(
     let want = total(iov);
     if pos.is_some() && !f.seekable() {
         return Err(Errno::ESPIPE);
+    }
+    if let Some(s) = crate::net::socket_of_file(f) {
+        return crate::syscalls::socket::sock_write(t, f, &s, iov);
     }
     let mut buf = vec![0u8; want.min(CHUNK as u64) as usize];
     let mut done: u64 = 0;
