@@ -17,6 +17,7 @@ pub mod socket;
 pub mod splice;
 pub mod time;
 pub mod timer;
+pub mod tty;
 pub mod xattr;
 
 use crate::run::{do_clone, Flow};
@@ -63,6 +64,7 @@ pub fn dispatch(t: &Arc<Task>, ctx: &mut Context, n: u64, a: &[u64; 6]) -> Flow 
         .or_else(|| inotify::dispatch(t, n, a))
         .or_else(|| xattr::dispatch(t, n, a))
         .or_else(|| ipc::dispatch(t, n, a))
+        .or_else(|| tty::dispatch(t, n, a))
         .or_else(|| misc::dispatch(t, n, a));
     match r {
         Some(r) => Flow::Ret(r),
@@ -272,7 +274,7 @@ pub fn compat_ctx() -> &'static [(u64, &'static str)] {
 /// "implemented", "partial: ..." or "ENOSYS".
 pub fn compat_table() -> Vec<(u64, &'static str, String)> {
     let mut known: std::collections::HashMap<u64, &'static str> = std::collections::HashMap::new();
-    let lists: [&[(u64, &'static str)]; 18] = [
+    let lists: [&[(u64, &'static str)]; 19] = [
         memfd::compat(),
         splice::compat(),
         inotify::compat(),
@@ -290,6 +292,7 @@ pub fn compat_table() -> Vec<(u64, &'static str, String)> {
         time::compat(),
         identity::compat(),
         ipc::compat(),
+        tty::compat(),
         misc::compat(),
     ];
     for l in lists {
