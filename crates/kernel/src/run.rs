@@ -891,6 +891,7 @@ pub fn run_do(
         no_new_privs: false,
         stdio: [0, 1, 2],
         init: true,
+        oom_score_adj: None,
     };
     let (go_tx, go_rx) = std::sync::mpsc::channel::<bool>();
     let (tx, rx) = std::sync::mpsc::channel::<Result<(), Errno>>();
@@ -945,6 +946,9 @@ pub(crate) fn spawn_process_task(
         return Err(Errno::EEXIST);
     }
     let rl = crate::sandbox::rlimits_of(&spec);
+    if let Some(adj) = spec.oom_score_adj {
+        crate::fs::procfs::pid::set_oom_score_adj(tid, adj);
+    }
     let tg = new_group(tid, 0, tid, tid, spec.creds.clone(), rl, SIGCHLD);
     crate::tty::console::attach_first(&tg, &spec.stdio);
     let t = new_task(tid, tg.clone(), mm, files, fs, SigHand::new(), 0);
