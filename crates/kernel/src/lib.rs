@@ -18,6 +18,7 @@ pub mod strace;
 pub mod syscalls;
 pub mod task;
 pub mod timers;
+pub mod tty;
 pub mod vfs;
 pub mod wait;
 

@@ -125,6 +125,7 @@ fn new_group(
             dead_stime: 0,
             did_exec: false,
             exit_signal,
+            ctty: None,
         }),
         child_wait: WaitQueue::new(),
         stop_wait: WaitQueue::new(),
@@ -473,6 +474,11 @@ pub fn exit_task(t: &Arc<Task>, ctx: Option<Context>, st: ExitStatus) {
         let mut g = t.tg.lock();
         g.dead_utime = u;
         g.dead_stime = s;
+        drop(g);
+        // A session leader lets its terminal go, then its files close (Linux's order:
+        // a pty master it holds hangs up a terminal no session has any more).
+        crate::tty::jobctl::on_group_exit(&t.tg);
+        *t.files.lock().unwrap() = Arc::new(FdTable::new());
     }
     let mm = t.mm();
     if let Some(mut c) = ctx {
@@ -775,6 +781,7 @@ pub fn do_clone(
             s.rlimits,
             exit_signal,
         );
+        g.lock().ctty = s.ctty.clone();
         drop(s);
         if let Some(pg) = procs.group(parent) {
             pg.lock().children.push(tid);
@@ -886,6 +893,7 @@ pub fn run_do(
         no_new_privs: false,
         stdio: [0, 1, 2],
         init: true,
+        oom_score_adj: None,
     };
     let (go_tx, go_rx) = std::sync::mpsc::channel::<bool>();
     let (tx, rx) = std::sync::mpsc::channel::<Result<(), Errno>>();
@@ -940,7 +948,11 @@ pub(crate) fn spawn_process_task(
         return Err(Errno::EEXIST);
     }
     let rl = crate::sandbox::rlimits_of(&spec);
+    if let Some(adj) = spec.oom_score_adj {
+        crate::fs::procfs::pid::set_oom_score_adj(tid, adj);
+    }
     let tg = new_group(tid, 0, tid, tid, spec.creds.clone(), rl, SIGCHLD);
+    crate::tty::console::attach_first(&tg, &spec.stdio);
     let t = new_task(tid, tg.clone(), mm, files, fs, SigHand::new(), 0);
     t.no_new_privs.store(spec.no_new_privs, Ordering::Relaxed);
     {
@@ -973,7 +985,8 @@ pub(crate) fn spawn_process_task(
     Ok(tid)
 }
 
-/// Host SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to moat go to the sandbox's init process group.
+/// Host SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to moat go to the sandbox's init process; the
+/// console's ^C/^\/^Z and window changes go to its foreground group (`tty::console`).
 fn forwarded_set() -> libc::sigset_t {
     // SAFETY: building a signal set in a local.
     unsafe {
@@ -984,6 +997,8 @@ fn forwarded_set() -> libc::sigset_t {
             libc::SIGTERM,
             libc::SIGHUP,
             libc::SIGQUIT,
+            libc::SIGTSTP,
+            libc::SIGCONT,
             libc::SIGWINCH,
             libc::SIGUSR1,
             libc::SIGUSR2,
@@ -1012,6 +1027,9 @@ pub fn forward_host_signals() {
                 let mut info: libc::siginfo_t = std::mem::zeroed();
                 let s = libc::sigwaitinfo(&set2, &mut info);
                 if s <= 0 || s == libc::SIGCHLD || s == libc::SIGPIPE {
+                    continue;
+                }
+                if crate::tty::console::forward(s, info.si_code) || s == libc::SIGCONT {
                     continue;
                 }
                 let g = kernel().procs.lock().unwrap().group(1);

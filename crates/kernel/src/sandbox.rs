@@ -96,6 +96,8 @@ pub struct ProcessSpec {
     pub stdio: [i32; 3],
     /// Whether the process is the sandbox's init (pid 1).
     pub init: bool,
+    /// /proc/PID/oom_score_adj (None: 0, or inherited).
+    pub oom_score_adj: Option<i32>,
 }
 
 /// Finds the executable the way runc does: a name without a slash is looked up on the

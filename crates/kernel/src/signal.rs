@@ -351,12 +351,18 @@ pub fn dequeue(t: &Task) -> Next {
         match default_action(sig) {
             DefaultAction::Ignore | DefaultAction::Continue => continue,
             DefaultAction::Stop => {
-                // Orphaned process groups ignore SIGTSTP/TTIN/TTOU; we keep it simple and stop.
+                // An orphaned process group ignores the terminal's stop signals: no shell
+                // is left to continue it.
+                let pgid = t.tg.lock().pgid;
+                if sig != SIGSTOP && crate::tty::jobctl::pgrp_orphaned(pgid) {
+                    continue;
+                }
                 do_group_stop(t, sig);
                 return Next::Stopped;
             }
             DefaultAction::Terminate => return Next::Die(ExitStatus::Signaled(sig, false)),
-            DefaultAction::Core => return Next::Die(ExitStatus::Signaled(sig, true)),
+            // The status shows a core dump only when one could be written (RLIMIT_CORE).
+            DefaultAction::Core => return Next::Die(ExitStatus::Signaled(sig, t.rlimit(4).0 != 0)),
         }
     }
 }
@@ -371,6 +377,10 @@ fn do_group_stop(t: &Task, sig: u32) {
         tg.child_event = Some(ChildEvent::Stopped(sig));
         tg.parent
     };
+    if t.tgid() == 1 {
+        // The sandbox's first process stopped: so does the sandbox, for the host shell.
+        crate::tty::console::first_stopped(sig);
+    }
     let p = kernel().procs.lock().unwrap().group(parent);
     if let Some(p) = p {
         p.child_wait.notify_all();

@@ -110,6 +110,8 @@ pub struct TgState {
     /// Whether execve has happened (for setpgid's EACCES).
     pub did_exec: bool,
     pub exit_signal: u32,
+    /// The controlling terminal (inherited by fork, dropped by setsid).
+    pub ctty: Option<Arc<crate::tty::Tty>>,
 }
 
 pub struct ThreadGroup {

@@ -328,6 +328,7 @@ fn start_hooks(boot: &Boot) -> Result<(), String> {
             no_new_privs: false,
             stdio: [r.as_raw_fd(), 1, 2],
             init: false,
+            oom_score_adj: None,
         };
         let pid = sandbox::prepare(spec)
             .and_then(|p| {

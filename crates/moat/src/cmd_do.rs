@@ -129,7 +129,9 @@ pub fn run(mut opts: kernel::Options, overlay: &str, args: DoArgs) -> i32 {
         .unwrap_or_else(|_| "/".into());
     match kernel::run::run_do(opts, &path, argv, envp, &cwd) {
         Ok(kernel::task::ExitStatus::Exited(c)) => c,
-        Ok(kernel::task::ExitStatus::Signaled(s, _)) => 128 + s as i32,
+        // Dying of the command's signal lets a shell see its job killed by it (and print
+        // what it prints for ^C or ^\).
+        Ok(st @ kernel::task::ExitStatus::Signaled(..)) => crate::boot::exit_like(st),
         Err(e) => {
             if let Some(num) = e.strip_prefix("exec:") {
                 let errno: i32 = num.parse().unwrap_or(0);

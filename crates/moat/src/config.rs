@@ -273,6 +273,7 @@ pub fn process_spec(p: &Process, stdio: [i32; 3], init: bool) -> kernel::sandbox
         no_new_privs: p.no_new_privileges().unwrap_or(false),
         stdio,
         init,
+        oom_score_adj: p.oom_score_adj(),
     }
 }
 

@@ -301,8 +301,10 @@ fn process_settings() {
         let b = bundle(|v| {
             args(
                 v,
-                "hostname; echo $GREETING; pwd; id -u; id -g; id -G; umask; ulimit -n; ulimit -Hn",
+                "hostname; echo $GREETING; pwd; id -u; id -g; id -G; umask; ulimit -n; ulimit -Hn; \
+                 cat /proc/self/oom_score_adj",
             );
+            v["process"]["oomScoreAdj"] = json!(100);
             v["hostname"] = json!("moat-test-host");
             v["process"]["env"] = json!(["PATH=/bin", "GREETING=hello"]);
             v["process"]["cwd"] = json!("/data");
@@ -313,7 +315,7 @@ fn process_settings() {
         let o = rt.run(&["run", "--bundle", b.dir.to_str().unwrap(), &id("settings")]);
         assert_eq!(o.code, 0, "{}: {}", rt.name, o.stderr);
         assert_eq!(
-            o.stdout, "moat-test-host\nhello\n/data\n1000\n1001\n1001 7 9\n0077\n512\n1000\n",
+            o.stdout, "moat-test-host\nhello\n/data\n1000\n1001\n1001 7 9\n0077\n512\n1000\n100\n",
             "{}",
             rt.name
         );

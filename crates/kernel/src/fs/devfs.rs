@@ -1,6 +1,7 @@
 //! /dev: a tmpfs populated with the character devices the sandbox offers (null, zero,
-//! full, random, urandom, tty), the fd/stdio symlinks, and directories for shm and pts.
-//! Device nodes are tmpfs special inodes; opening one comes here by its device number.
+//! full, random, urandom, tty, ptmx, and console when there is one), the fd/stdio
+//! symlinks, and directories for shm and pts. Device nodes are tmpfs special inodes;
+//! opening one comes here by its device number.
 
 use super::tmpfs::TmpFs;
 use crate::task::Task;
@@ -23,6 +24,7 @@ pub fn build() -> Result<Arc<TmpFs>, Errno> {
         ("random", 1, 8),
         ("urandom", 1, 9),
         ("tty", 5, 0),
+        ("ptmx", 5, 2),
     ] {
         root.mknod(&ctx, name.as_bytes(), chr, makedev(maj, min))?;
     }
@@ -41,8 +43,18 @@ pub fn build() -> Result<Arc<TmpFs>, Errno> {
     Ok(fs)
 }
 
-/// Opens the character device `rdev`.
-pub fn open_chardev(rdev: u64, _flags: u32) -> Result<Box<dyn FileOps>, Errno> {
+/// Adds /dev/console (5:1) when the sandbox runs on a terminal.
+pub fn add_console(dev: &TmpFs) -> Result<(), Errno> {
+    if crate::tty::console::get().is_some() {
+        let ctx = Ctx::kernel();
+        dev.root_inode()
+            .mknod(&ctx, b"console", mode::S_IFCHR | 0o600, makedev(5, 1))?;
+    }
+    Ok(())
+}
+
+/// Opens the character device `rdev` for the process of `ctx`.
+pub fn open_chardev(ctx: &Ctx, rdev: u64, _flags: u32) -> Result<Box<dyn FileOps>, Errno> {
     let (ma, mi) = (crate::vfs::stat::major(rdev), crate::vfs::stat::minor(rdev));
     match (ma, mi) {
         (1, 3) => Ok(Box::new(Null)),
@@ -50,7 +62,9 @@ pub fn open_chardev(rdev: u64, _flags: u32) -> Result<Box<dyn FileOps>, Errno> {
         (1, 7) => Ok(Box::new(Full)),
         (1, 8) => Ok(Box::new(Random { pollable: true })),
         (1, 9) => Ok(Box::new(Random { pollable: false })),
-        (5, 0) => super::hostfd::open_ctty(),
+        (5, 0) => crate::tty::open_dev_tty(ctx),
+        (5, 1) => super::hostfd::open_console("/dev/console"),
+        (5, 2) => super::devpts::open_ptmx(ctx),
         _ => Err(Errno::ENXIO),
     }
 }

@@ -1,37 +1,34 @@
 //! Host fds imported as files: the sandbox's stdin/stdout/stderr. Reads wait with poll
 //! (never O_NONBLOCK on the shared host fd) so a signal interrupts them; terminal ioctls
-//! are forwarded to a host tty, job-control ones emulated with the sandbox's pgids.
+//! are forwarded to a host tty, and job control on host terminals (`tty::console`) is the
+//! kernel's: their foreground groups, SIGTTIN/SIGTTOU for background groups.
 
 use super::anon::AnonInode;
 use crate::task::{SysResult, Task};
+use crate::tty::{self, console::HostTerm, jobctl, Tty};
 use crate::vfs::inode::{CURRENT, POLLERR, POLLHUP, POLLIN, POLLOUT};
 use crate::vfs::{dentry, mode, oflags, File, FileOps, Stat};
+use abi::signal::{SIGTTIN, SIGTTOU};
 use abi::Errno;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 
-const TCGETS: u32 = 0x5401;
-const TCSETS: u32 = 0x5402;
-const TCSETSW: u32 = 0x5403;
-const TCSETSF: u32 = 0x5404;
-const TCFLSH: u32 = 0x540b;
-const TIOCSCTTY: u32 = 0x540e;
-const TIOCGPGRP: u32 = 0x540f;
-const TIOCSPGRP: u32 = 0x5410;
-const TIOCGWINSZ: u32 = 0x5413;
-const TIOCSWINSZ: u32 = 0x5414;
+use tty::termios::{TERMIOS2_SIZE, TERMIOS_SIZE, TERMIO_SIZE};
+use tty::{
+    TCFLSH, TCGETA, TCGETS, TCGETS2, TCSBRK, TCSETA, TCSETAF, TCSETAW, TCSETS, TCSETS2, TCSETSF,
+    TCSETSF2, TCSETSW, TCSETSW2, TCXONC, TIOCGPGRP, TIOCGSID, TIOCGWINSZ, TIOCNOTTY, TIOCSCTTY,
+    TIOCSPGRP, TIOCSWINSZ,
+};
 const FIONREAD: u32 = 0x541b;
-const TIOCNOTTY: u32 = 0x5422;
-const TIOCGSID: u32 = 0x5429;
-const TCXONC: u32 = 0x540a;
-const TCSBRK: u32 = 0x5409;
-/// Size of the kernel's struct termios.
-const TERMIOS_SIZE: usize = 36;
 
-/// The foreground process group of the sandbox's terminal (0: not set yet, which reads
-/// as the caller's own group).
-static FG_PGRP: AtomicI32 = AtomicI32::new(0);
+/// Bytes a termios request copies: termios, termios2 or termio.
+fn termios_size(cmd: u32) -> usize {
+    match cmd {
+        TCGETS2 | TCSETS2 | TCSETSW2 | TCSETSF2 => TERMIOS2_SIZE,
+        TCGETA | TCSETA | TCSETAW | TCSETAF => TERMIO_SIZE,
+        _ => TERMIOS_SIZE,
+    }
+}
 
 fn errno() -> Errno {
     Errno(
@@ -66,6 +63,8 @@ pub struct HostFdOps {
     /// Shared by every reopen of the same imported fd; closed with the last.
     fd: Arc<OwnedFd>,
     tty: bool,
+    /// The host terminal this fd is (job control applies); it lives while its files do.
+    term: Option<Arc<HostTerm>>,
     /// Regular host files are read and written at the sandbox file's offset.
     regular: bool,
     name: String,
@@ -99,6 +98,11 @@ pub fn import(fd: i32) -> Result<Arc<File>, Errno> {
     };
     let name = crate::confine::hostnames::name(fd, &st);
     let tty = is_tty(d);
+    let term = if tty {
+        tty::console::of_host_fd(d)
+    } else {
+        None
+    };
     let regular = st.st_mode & libc::S_IFMT == libc::S_IFREG;
     let vst = Stat {
         dev: st.st_dev,
@@ -125,11 +129,18 @@ pub fn import(fd: i32) -> Result<Arc<File>, Errno> {
         },
         btime: None,
     };
+    // The console shows in the sandbox as /dev/pts/0 (so ttyname finds it).
+    let shown = term.as_ref().filter(|t| tty::console::is_console(&t.tty));
+    let (name, vst) = match shown.and_then(|_| super::devpts::console_stat()) {
+        Some(st) => ("/dev/pts/0".to_string(), st),
+        None => (name, vst),
+    };
     let owned = Arc::new(owned);
     let inode = Arc::new(HostFdInode {
         fd: owned.clone(),
         attrs: AnonInode::with_stat(vst),
         tty,
+        term: term.clone(),
         regular,
         name: name.clone(),
     });
@@ -149,6 +160,7 @@ pub fn import(fd: i32) -> Result<Arc<File>, Errno> {
         Box::new(HostFdOps {
             fd: owned,
             tty,
+            term,
             regular,
             name,
         }),
@@ -162,6 +174,7 @@ pub struct HostFdInode {
     fd: Arc<OwnedFd>,
     attrs: Arc<AnonInode>,
     tty: bool,
+    term: Option<Arc<HostTerm>>,
     regular: bool,
     name: String,
 }
@@ -185,6 +198,7 @@ impl crate::vfs::Inode for HostFdInode {
         Ok(Box::new(HostFdOps {
             fd: self.fd.clone(),
             tty: self.tty,
+            term: self.term.clone(),
             regular: self.regular,
             name: self.name.clone(),
         }))
@@ -196,8 +210,27 @@ impl HostFdOps {
         self.fd.as_raw_fd()
     }
 
-    fn pgrp_of(t: &Task) -> i32 {
-        t.tg.lock().pgid
+    /// The terminal as job control sees it.
+    fn jtty(&self) -> Option<&Arc<Tty>> {
+        self.term.as_ref().map(|t| &t.tty)
+    }
+
+    /// The background check of job control, on host terminals.
+    fn check(&self, t: &Task, sig: u32) -> Result<(), Errno> {
+        match self.jtty() {
+            Some(tty) => jobctl::check_change(t, tty, sig),
+            None => Ok(()),
+        }
+    }
+
+    /// TOSTOP in the host terminal's local modes.
+    fn tostop(&self) -> bool {
+        let mut b = [0u8; TERMIOS_SIZE];
+        // SAFETY: the host writes a struct termios (36 bytes) into b.
+        if unsafe { libc::ioctl(self.raw(), TCGETS as _, b.as_mut_ptr()) } < 0 {
+            return false;
+        }
+        u32::from_le_bytes([b[12], b[13], b[14], b[15]]) & tty::termios::TOSTOP != 0
     }
 }
 
@@ -242,6 +275,7 @@ impl FileOps for HostFdOps {
             };
             return if r < 0 { Err(errno()) } else { Ok(r as usize) };
         }
+        self.check(t, SIGTTIN)?;
         let nonblock = f.nonblock();
         t.wait_until(&[], Some((fd, libc::POLLIN)), None, || {
             if poll_now(fd, libc::POLLIN) == 0 {
@@ -289,6 +323,10 @@ impl FileOps for HostFdOps {
                 }
             };
             return if r < 0 { Err(errno()) } else { Ok(r as usize) };
+        }
+        // (TOSTOP is asked of the host only for a writer in the background.)
+        if self.jtty().is_some_and(|tty| jobctl::in_background(t, tty)) && self.tostop() {
+            self.check(t, SIGTTOU)?;
         }
         let nonblock = f.nonblock();
         let r = t.wait_until(&[], Some((fd, libc::POLLOUT)), None, || {
@@ -340,19 +378,23 @@ impl FileOps for HostFdOps {
             return Err(Errno::ENOTTY);
         }
         match cmd {
-            TCGETS => {
-                let mut b = [0u8; TERMIOS_SIZE];
-                // SAFETY: the host writes a struct termios (36 bytes) into b.
-                if unsafe { libc::ioctl(fd, TCGETS as _, b.as_mut_ptr()) } < 0 {
+            TCGETS | TCGETS2 | TCGETA => {
+                let mut b = [0u8; TERMIOS2_SIZE];
+                let n = termios_size(cmd);
+                // SAFETY: the host writes at most a struct termios2 (44 bytes) into b.
+                if unsafe { libc::ioctl(fd, cmd as _, b.as_mut_ptr()) } < 0 {
                     return Err(errno());
                 }
-                t.write_mem(arg, &b)?;
+                t.write_mem(arg, &b[..n])?;
                 Ok(0)
             }
-            TCSETS | TCSETSW | TCSETSF => {
-                let mut b = [0u8; TERMIOS_SIZE];
-                t.read_mem(arg, &mut b)?;
-                // SAFETY: the host reads a struct termios from b.
+            TCSETS | TCSETSW | TCSETSF | TCSETS2 | TCSETSW2 | TCSETSF2 | TCSETA | TCSETAW
+            | TCSETAF => {
+                self.check(t, SIGTTOU)?;
+                let mut b = [0u8; TERMIOS2_SIZE];
+                let n = termios_size(cmd);
+                t.read_mem(arg, &mut b[..n])?;
+                // SAFETY: the host reads at most a struct termios2 from b.
                 if unsafe { libc::ioctl(fd, cmd as _, b.as_ptr()) } < 0 {
                     return Err(errno());
                 }
@@ -377,44 +419,25 @@ impl FileOps for HostFdOps {
                 Ok(0)
             }
             TCFLSH | TCXONC | TCSBRK => {
+                self.check(t, SIGTTOU)?;
                 // SAFETY: integer-argument terminal ioctls.
                 if unsafe { libc::ioctl(fd, cmd as _, arg as libc::c_ulong) } < 0 {
                     return Err(errno());
                 }
                 Ok(0)
             }
-            TIOCGPGRP => {
-                let g = match FG_PGRP.load(Ordering::Acquire) {
-                    0 => Self::pgrp_of(t),
-                    g => g,
+            TIOCGPGRP | TIOCSPGRP | TIOCGSID | TIOCSCTTY | TIOCNOTTY => {
+                let Some(tty) = self.jtty() else {
+                    return Err(Errno::ENOTTY);
                 };
-                t.write_val(arg, &g)?;
-                Ok(0)
-            }
-            TIOCSPGRP => {
-                let g: i32 = t.read_val(arg)?;
-                if g < 0 {
-                    return Err(Errno::EINVAL);
+                match cmd {
+                    TIOCGPGRP => jobctl::tiocgpgrp(t, tty, false, arg),
+                    TIOCSPGRP => jobctl::tiocspgrp(t, tty, arg),
+                    TIOCGSID => jobctl::tiocgsid(t, tty, false, arg),
+                    TIOCSCTTY => jobctl::tiocsctty(t, tty, _f.readable(), arg),
+                    _ => jobctl::tiocnotty(t, tty),
                 }
-                let exists = crate::kernel()
-                    .procs
-                    .lock()
-                    .unwrap()
-                    .groups
-                    .values()
-                    .any(|tg| tg.lock().pgid == g);
-                if !exists {
-                    return Err(Errno::ESRCH);
-                }
-                FG_PGRP.store(g, Ordering::Release);
-                Ok(0)
             }
-            TIOCGSID => {
-                let s = t.tg.lock().sid;
-                t.write_val(arg, &s)?;
-                Ok(0)
-            }
-            TIOCSCTTY | TIOCNOTTY => Ok(0),
             _ => Err(Errno::ENOTTY),
         }
     }
@@ -484,24 +507,21 @@ pub fn is_chr(m: u32) -> bool {
     m & mode::S_IFMT == mode::S_IFCHR
 }
 
-/// The sandbox's controlling terminal: a host tty among the imported stdio fds.
-static CTTY: AtomicI32 = AtomicI32::new(-1);
-
-/// Records host fd `fd` as the controlling terminal if it is a tty.
-pub fn note_ctty(fd: i32) {
-    if is_tty(fd) && CTTY.load(Ordering::Acquire) < 0 {
-        CTTY.store(fd, Ordering::Release);
-    }
+/// A file on the console's host terminal, for /dev/console and /dev/pts/0.
+pub fn open_console(name: &str) -> Result<Box<dyn FileOps>, Errno> {
+    open_host_term(tty::console::get().ok_or(Errno::ENXIO)?, name)
 }
 
-/// Opens /dev/tty: the controlling terminal, or ENXIO if there is none.
-pub fn open_ctty() -> Result<Box<dyn FileOps>, Errno> {
-    let fd = CTTY.load(Ordering::Acquire);
-    if fd < 0 {
-        return Err(Errno::ENXIO);
-    }
+/// Records host fd `fd` (a stdio fd of the first process) as the console if it is a
+/// terminal.
+pub fn note_ctty(fd: i32) {
+    tty::console::init_from(fd);
+}
+
+/// A new file on a host terminal, for /dev/tty.
+pub fn open_host_term(c: &Arc<HostTerm>, name: &str) -> Result<Box<dyn FileOps>, Errno> {
     // SAFETY: duplicating our own host fd.
-    let d = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    let d = unsafe { libc::fcntl(c.fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
     if d < 0 {
         return Err(errno());
     }
@@ -510,7 +530,8 @@ pub fn open_ctty() -> Result<Box<dyn FileOps>, Errno> {
     Ok(Box::new(HostFdOps {
         fd: Arc::new(owned),
         tty: true,
+        term: Some(c.clone()),
         regular: false,
-        name: "/dev/tty".into(),
+        name: name.into(),
     }))
 }

@@ -1,9 +1,10 @@
 //! File systems: the host's files (opened beneath a root fd, read-only or writable), the
 //! overlay (a writable layer over the host's files), tmpfs with its data in the memory
-//! file, /dev, /proc, pipes, and host fds imported as files.
+//! file, /dev, devpts, /proc, pipes, and host fds imported as files.
 
 pub mod anon;
 pub mod devfs;
+pub mod devpts;
 pub mod epoll;
 pub mod eventfd;
 pub mod hostfd;

@@ -6,7 +6,7 @@
 //! - `procfs/pid.rs`: /proc/PID (and /proc/PID/task/TID) contents;
 //! - `procfs/sys.rs`: system-wide files and /proc/sys.
 
-mod pid;
+pub mod pid;
 mod smaps;
 mod sys;
 

@@ -449,12 +449,7 @@ impl Inode for TmpInode {
         }
     }
 
-    fn open(
-        self: Arc<Self>,
-        _ctx: &Ctx,
-        _loc: &Loc,
-        flags: u32,
-    ) -> Result<Box<dyn FileOps>, Errno> {
+    fn open(self: Arc<Self>, ctx: &Ctx, _loc: &Loc, flags: u32) -> Result<Box<dyn FileOps>, Errno> {
         match &self.kind {
             Kind::File(_) => self.check_open(flags).map(|_| ())?,
             Kind::Dir(_) => {}
@@ -472,7 +467,7 @@ impl Inode for TmpInode {
             Kind::Special => {
                 let m = self.mode();
                 if m & mode::S_IFMT == mode::S_IFCHR {
-                    super::devfs::open_chardev(self.rdev(), flags)
+                    super::devfs::open_chardev(ctx, self.rdev(), flags)
                 } else {
                     Err(Errno::ENXIO)
                 }

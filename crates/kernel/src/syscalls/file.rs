@@ -159,7 +159,7 @@ pub fn compat() -> &'static [(u64, &'static str)] {
         (nr::FSTAT, ""),
         (nr::LSTAT, ""),
         (nr::LSEEK, ""),
-        (nr::IOCTL, "partial: TCGETS/TCSETS*/TIOCGWINSZ/TIOCSWINSZ forwarded to a host tty, job-control ioctls emulated; FIONREAD, FIOCLEX, FIONCLEX, FIONBIO, FIOASYNC; others ENOTTY"),
+        (nr::IOCTL, "partial: terminals: ptys in full (termios/termio/termios2, window size, job control, flow, flush, TIOCSTI, packet mode, pty master requests; not TIOCVHANGUP on a master, TIOCCONS, modem lines), the host console with termios forwarded and job control in the sandbox; FIONREAD, FIOCLEX, FIONCLEX, FIONBIO, FIOASYNC; others ENOTTY"),
         (nr::PREAD64, ""),
         (nr::PWRITE64, ""),
         (nr::READV, ""),

@@ -17,6 +17,7 @@ pub mod socket;
 pub mod splice;
 pub mod time;
 pub mod timer;
+pub mod tty;
 pub mod xattr;
 
 use crate::run::{do_clone, Flow};
@@ -64,6 +65,7 @@ pub fn dispatch(t: &Arc<Task>, ctx: &mut Context, n: u64, a: &[u64; 6]) -> Flow 
         .or_else(|| inotify::dispatch(t, n, a))
         .or_else(|| xattr::dispatch(t, n, a))
         .or_else(|| ipc::dispatch(t, n, a))
+        .or_else(|| tty::dispatch(t, n, a))
         .or_else(|| misc::dispatch(t, n, a));
     match r {
         Some(r) => Flow::Ret(r),
@@ -273,7 +275,7 @@ pub fn compat_ctx() -> &'static [(u64, &'static str)] {
 /// "implemented", "partial: ..." or "ENOSYS".
 pub fn compat_table() -> Vec<(u64, &'static str, String)> {
     let mut known: std::collections::HashMap<u64, &'static str> = std::collections::HashMap::new();
-    let lists: [&[(u64, &'static str)]; 18] = [
+    let lists: [&[(u64, &'static str)]; 19] = [
         memfd::compat(),
         splice::compat(),
         inotify::compat(),
@@ -291,6 +293,7 @@ pub fn compat_table() -> Vec<(u64, &'static str, String)> {
         time::compat(),
         identity::compat(),
         ipc::compat(),
+        tty::compat(),
         misc::compat(),
     ];
     for l in lists {

@@ -66,6 +66,7 @@ fn setsid(t: &Task) -> SysResult {
     let mut s = t.tg.lock();
     s.sid = me;
     s.pgid = me;
+    s.ctty = None;
     Ok(me as u64)
 }
 

@@ -163,6 +163,9 @@ fn make_path(ctx: &Ctx, dest: &str, dir: bool) -> Result<(), Errno> {
 fn attach_dev(ctx: &Ctx, dest: &str, flags: u32) -> Result<(), String> {
     let at = mountpoint(ctx, dest, true)?;
     let dev = devfs::build().map_err(|e| e.name().to_string())?;
+    // A terminal on the sandbox's stdio (process.terminal) is the console.
+    crate::tty::console::init_from_stdio();
+    devfs::add_console(&dev).map_err(|e| e.name().to_string())?;
     Mount::attach(&at, dev.clone(), dev.root_dentry(), flags, "tmpfs");
     // The device file system has directories for the mounts that usually follow.
     let shm = TmpFs::new(0o1777);
@@ -210,6 +213,10 @@ fn mount_one(ctx: &Ctx, m: &MountSpec) -> Result<(), String> {
             let (fs, root) = crate::kernel().ipc.mq.mountable();
             Mount::attach(&at, fs, root, flags, "mqueue");
         }
+        "devpts" => {
+            let at = mountpoint(ctx, &m.dest, true)?;
+            crate::fs::devpts::mount(&at, flags, &data)?;
+        }
         "sysfs" => {
             let at = mountpoint(ctx, &m.dest, true)?;
             let fs = crate::fs::sysfs::build().map_err(|e| e.name().to_string())?;
@@ -221,9 +228,9 @@ fn mount_one(ctx: &Ctx, m: &MountSpec) -> Result<(), String> {
                 "sysfs",
             );
         }
-        // devpts and cgroup get their own file systems in later work; until then an empty
-        // directory stands in (the programs that look find nothing).
-        "devpts" | "cgroup" | "cgroup2" => {
+        // cgroup gets its own file system in later work; until then an empty directory
+        // stands in (the programs that look find nothing).
+        "cgroup" | "cgroup2" => {
             let at = match mountpoint(ctx, &m.dest, true) {
                 Ok(at) => at,
                 Err(e) => {
@@ -231,9 +238,14 @@ fn mount_one(ctx: &Ctx, m: &MountSpec) -> Result<(), String> {
                     return Ok(());
                 }
             };
-            let ro = if m.kind == "devpts" { 0 } else { MNT_RDONLY };
             let fs = TmpFs::new(0o755);
-            Mount::attach(&at, fs.clone(), fs.root_dentry(), flags | ro, &m.kind);
+            Mount::attach(
+                &at,
+                fs.clone(),
+                fs.root_dentry(),
+                flags | MNT_RDONLY,
+                &m.kind,
+            );
         }
         other => return Err(format!("file-system type {other:?} is not supported")),
     }

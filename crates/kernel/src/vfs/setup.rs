@@ -6,7 +6,7 @@ use super::file::File;
 use super::perm::{self, MAY_EXEC};
 use super::{mode, oflags, ops, walk, Ctx, Inode};
 use crate::fs::overlay::{self, Upper};
-use crate::fs::{devfs, hostfd, hostfs, procfs, tmpfs::TmpFs};
+use crate::fs::{devfs, devpts, hostfd, hostfs, procfs, tmpfs::TmpFs};
 use crate::task::Task;
 use abi::Errno;
 use std::sync::Arc;
@@ -123,9 +123,12 @@ pub fn setup_root(cwd_hint: &str, spec: &FsSpec) -> Result<(), String> {
         bind_host(&ctx, &v.guest, &v.host, !v.readonly)?;
     }
 
-    for fd in 0..3 {
-        hostfd::note_ctty(fd);
-    }
+    // The first terminal among the host's stdio is the console (spawn_process_task also
+    // makes it so for the first process; /dev/console needs it now).
+    crate::tty::console::init_from_stdio();
+    devfs::add_console(&dev).map_err(|e| format!("/dev/console: {}", e.name()))?;
+    devpts::mount(&mountpoint(&ctx, "/dev/pts")?, MNT_NOSUID | MNT_NOEXEC, &[])
+        .map_err(|e| format!("/dev/pts: {e}"))?;
     let _ = cwd_hint;
     Ok(())
 }

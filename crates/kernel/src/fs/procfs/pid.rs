@@ -607,6 +607,11 @@ pub(super) fn write(node: &Node, t: &Task, data: &[u8]) -> Result<usize, Errno> 
 static OOM_ADJ: std::sync::Mutex<std::collections::BTreeMap<i32, i32>> =
     std::sync::Mutex::new(std::collections::BTreeMap::new());
 
+/// Sets a process's oom_score_adj from outside (a container's process.oomScoreAdj).
+pub fn set_oom_score_adj(tgid: i32, adj: i32) {
+    OOM_ADJ.lock().unwrap().insert(tgid, adj.clamp(-1000, 1000));
+}
+
 fn oom_adj_of(tgid: i32) -> i32 {
     let mut m = OOM_ADJ.lock().unwrap();
     // Entries of processes that are gone are dropped now and then.
