@@ -11,6 +11,9 @@
 //! - writes the container's status (running, paused, stopped and init's exit status)
 //!   to state.json when the kernel, which has no host paths any more, asks over the
 //!   channel; only those two fields, never the pid;
+//! - stops itself when the kernel says the sandbox's job stopped (the kernel, init of its
+//!   pid namespace, cannot stop by its own signal), and prints a kernel panic with its
+//!   backtrace symbolized (the kernel cannot read its executable);
 //! - when the kernel is gone: logs a seccomp kill ("sandbox killed by seccomp (SIGSYS)")
 //!   to stderr, --log and the debug log, marks the container stopped, removes the
 //!   control socket, and exits as init did (or as the kernel died).
@@ -137,6 +140,7 @@ pub fn enter(g: &Global, kind: Kind) -> Result<(), String> {
     let _ = MONITOR.set(monitor_pid);
     let _ = CHANNEL.set(Mutex::new(ker.as_raw_fd()));
     std::mem::forget(ker);
+    kernel::confine::set_stop_hook(stop_monitor);
     kernel::confine::request(kernel::confine::Request {
         network_host: g.network == "host",
     });
@@ -226,6 +230,20 @@ pub fn report_panic(msg: &str) -> bool {
     }
 }
 
+/// Asks the monitor to stop with `sig` (the sandbox's job stops on the host).
+fn stop_monitor(sig: i32) {
+    let Some(ch) = CHANNEL.get() else { return };
+    let fd = ch.lock().unwrap();
+    let m = format!("stop {sig}");
+    // SAFETY: one packet out, one back, on our socket.
+    unsafe {
+        if libc::write(*fd, m.as_ptr() as *const _, m.len()) > 0 {
+            let mut b = [0u8; 16];
+            libc::read(*fd, b.as_mut_ptr() as *mut _, b.len());
+        }
+    }
+}
+
 /// The largest message on the channel.
 const MAX_PACKET: usize = 32 << 10;
 
@@ -292,6 +310,7 @@ fn monitor(g: &Global, kind: Kind, child: i32, chan: OwnedFd) -> ! {
     };
     let mut stopped: Option<i32> = None;
     let mut chan_open = true;
+    let mut stop_with = 0;
     while chan_open {
         let mut p = [
             libc::pollfd {
@@ -336,6 +355,13 @@ fn monitor(g: &Global, kind: Kind, child: i32, chan: OwnedFd) -> ! {
             }
             let msg = String::from_utf8_lossy(&b[..n as usize]).into_owned();
             let reply = match (&dir, status_message(&msg)) {
+                _ if msg.starts_with("stop ") => {
+                    let sig = msg["stop ".len()..].parse().unwrap_or(0);
+                    if [libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU, libc::SIGSTOP].contains(&sig) {
+                        stop_with = sig;
+                    }
+                    Ok("ok".to_string())
+                }
                 _ if msg.starts_with("panic ") => {
                     print_panic(g, &msg["panic ".len()..]);
                     Ok("ok".to_string())
@@ -351,6 +377,13 @@ fn monitor(g: &Global, kind: Kind, child: i32, chan: OwnedFd) -> ! {
             let r = reply.unwrap_or_else(|e| e);
             // SAFETY: one packet on our socket.
             unsafe { libc::send(c, r.as_ptr() as *const _, r.len(), libc::MSG_NOSIGNAL) };
+            if stop_with != 0 {
+                // The host shell sees its job stop; its SIGCONT continues us and (as the
+                // kernel is in the same process group) the sandbox.
+                // SAFETY: a signal to ourselves.
+                unsafe { libc::kill(libc::getpid(), stop_with) };
+                stop_with = 0;
+            }
         }
     }
     let mut ws = 0;

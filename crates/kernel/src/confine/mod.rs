@@ -310,6 +310,27 @@ fn root_is_empty() -> bool {
     }
 }
 
+static STOP_HOOK: OnceLock<fn(i32)> = OnceLock::new();
+
+/// How the confined kernel stops "itself" (the host shell's job): it is init of its pid
+/// namespace and cannot stop by its own signal, so the CLI's monitor, which stands for
+/// it on the host, stops instead (`hook` asks it to).
+pub fn set_stop_hook(hook: fn(i32)) {
+    let _ = STOP_HOOK.set(hook);
+}
+
+/// Stops the process that stands for the sandbox on the host with `sig`, when confined
+/// (true); false: the caller stops the kernel process itself.
+pub fn stop_via_monitor(sig: i32) -> bool {
+    match STOP_HOOK.get() {
+        Some(h) if requested() => {
+            h(sig);
+            true
+        }
+        _ => false,
+    }
+}
+
 /// Test hook: MOAT_TEST_FORBIDDEN_HOST_CALL=N in moat's own environment (never the
 /// application's) makes the kernel call socket(2) — outside its allowlist — when the
 /// application makes syscall N, to test how a seccomp violation ends the sandbox.

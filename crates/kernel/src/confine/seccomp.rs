@@ -59,6 +59,14 @@ const IOCTLS: &[u64] = &[
     libc::TCFLSH,
     libc::TCXONC,
     libc::TCSBRK,
+    libc::TCGETA,
+    libc::TCSETA,
+    libc::TCSETAW,
+    libc::TCSETAF,
+    0x802c_542a, // TCGETS2
+    0x402c_542b, // TCSETS2
+    0x402c_542c, // TCSETSW2
+    0x402c_542d, // TCSETSF2
     // lsattr/chattr on host files (hostfs/attr.rs).
     0x8008_6601, // FS_IOC_GETFLAGS
     0x4008_6602, // FS_IOC_SETFLAGS

@@ -136,6 +136,9 @@ pub fn first_stopped(sig: u32) {
         return;
     }
     let sig = sig as i32;
+    if crate::confine::stop_via_monitor(sig) {
+        return;
+    }
     // A thread of its own, where the signal is not blocked, takes it (the process
     // blocks SIGTSTP for the forwarder): the default action stops every thread.
     let _ = std::thread::Builder::new()
