@@ -52,9 +52,26 @@ fn os_err(what: &str) -> String {
     )
 }
 
-/// Signals the monitor passes on: those the kernel forwards to init.
+/// Job-control signals: the monitor passes them on too, and stops only when the kernel
+/// says the sandbox's job stopped.
+const JOB_CONTROL: [i32; 4] = [libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU, libc::SIGCONT];
+
+/// Signals the monitor takes (blocked, read from a signalfd) and passes on: those the
+/// kernel forwards to init, and job control.
 fn forwarded_set() -> libc::sigset_t {
-    crate::signals::sigset(&crate::signals::PASSED)
+    crate::signals::sigset(&[&crate::signals::PASSED[..], &JOB_CONTROL[..]].concat())
+}
+
+/// Stops the monitor with `sig` (blocked here): pending, then unblocked until the
+/// SIGCONT that continues us.
+fn stop_self(sig: i32) {
+    let one = crate::signals::sigset(&[sig]);
+    // SAFETY: a signal to ourselves and our own mask.
+    unsafe {
+        libc::kill(libc::getpid(), sig);
+        libc::sigprocmask(libc::SIG_UNBLOCK, &one, std::ptr::null_mut());
+        libc::sigprocmask(libc::SIG_BLOCK, &one, std::ptr::null_mut());
+    }
 }
 
 /// Splits into monitor and kernel process; returns in the kernel process only. Must be
@@ -183,21 +200,26 @@ pub fn save_state(dir: &Dir, st: &crate::state::State) -> Result<(), String> {
         Some(ws) => format!("status {} {ws}", st.status),
         None => format!("status {}", st.status),
     };
+    match ask(*fd, &msg)?.as_str() {
+        "ok" => Ok(()),
+        e => Err(e.to_string()),
+    }
+}
+
+/// One request to the monitor and its reply (the caller holds the channel's lock).
+fn ask(fd: RawFd, msg: &str) -> Result<String, String> {
+    let mut b = [0u8; 256];
     // SAFETY: one packet out, one back, on our socket.
-    unsafe {
-        if libc::write(*fd, msg.as_ptr() as *const _, msg.len()) < 0 {
+    let n = unsafe {
+        if libc::write(fd, msg.as_ptr() as *const _, msg.len()) < 0 {
             return Err(os_err("telling the monitor"));
         }
-        let mut b = [0u8; 64];
-        let n = libc::read(*fd, b.as_mut_ptr() as *mut _, b.len());
-        if n <= 0 {
-            return Err("the monitor is gone".into());
-        }
-        if &b[..n as usize] != b"ok" {
-            return Err(String::from_utf8_lossy(&b[..n as usize]).into_owned());
-        }
+        libc::read(fd, b.as_mut_ptr() as *mut _, b.len())
+    };
+    if n <= 0 {
+        return Err("the monitor is gone".into());
     }
-    Ok(())
+    Ok(String::from_utf8_lossy(&b[..n as usize]).into_owned())
 }
 
 /// In a confined kernel: hands a panic message and the raw return addresses of the
@@ -218,16 +240,10 @@ pub fn report_panic(msg: &str) -> bool {
         m.len() < MAX_PACKET - 32
     });
     m.truncate(MAX_PACKET);
-    // SAFETY: one packet out, one back, on our socket.
-    unsafe {
-        if libc::write(*fd, m.as_ptr() as *const _, m.len()) < 0 {
-            eprintln!("moat: kernel panic: {msg}");
-            return true;
-        }
-        let mut b = [0u8; 16];
-        libc::read(*fd, b.as_mut_ptr() as *mut _, b.len());
-        true
+    if ask(*fd, &m).is_err() {
+        eprintln!("moat: kernel panic: {msg}");
     }
+    true
 }
 
 /// Asks the monitor to stop with `sig` (the sandbox's job stops on the host).
@@ -235,13 +251,7 @@ fn stop_monitor(sig: i32) {
     let Some(ch) = CHANNEL.get() else { return };
     let fd = ch.lock().unwrap();
     let m = format!("stop {sig}");
-    // SAFETY: one packet out, one back, on our socket.
-    unsafe {
-        if libc::write(*fd, m.as_ptr() as *const _, m.len()) > 0 {
-            let mut b = [0u8; 16];
-            libc::read(*fd, b.as_mut_ptr() as *mut _, b.len());
-        }
-    }
+    let _ = ask(*fd, &m);
 }
 
 /// The largest message on the channel.
@@ -338,8 +348,14 @@ fn monitor(g: &Global, kind: Kind, child: i32, chan: OwnedFd) -> ! {
                     std::mem::size_of::<libc::signalfd_siginfo>(),
                 )
             };
+            // `moat do`: the kernel is in the monitor's process group, so what a terminal
+            // or the shell's job control sends the group reaches it directly; stop
+            // signals are not passed on (the kernel stops the sandbox and then asks us
+            // to stop: passing them on would stop the job twice).
+            let sig = si.ssi_signo as i32;
             let from_tty = si.ssi_code == libc::SI_KERNEL;
-            if n > 0 && !(from_tty && matches!(kind, Kind::Do)) {
+            let stop = [libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU].contains(&sig);
+            if n > 0 && !((from_tty || stop) && matches!(kind, Kind::Do)) {
                 // SAFETY: plain kill of our child.
                 unsafe { libc::kill(child, si.ssi_signo as i32) };
             }
@@ -378,10 +394,9 @@ fn monitor(g: &Global, kind: Kind, child: i32, chan: OwnedFd) -> ! {
             // SAFETY: one packet on our socket.
             unsafe { libc::send(c, r.as_ptr() as *const _, r.len(), libc::MSG_NOSIGNAL) };
             if stop_with != 0 {
-                // The host shell sees its job stop; its SIGCONT continues us and (as the
-                // kernel is in the same process group) the sandbox.
-                // SAFETY: a signal to ourselves.
-                unsafe { libc::kill(libc::getpid(), stop_with) };
+                // The host shell sees its job stop; its SIGCONT continues us and the
+                // kernel (the same process group), which continues the sandbox.
+                stop_self(stop_with);
                 stop_with = 0;
             }
         }
