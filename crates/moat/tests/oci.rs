@@ -124,6 +124,30 @@ impl Drop for Reap {
     }
 }
 
+/// A console-socket receiver (tests/oci/recvtty.py) listening on `sock`, copying the
+/// terminal to `out`; it is listening when this returns.
+fn console_receiver(sock: &Path, out: &Path) -> Reap {
+    let recv = Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/oci/recvtty.py"
+        ))
+        .arg(sock)
+        .arg("")
+        .arg(out)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut recv = Reap(recv);
+    let mut line = String::new();
+    use std::io::BufRead;
+    std::io::BufReader::new(recv.0.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "ready\n");
+    recv
+}
+
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_default()
 }
@@ -621,25 +645,8 @@ fn console_socket_gives_a_terminal() {
         });
         let sock = b.dir.join("console.sock");
         let out = b.dir.join("console.out");
-        let mut recv = Command::new("python3")
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../tests/oci/recvtty.py"
-            ))
-            .arg(&sock)
-            .arg("")
-            .arg(&out)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3");
-        let mut recv = Reap(recv);
+        let mut recv = console_receiver(&sock, &out);
         let recv = &mut recv.0;
-        let mut line = String::new();
-        use std::io::BufRead;
-        std::io::BufReader::new(recv.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line, "ready\n");
         let i = id("tty");
         let o = rt.create(&b, &i, &["--console-socket", sock.to_str().unwrap()]);
         assert_eq!(o.code, 0, "{}: {}", rt.name, o.stderr);
@@ -803,24 +810,8 @@ fn exec_with_a_terminal() {
         rt.ok(&["start", &i]);
         let sock = b.dir.join("exec-console.sock");
         let out = b.dir.join("exec-console.out");
-        let mut recv = Command::new("python3")
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../tests/oci/recvtty.py"
-            ))
-            .arg(&sock)
-            .arg("")
-            .arg(&out)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3");
-        let mut recv = Reap(recv);
+        let mut recv = console_receiver(&sock, &out);
         let recv = &mut recv.0;
-        let mut line = String::new();
-        use std::io::BufRead;
-        std::io::BufReader::new(recv.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
         // runc wants --detach with a console socket.
         let o = rt.run(&[
             "exec",
